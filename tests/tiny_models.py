@@ -1,0 +1,79 @@
+"""Tiny random Hugging Face models built at test time (no download).
+
+They prove wiring, batching and shapes through the real code paths (AutoTokenizer,
+AutoModel..., generate with forced_bos_token_id); their outputs are meaningless, so no
+quality is ever measured with them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+NLLB_CODES = ["eng_Latn", "por_Latn", "ell_Grek", "swh_Latn", "yor_Latn", "deu_Latn",
+              "zho_Hans", "hau_Latn"]
+CORPUS = [
+    "Angela Merkel visited Paris on Monday with John Smith .",
+    "The European Union is based in Brussels .",
+    "Maria Silva was born in Lisbon and studied at the University of Coimbra .",
+    "Angela Merkel visitou Paris na segunda-feira com John Smith .",
+    "A União Europeia tem sede em Bruxelas .",
+    "O Ngozi alifanya kazi Nairobi na Lagos .",
+]
+
+
+def build_tiny_nllb(path: Path) -> Path:
+    """An M2M100 (NLLB architecture) seq2seq with an NLLB-style tokenizer."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials + NLLB_CODES + ["<mask>"])
+    tok.train_from_iterator(CORPUS * 3, trainer)
+    path.mkdir(parents=True, exist_ok=True)
+    tok.save(str(path / "tokenizer.json"))
+    hf_tok = NllbTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), src_lang="eng_Latn",
+                               tgt_lang="por_Latn", additional_special_tokens=NLLB_CODES)
+    hf_tok.save_pretrained(path)
+    vocab = len(hf_tok)
+    config = M2M100Config(vocab_size=vocab, d_model=32, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2,
+                          encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
+                          pad_token_id=hf_tok.pad_token_id, bos_token_id=hf_tok.bos_token_id,
+                          eos_token_id=hf_tok.eos_token_id, decoder_start_token_id=hf_tok.eos_token_id)
+    model = M2M100ForConditionalGeneration(config)
+    model.generation_config.max_length = 12
+    model.save_pretrained(path)
+    return path
+
+
+def build_tiny_bert(path: Path) -> Path:
+    """A 2-layer BERT with a WordPiece vocabulary covering the test sentences."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok.train_from_iterator(CORPUS * 3, trainers.WordPieceTrainer(vocab_size=300,
+                                                                  special_tokens=specials))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    from tokenizers import decoders
+    tok.decoder = decoders.WordPiece()
+    hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                     cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                     model_max_length=64)
+    path.mkdir(parents=True, exist_ok=True)
+    hf_tok.save_pretrained(path)
+    config = BertConfig(vocab_size=len(hf_tok), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).save_pretrained(path)
+    return path

@@ -1,0 +1,50 @@
+"""Dead-letter plumbing shared by every stage.
+
+Each stage returns :class:`Staged` (its good output and its dead letters). A record that a
+stage cannot process becomes a :class:`~xlner.records.DeadLetter` with the stage name and a
+short reason code, is counted in a Beam metric, and ends up in ``OUTPUT/dead_letter/`` and
+in the run summary: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, NamedTuple, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection, TaggedOutput
+
+from xlner.records import DeadLetter, LabeledSentence
+
+DEAD = "dead_letter"
+NAMESPACE = "xlner"
+
+
+class Staged(NamedTuple):
+    ok: PCollection
+    dead: PCollection
+
+
+def dead_letter(stage: str, reason: str, record_id: Optional[str], detail: str = "",
+                tgt_lang: Optional[str] = None, record: Any = None) -> TaggedOutput:
+    """A tagged dead letter for ``ParDo(...).with_outputs(DEAD, main=...)``."""
+    Metrics.counter(NAMESPACE, f"dead_letter_{stage}").inc()
+    return TaggedOutput(DEAD, DeadLetter(stage=stage, reason=reason, record_id=record_id,
+                                         detail=detail[:2000], tgt_lang=tgt_lang,
+                                         record=record))
+
+
+def sentence_view(s: LabeledSentence) -> dict:
+    """A JSON-safe view of a sentence for the dead-letter file."""
+    return {"id": s.id, "tokens": list(s.tokens), "ner_tags": list(s.tags), "lang": s.lang}
+
+
+def dead_letter_json(d: DeadLetter) -> str:
+    return json.dumps(dataclasses.asdict(d), ensure_ascii=False, default=str)
+
+
+def flatten_dead(*collections: PCollection, label: str = "FlattenDeadLetters") -> PCollection:
+    pipeline = collections[0].pipeline
+    return tuple(collections) | label >> beam.Flatten(pipeline=pipeline)

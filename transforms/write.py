@@ -1,0 +1,124 @@
+"""Outputs: Parquet shards per target language, dead letters, and the run summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Mapping, Optional, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from transforms.deadletter import NAMESPACE, dead_letter_json
+from xlner.schema import OUTPUT_SCHEMA, output_row
+from xlner.summary import Tally
+
+LOG = logging.getLogger(__name__)
+
+
+def join_path(base: str, *parts: str) -> str:
+    return FileSystems.join(base.rstrip("/"), *parts)
+
+
+class WriteProjections(beam.PTransform):
+    """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet`` for each target language."""
+
+    def __init__(self, output: str, target_langs: Sequence[str], provenance: Mapping[str, Any],
+                 num_shards: int = 0):
+        super().__init__()
+        self._output = output
+        self._langs = list(target_langs)
+        self._provenance = dict(provenance)
+        self._num_shards = num_shards
+
+    def expand(self, projections):
+        provenance = self._provenance
+        langs = self._langs
+        rows = projections | "ToRows" >> beam.Map(output_row, provenance)
+        parts = rows | "ByLanguage" >> beam.Partition(
+            lambda row, n: langs.index(row["lang"]), len(langs))
+        for lang, part in zip(langs, parts):
+            _ = part | f"Write[{lang}]" >> beam.io.WriteToParquet(
+                join_path(self._output, lang, "part"), OUTPUT_SCHEMA,
+                file_name_suffix=".parquet", num_shards=self._num_shards)
+        return rows
+
+
+class WriteDeadLetters(beam.PTransform):
+    """DeadLetter -> JSON lines under ``OUTPUT/dead_letter/``."""
+
+    def __init__(self, output: str):
+        super().__init__()
+        self._output = output
+
+    def expand(self, dead):
+        return (dead
+                | "DeadLetterJson" >> beam.Map(dead_letter_json)
+                | "WriteDeadLetters" >> beam.io.WriteToText(
+                    join_path(self._output, "dead_letter", "dead_letter"),
+                    file_name_suffix=".jsonl"))
+
+
+class _TallyFn(beam.CombineFn):
+    def create_accumulator(self):
+        return Tally()
+
+    def add_input(self, acc, t):
+        return acc.add(t)
+
+    def merge_accumulators(self, accs):
+        out = Tally()
+        for a in accs:
+            out.add(a)
+        return out
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _WriteSummary(beam.DoFn):
+    def __init__(self, path: str, target_langs, static: Mapping[str, Any]):
+        self._path = path
+        self._langs = list(target_langs)
+        self._static = dict(static)
+
+    def process(self, tally: Tally):
+        report = tally.report(self._langs)
+        summary = {**self._static, **report, "finished_unix": int(time.time())}
+        with FileSystems.create(self._path, mime_type="application/json") as f:
+            f.write(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False)
+                    .encode("utf-8"))
+        if not report["accounting_balanced"]:
+            LOG.error("summary does not balance: %s", json.dumps(report["languages"]))
+        Metrics.counter(NAMESPACE, "summary_written").inc()
+        yield summary
+
+
+class WriteSummary(beam.PTransform):
+    """Tallies -> ``OUTPUT/summary.json`` (counts, entities per class, proj_ratio, options)."""
+
+    def __init__(self, output: str, target_langs: Sequence[str], static: Mapping[str, Any],
+                 filename: str = "summary.json"):
+        super().__init__()
+        self._path = join_path(output, filename)
+        self._langs = list(target_langs)
+        self._static = static
+
+    def expand(self, tallies):
+        return (tallies
+                | "CombineTallies" >> beam.CombineGlobally(_TallyFn())
+                | "WriteSummary" >> beam.ParDo(_WriteSummary(self._path, self._langs,
+                                                             self._static)))
+
+
+def tally_written(p, gold_field: Optional[str]):
+    """The summary contribution of one written projection."""
+    t = p.pair.context
+    gold = None
+    if gold_field and t.origin == "given":
+        g = t.source.extra.get(gold_field)
+        if isinstance(g, (list, tuple)) and len(g) == len(p.tags):
+            gold = [str(x) for x in g]
+    return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold)

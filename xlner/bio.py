@@ -1,0 +1,110 @@
+"""IOB2 tags: validation, unambiguous repair, and conversion to and from spans.
+
+Training data must be well-formed IOB2, but real corpora arrive as IOB1 (``I-X`` opening
+an entity, as CoNLL-2003 and the XLM-R CoNLL tagger emit), BIOES/BILOU, or plain broken.
+We repair only what has exactly one reading and reject the rest with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from xlner.records import Span
+
+OUTSIDE = "O"
+# Prefixes of other span schemes that map onto IOB2 without ambiguity.
+_BEGIN_LIKE = {"B": "B", "S": "B", "U": "B"}
+_INSIDE_LIKE = {"I": "I", "E": "I", "L": "I", "M": "I"}
+
+
+class InvalidTags(ValueError):
+    """Tags that cannot be repaired without guessing; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Repaired:
+    tags: tuple[str, ...]
+    repairs: int  # number of tags changed
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """``"B-PER"`` -> ``("B", "PER")``; ``"O"`` -> ``("O", "")``. Raises InvalidTags."""
+    if not isinstance(tag, str):
+        raise InvalidTags("invalid_tag", f"tag {tag!r} is not a string")
+    if tag == OUTSIDE:
+        return OUTSIDE, ""
+    prefix, sep, label = tag.partition("-")
+    if not sep or not label or not label.strip() or label != label.strip():
+        raise InvalidTags("invalid_tag", f"tag {tag!r} is neither O nor PREFIX-TYPE")
+    if prefix not in _BEGIN_LIKE and prefix not in _INSIDE_LIKE:
+        raise InvalidTags("invalid_tag", f"tag {tag!r} has unknown prefix {prefix!r}")
+    return prefix, label
+
+
+def repair_iob2(tags: Sequence[str]) -> Repaired:
+    """Return IOB2 tags, converting the unambiguous cases.
+
+    * ``I-X`` that does not continue an ``X`` entity starts one: ``B-X`` (IOB1 style);
+    * BIOES/BILOU prefixes map to B (S, U) and I (E, L, M), then the rule above applies.
+    Anything else (unknown prefixes, empty types) raises InvalidTags.
+    """
+    out: list[str] = []
+    repairs = 0
+    prev_label = None  # label of the entity the previous tag belongs to, None after O
+    for tag in tags:
+        prefix, label = split_tag(tag)
+        if prefix == OUTSIDE:
+            new = OUTSIDE
+            prev_label = None
+        else:
+            begin = prefix in _BEGIN_LIKE or prev_label != label
+            new = ("B-" if begin else "I-") + label
+            prev_label = label
+        repairs += new != tag
+        out.append(new)
+    return Repaired(tuple(out), repairs)
+
+
+def is_iob2(tags: Sequence[str]) -> bool:
+    try:
+        return repair_iob2(tags).repairs == 0
+    except InvalidTags:
+        return False
+
+
+def tags_to_spans(tags: Sequence[str]) -> tuple[Span, ...]:
+    """Entity spans of IOB2 tags (lenient: a stray ``I-X`` opens a new entity)."""
+    spans: list[Span] = []
+    start, label = None, None
+    for i, tag in enumerate(list(tags) + [OUTSIDE]):
+        prefix, lab = split_tag(tag)
+        if start is not None and (prefix != "I" or lab != label):
+            spans.append(Span(start, i, label))
+            start, label = None, None
+        if prefix in ("B", "I") and start is None:
+            start, label = i, lab
+    return tuple(spans)
+
+
+def spans_to_tags(spans: Iterable[Span], length: int) -> tuple[str, ...]:
+    """IOB2 tags for non-overlapping spans (later spans win where they overlap)."""
+    tags = [OUTSIDE] * length
+    for s in spans:
+        tags[s.start] = "B-" + s.label
+        for k in range(s.start + 1, s.end):
+            tags[k] = "I-" + s.label
+    return repair_iob2(tags).tags
+
+
+def label_list(types: Iterable[str]) -> list[str]:
+    """The label list a trainer uses: O, then B-/I- per type in sorted order."""
+    out = [OUTSIDE]
+    for t in sorted(set(types)):
+        out += ["B-" + t, "I-" + t]
+    return out

@@ -1,0 +1,24 @@
+"""Device and dtype choice, made on the worker that runs the model (never at graph time)."""
+
+from __future__ import annotations
+
+
+def resolve_device(preference: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible on this worker, else ``cpu``."""
+    import torch
+
+    if preference == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"--device={preference} but no CUDA device is visible on this worker")
+    return preference
+
+
+def resolve_dtype(preference: str, device: str):
+    """``auto`` -> bfloat16 on a GPU (halves memory, same quality for inference), fp32 on CPU."""
+    import torch
+
+    if preference == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16,
+            "float16": torch.float16}[preference]

@@ -1,0 +1,127 @@
+"""The run summary: additive tallies that account for every input record.
+
+Each stage contributes small :class:`Tally` values (a record read, a dead letter, a written
+sentence with its entity counts); they add up in any order, so the Beam job combines them
+with a CombineFn. ``Tally.report`` checks the books per target language:
+``read == rejected_before_translation + dead_lettered[lang] + written[lang]``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from xlner.bio import label_list
+from xlner.metrics import Counts, proj_ratio_term, sentence_counts
+
+# Stages that run before the fan-out to target languages: their dead letters count against
+# every target language.
+PRE_FANOUT_STAGES = ("read", "validate")
+
+
+@dataclass
+class LangTally:
+    written: int = 0
+    entities_in: Counter = field(default_factory=Counter)
+    entities_out: Counter = field(default_factory=Counter)
+    proj_ratio_sum: float = 0.0
+    origins: Counter = field(default_factory=Counter)
+    gold: Optional[Counts] = None  # projection vs gold target tags, when the input has them
+
+    def add(self, o: "LangTally") -> None:
+        self.written += o.written
+        self.entities_in.update(o.entities_in)
+        self.entities_out.update(o.entities_out)
+        self.proj_ratio_sum += o.proj_ratio_sum
+        self.origins.update(o.origins)
+        if o.gold is not None:
+            self.gold = (self.gold or Counts()).add(o.gold)
+
+
+@dataclass
+class Tally:
+    read: int = 0
+    valid: int = 0
+    repaired: int = 0
+    dead: Counter = field(default_factory=Counter)  # (stage, reason, lang or "") -> n
+    langs: dict = field(default_factory=dict)  # lang -> LangTally
+
+    def add(self, o: "Tally") -> "Tally":
+        self.read += o.read
+        self.valid += o.valid
+        self.repaired += o.repaired
+        self.dead.update(o.dead)
+        for lang, lt in o.langs.items():
+            self.langs.setdefault(lang, LangTally()).add(lt)
+        return self
+
+    # ---------------------------------------------------------------- constructors
+    @staticmethod
+    def of_read() -> "Tally":
+        return Tally(read=1)
+
+    @staticmethod
+    def of_valid(repairs: int) -> "Tally":
+        return Tally(valid=1, repaired=int(repairs > 0))
+
+    @staticmethod
+    def of_dead(stage: str, reason: str, lang: Optional[str]) -> "Tally":
+        return Tally(dead=Counter({(stage, reason, lang or ""): 1}))
+
+    @staticmethod
+    def of_written(lang: str, src_tags, tgt_tags, origin: str,
+                   gold_tags=None) -> "Tally":
+        lt = LangTally(
+            written=1,
+            entities_in=Counter(t[2:] for t in src_tags if t.startswith("B-")),
+            entities_out=Counter(t[2:] for t in tgt_tags if t.startswith("B-")),
+            proj_ratio_sum=proj_ratio_term(src_tags, tgt_tags),
+            origins=Counter({origin: 1}),
+        )
+        if gold_tags is not None:
+            lt.gold = sentence_counts(list(gold_tags), list(tgt_tags))
+        return Tally(langs={lang: lt})
+
+    # ---------------------------------------------------------------- report
+    def report(self, target_langs: Iterable[str]) -> dict:
+        pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
+        dead_by_reason: dict = {}
+        for (stage, reason, lang), n in sorted(self.dead.items()):
+            dead_by_reason.setdefault(stage, {}).setdefault(reason, 0)
+            dead_by_reason[stage][reason] += n
+        langs = {}
+        balanced = True
+        for lang in target_langs:
+            lt = self.langs.get(lang, LangTally())
+            dead_lang = sum(n for (stage, _, l), n in self.dead.items() if l == lang)
+            ok = self.read == pre + dead_lang + lt.written
+            balanced &= ok
+            entry = {
+                "written": lt.written,
+                "dead_lettered": dead_lang,
+                "accounted": ok,
+                "entities_in": dict(sorted(lt.entities_in.items())),
+                "entities_out": dict(sorted(lt.entities_out.items())),
+                "entities_in_total": sum(lt.entities_in.values()),
+                "entities_out_total": sum(lt.entities_out.values()),
+                "proj_ratio": lt.proj_ratio_sum / lt.written if lt.written else None,
+                "translation_origin": dict(sorted(lt.origins.items())),
+            }
+            if lt.gold is not None:
+                entry["gold_evaluation"] = lt.gold.scores()
+            langs[lang] = entry
+        types = set()
+        for lt in self.langs.values():
+            types |= set(lt.entities_in) | set(lt.entities_out)
+        return {
+            "label_list": label_list(types),
+            "records_read": self.read,
+            "records_valid": self.valid,
+            "records_repaired": self.repaired,
+            "records_rejected": pre,
+            "dead_lettered": sum(self.dead.values()),
+            "dead_letters_by_stage": dead_by_reason,
+            "accounting_balanced": balanced,
+            "languages": langs,
+        }
