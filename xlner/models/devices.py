@@ -22,3 +22,11 @@ def resolve_dtype(preference: str, device: str):
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16,
             "float16": torch.float16}[preference]
+
+
+def quiet_transformers() -> None:
+    """No per-load progress bars or info chatter in worker logs."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

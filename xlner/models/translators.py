@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from xlner.models.devices import resolve_device, resolve_dtype
+from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
 
 EMBEDDED_TRANSLATOR = "embedded:marian-en-pt"
 LOG = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class HFSeq2SeqTranslator:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+        quiet_transformers()
         self.model_id = model
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)

@@ -1,0 +1,91 @@
+"""Projection quality on real English->Greek gold (../shared/data/bible-dev/dev.jsonl).
+
+Runs the translate-train job (rows carry the human Greek translation as
+``translation_tokens``) once per (layer, alignment method), scores the written shards
+against ``gold_translation_tags`` with seqeval in its default mode, and puts beside each run
+the naive baseline of the data set's README computed from the *same* alignments: for each
+English entity, the Greek span from the leftmost to the rightmost aligned word.
+
+    python -m benchmarks.bible_dev [--layers 6,8] [--methods argmax,itermax,mwmf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pyarrow.parquet as pq
+from seqeval.metrics import f1_score, precision_score, recall_score
+
+from xlner.bio import spans_to_tags, tags_to_spans
+from xlner.metrics import proj_ratio_term
+from xlner.records import Span
+
+DEFAULT_INPUT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
+                             "bible-dev", "dev.jsonl")
+
+
+def naive_projection(row) -> list[str]:
+    """The README's baseline: leftmost..rightmost target word aligned to the entity."""
+    links = [(a["src"], a["tgt"]) for a in row["alignment"]]
+    spans = []
+    for s in tags_to_spans(row["src_ner_tags"]):
+        targets = [t for j, t in links if s.start <= j < s.end]
+        if targets:
+            spans.append(Span(min(targets), max(targets) + 1, s.label))
+    return list(spans_to_tags(spans, len(row["tokens"])))
+
+
+def score(gold, pred, src):
+    return {"f1": 100 * f1_score(gold, pred), "p": 100 * precision_score(gold, pred),
+            "r": 100 * recall_score(gold, pred),
+            "proj_ratio": sum(proj_ratio_term(s, p) for s, p in zip(src, pred)) / len(pred)}
+
+
+def run_one(input_path, out, extra):
+    cmd = [sys.executable, "-m", "pipeline.run", f"--input={input_path}",
+           "--target_langs=ell_Grek", f"--output={out}", *extra]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    rows = [r for f in sorted(glob.glob(f"{out}/ell_Grek/*.parquet"))
+            for r in pq.read_table(f).to_pylist()]
+    return rows, wall
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input", default=DEFAULT_INPUT)
+    ap.add_argument("--layers", default="6,8")
+    ap.add_argument("--methods", default="argmax,itermax,mwmf")
+    ap.add_argument("--extra", default="", help="more job flags, space-separated")
+    args = ap.parse_args(argv)
+    print("| layer | alignment | projection | F1 | P | R | proj_ratio | naive F1 (same "
+          "alignment) | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for layer in args.layers.split(","):
+            for method in args.methods.split(","):
+                out = os.path.join(tmp, f"L{layer}-{method}")
+                rows, wall = run_one(args.input, out, [f"--align_layer={layer}",
+                                                       f"--align_method={method}",
+                                                       *args.extra.split()])
+                extra = [json.loads(r["extra"]) for r in rows]
+                gold = [e["gold_translation_tags"] for e in extra]
+                src = [r["src_ner_tags"] for r in rows]
+                ours = score(gold, [r["ner_tags"] for r in rows], src)
+                naive = score(gold, [naive_projection(r) for r in rows], src)
+                proj = json.loads(rows[0]["provenance"]["projection_settings"])["projection"]
+                print(f"| {layer} | {method} | {proj} | {ours['f1']:.2f} | {ours['p']:.1f} | "
+                      f"{ours['r']:.1f} | {ours['proj_ratio']:.3f} | {naive['f1']:.1f} | "
+                      f"{wall:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

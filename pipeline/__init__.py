@@ -1,0 +1,1 @@
+"""Options, entry points and graph assembly of the xlner-beam jobs."""

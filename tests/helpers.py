@@ -1,0 +1,38 @@
+"""Running the job in tests and reading what it wrote."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import pyarrow.parquet as pq
+
+from pipeline.run import run
+
+
+def run_job(output, *args, runner="FnApiRunner"):
+    """Run the translate-train job in-process and return (summary, rows by lang, dead)."""
+    run([f"--output={output}", f"--runner={runner}", *args])
+    return read_outputs(output)
+
+
+def read_outputs(output):
+    with open(os.path.join(output, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    rows = {}
+    for lang in summary["languages"]:
+        files = sorted(glob.glob(os.path.join(output, lang, "*.parquet")))
+        rows[lang] = [r for f in files for r in pq.read_table(f).to_pylist()]
+    dead = []
+    for f in sorted(glob.glob(os.path.join(output, "dead_letter", "*.jsonl"))):
+        with open(f, encoding="utf-8") as fh:
+            dead += [json.loads(line) for line in fh if line.strip()]
+    return summary, rows, dead
+
+
+def write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n")
+    return str(path)

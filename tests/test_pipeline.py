@@ -1,0 +1,162 @@
+"""The translate-train job end to end on the FnApiRunner (tiny encoder unless stated)."""
+
+import json
+import os
+
+import pytest
+
+from tests.helpers import read_outputs, run_job, write_jsonl
+
+
+@pytest.fixture
+def tiny_aligner(tiny_bert):
+    return [f"--alignment_model={tiny_bert}", "--align_layer=2"]
+
+
+def test_sample_run_writes_readable_shards_and_a_balanced_summary(tmp_path, tiny_aligner):
+    import datasets
+
+    out = tmp_path / "out"
+    summary, rows, dead = run_job(str(out), "--share_models=false", *tiny_aligner)
+    assert summary["records_read"] == 40 and summary["accounting_balanced"]
+    por = rows["por_Latn"]
+    assert len(por) == 40 and dead == []
+    for r in por:
+        assert len(r["tokens"]) == len(r["ner_tags"]) > 0
+        assert [r["translation"][o["start"]:o["end"]] for o in r["token_offsets"]] == r["tokens"]
+        assert r["translation_origin"] == "model"
+        assert r["provenance"]["translation_model"] == "embedded:marian-en-pt"
+        assert r["provenance"]["options_hash"] == summary["options_hash"]
+    assert sorted(r["id"] for r in por)[0] == "data/sample_en.conll:0"
+    assert summary["label_list"][0] == "O" and "B-PER" in summary["label_list"]
+    ds = datasets.load_dataset("parquet", data_files=str(out / "por_Latn" / "*.parquet"),
+                               split="train")
+    assert ds.num_rows == 40 and set(ds.column_names) >= {"id", "tokens", "ner_tags"}
+
+
+def test_bad_input_goes_to_dead_letter_and_everything_is_accounted(tmp_path, tiny_aligner):
+    conll = tmp_path / "bad.conll"
+    conll.write_text("-DOCSTART- O\n\nParis B-LOC\nis O\nnice O\n\n"
+                     "broken-line-without-tag\nx O\n\n"
+                     "Lisbon PER\n\n"            # tag without prefix: ambiguous
+                     "Lisbon I-LOC\nrocks O\n\n",  # IOB1: repaired
+                     encoding="utf-8")
+    jsonl = write_jsonl(tmp_path / "bad.jsonl", [
+        {"id": "empty", "tokens": [], "ner_tags": []},
+        {"id": "long", "tokens": ["word"] * 2000, "ner_tags": ["O"] * 2000},
+        "{not json",
+        {"id": "mismatch", "tokens": ["a", "b"], "ner_tags": ["O"]},
+        {"id": "ok", "tokens": ["John", "lives", "in", "Lisbon"],
+         "ner_tags": ["B-PER", "O", "O", "B-LOC"]},
+    ])
+    summary, rows, dead = run_job(str(tmp_path / "out"), f"--input={conll},{jsonl}",
+                                  *tiny_aligner)
+    reasons = sorted((d["stage"], d["reason"]) for d in dead)
+    assert reasons == sorted([("read", "malformed_line"), ("validate", "invalid_tag"),
+                              ("validate", "empty_sentence"), ("validate", "sentence_too_long"),
+                              ("read", "malformed_line"), ("validate", "length_mismatch")])
+    assert all(d["detail"] for d in dead)
+    assert {d["record_id"] for d in dead} >= {"empty", "long", "mismatch"}
+    assert summary["records_read"] == 9 and summary["records_rejected"] == 6
+    assert summary["records_repaired"] == 1
+    lang = summary["languages"]["por_Latn"]
+    assert lang["written"] == 3 and lang["accounted"] and summary["accounting_balanced"]
+    # CoNLL ids are <folder>/<file>:<sentence ordinal>; JSONL rows keep their own id
+    ids = {r["id"].split("/")[-1] for r in rows["por_Latn"]}
+    assert ids == {"bad.conll:0", "bad.conll:3", "ok"}
+
+
+def test_given_translations_never_load_a_translation_model(tmp_path, tiny_aligner):
+    data = write_jsonl(tmp_path / "given.jsonl", [
+        {"id": "a", "tokens": ["Maria", "lives", "in", "Lisbon"],
+         "ner_tags": ["B-PER", "O", "O", "B-LOC"], "tgt_lang": "por_Latn",
+         "translation_tokens": ["Maria", "mora", "em", "Lisboa"],
+         "gold_translation_tags": ["B-PER", "O", "O", "B-LOC"]},
+        {"id": "b", "tokens": ["Paris"], "ner_tags": ["B-LOC"],
+         "translation": "Paris, França"},
+    ])
+    missing_model = str(tmp_path / "no-such-model")
+    summary, rows, dead = run_job(str(tmp_path / "out"), f"--input={data}",
+                                  f"--translation_model={missing_model}", *tiny_aligner)
+    assert dead == []
+    by_id = {r["id"]: r for r in rows["por_Latn"]}
+    assert by_id["a"]["tokens"] == ["Maria", "mora", "em", "Lisboa"]
+    assert by_id["a"]["token_offsets"] is None and by_id["a"]["translation"] == "Maria mora em Lisboa"
+    assert by_id["b"]["tokens"] == ["Paris", ",", "França"]
+    assert summary["languages"]["por_Latn"]["translation_origin"] == {"given": 2}
+    assert json.loads(by_id["a"]["extra"]) == {"gold_translation_tags": ["B-PER", "O", "O", "B-LOC"]}
+    assert summary["languages"]["por_Latn"]["gold_evaluation"]["sentences"] == 1
+
+
+def test_translation_cache_is_written_then_reused_without_the_model(tmp_path, tiny_nllb,
+                                                                    tiny_aligner):
+    import shutil
+
+    model = str(tmp_path / "nllb")
+    shutil.copytree(tiny_nllb, model)
+    data = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": f"s{i}", "tokens": ["Angela", "Merkel", "visited", "Paris", str(i % 3)],
+         "ner_tags": ["B-PER", "I-PER", "O", "B-LOC", "O"]} for i in range(6)])
+    cache = str(tmp_path / "cache")
+    args = [f"--input={data}", f"--translation_model={model}", f"--translation_cache={cache}",
+            "--max_new_tokens=6", *tiny_aligner]
+    first, rows1, dead1 = run_job(str(tmp_path / "out1"), *args)
+    assert first["languages"]["por_Latn"]["translation_origin"] == {"model": 6}
+    cached_files = [f for f in os.listdir(cache) if f.endswith(".parquet")]
+    assert cached_files
+    import pyarrow.parquet as pq
+    assert pq.read_table(os.path.join(cache, cached_files[0])).num_rows == 3  # 3 distinct texts
+
+    shutil.rmtree(model)  # a second run must not need the model any more
+    second, rows2, dead2 = run_job(str(tmp_path / "out2"), *args)
+    assert second["languages"]["por_Latn"]["translation_origin"] == {"cache": 6}
+    t1 = {r["id"]: r["translation"] for r in rows1["por_Latn"]}
+    t2 = {r["id"]: r["translation"] for r in rows2["por_Latn"]}
+    assert t1 == t2 and dead1 == dead2 == []
+
+
+def test_several_target_languages_are_accounted_separately(tmp_path, tiny_aligner):
+    summary, rows, dead = run_job(str(tmp_path / "out"), "--target_langs=por_Latn,swh_Latn",
+                                  *tiny_aligner)
+    assert len(rows["por_Latn"]) == 40 and rows["swh_Latn"] == []
+    assert {d["reason"] for d in dead} == {"unsupported_language_pair"}
+    assert summary["languages"]["swh_Latn"]["dead_lettered"] == 40
+    assert summary["accounting_balanced"]
+
+
+def test_parquet_input_with_integer_tags_from_hf_metadata(tmp_path, tiny_aligner):
+    import datasets
+
+    feats = datasets.Features({
+        "id": datasets.Value("string"),
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(
+            names=["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]))})
+    ds = datasets.Dataset.from_dict({"id": ["p0", "p1"],
+                                     "tokens": [["Kofi", "Annan", "left"], ["Lagos"]],
+                                     "ner_tags": [[1, 2, 0], [5]]}, features=feats)
+    path = tmp_path / "hf.parquet"
+    ds.to_parquet(str(path))
+    summary, rows, dead = run_job(str(tmp_path / "out"), f"--input={path}", *tiny_aligner)
+    src = {r["id"]: r["src_ner_tags"] for r in rows["por_Latn"]}
+    assert src == {"p0": ["B-PER", "I-PER", "O"], "p1": ["B-LOC"]}
+
+
+def test_portable_runner_with_embedded_job_service_and_shared_models(tmp_path, tiny_aligner):
+    """What Flink and Dataflow execute: the portable protocol, models behind the proxy."""
+    summary, rows, dead = run_job(
+        str(tmp_path / "out"), "--job_endpoint=embed", "--environment_type=LOOPBACK",
+        "--share_models", *tiny_aligner, runner="PortableRunner")
+    assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40
+
+
+def test_a_typo_in_our_options_is_an_error():
+    from pipeline.run import make_options
+
+    with pytest.raises(SystemExit, match="did you mean --target_langs"):
+        make_options(["--target_lang=por_Latn"])
+
+
+def test_missing_input_fails_before_running(tmp_path):
+    with pytest.raises(SystemExit, match="matches no file"):
+        run_job(str(tmp_path / "out"), f"--input={tmp_path}/nothing-*.conll")

@@ -1,0 +1,1 @@
+"""Beam PTransforms, DoFns and RunInference model handlers of the xlner-beam jobs."""
