@@ -6,13 +6,15 @@ against ``gold_translation_tags`` with seqeval in its default mode, and puts bes
 the naive baseline of the data set's README computed from the *same* alignments: for each
 English entity, the Greek span from the leftmost to the rightmost aligned word.
 
-    python -m benchmarks.bible_dev [--layers 6,8] [--methods argmax,itermax,mwmf]
+    python -m benchmarks.bible_dev [--layers 6,8] [--methods argmax,itermax,awesome]
+                                   [--projections heuristic,ngram:greedy,ngram:ilp]
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import json
 import os
 import subprocess
@@ -63,28 +65,32 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", default=DEFAULT_INPUT)
     ap.add_argument("--layers", default="6,8")
-    ap.add_argument("--methods", default="argmax,itermax,mwmf")
+    ap.add_argument("--methods", default="argmax,itermax,awesome")
+    ap.add_argument("--projections", default="heuristic,ngram:greedy,ngram:ilp",
+                    help="projection[:matching], comma-separated")
     ap.add_argument("--extra", default="", help="more job flags, space-separated")
     args = ap.parse_args(argv)
     print("| layer | alignment | projection | F1 | P | R | proj_ratio | naive F1 (same "
           "alignment) | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for layer in args.layers.split(","):
-            for method in args.methods.split(","):
-                out = os.path.join(tmp, f"L{layer}-{method}")
-                rows, wall = run_one(args.input, out, [f"--align_layer={layer}",
-                                                       f"--align_method={method}",
-                                                       *args.extra.split()])
-                extra = [json.loads(r["extra"]) for r in rows]
-                gold = [e["gold_translation_tags"] for e in extra]
-                src = [r["src_ner_tags"] for r in rows]
-                ours = score(gold, [r["ner_tags"] for r in rows], src)
-                naive = score(gold, [naive_projection(r) for r in rows], src)
-                proj = json.loads(rows[0]["provenance"]["projection_settings"])["projection"]
-                print(f"| {layer} | {method} | {proj} | {ours['f1']:.2f} | {ours['p']:.1f} | "
-                      f"{ours['r']:.1f} | {ours['proj_ratio']:.3f} | {naive['f1']:.1f} | "
-                      f"{wall:.0f} |", flush=True)
+        for layer, method, projection in itertools.product(
+                args.layers.split(","), args.methods.split(","), args.projections.split(",")):
+            proj, _, matching = projection.partition(":")
+            out = os.path.join(tmp, f"L{layer}-{method}-{proj}-{matching}")
+            flags = [f"--align_layer={layer}", f"--align_method={method}",
+                     f"--projection={proj}", *args.extra.split()]
+            if matching:
+                flags.append(f"--matching={matching}")
+            rows, wall = run_one(args.input, out, flags)
+            extra = [json.loads(r["extra"]) for r in rows]
+            gold = [e["gold_translation_tags"] for e in extra]
+            src = [r["src_ner_tags"] for r in rows]
+            ours = score(gold, [r["ner_tags"] for r in rows], src)
+            naive = score(gold, [naive_projection(r) for r in rows], src)
+            print(f"| {layer} | {method} | {projection} | {ours['f1']:.2f} | "
+                  f"{ours['p']:.1f} | {ours['r']:.1f} | {ours['proj_ratio']:.3f} | "
+                  f"{naive['f1']:.1f} | {wall:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

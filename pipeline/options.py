@@ -19,10 +19,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from xlner import alignment
 from xlner.models.encoders import EMBEDDED_ENCODER
+from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
 
 NLLB_CODE = r"[a-z]{3}_[A-Z][a-z]{3}"
-SAMPLE_INPUT = "embedded:sample"  # the English sample shipped in the package
+SAMPLE_INPUT = "embedded:sample"
+PROJECTIONS = ("heuristic", "ngram", "ner", "easyproject", "model_transfer")  # the English sample shipped in the package
 
 
 def sample_input_path() -> str:
@@ -115,8 +117,26 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("align_batch_tokens", int, 16384,
                "Padded subword budget of an encoder batch.", regex=_INT),
     # ---------------------------------------------------------------- projection
-    OptionSpec("projection", str, "heuristic", "Projection method.",
-               choices=("heuristic",)),
+    OptionSpec("projection", str, "heuristic",
+               "Projection method: the alignment heuristic, n-gram or NER-span candidates "
+               "with matching, EasyProject markers, or model transfer (tag the target with "
+               "--ner_model).", choices=PROJECTIONS),
+    OptionSpec("matching", str, "greedy",
+               "Candidate matching: the paper's greedy argmax, the exact ILP (HiGHS), or the "
+               "reference's bipartite variant.", choices=("greedy", "ilp", "bipartite")),
+    OptionSpec("align_direction", str, "src2tgt",
+               "src2tgt aligns the labelled side with the sentence to label; tgt2tgt aligns "
+               "that sentence with an EasyProject translation of the labelled side into its "
+               "own language (the paper's back-translation refinement).",
+               choices=("src2tgt", "tgt2tgt")),
+    OptionSpec("max_candidate_words", int, 0,
+               "Longest n-gram candidate; 0 = no cap (30 for languages written without "
+               "spaces, as the paper).", regex=_INT),
+    OptionSpec("n_proj", int, 1, "Candidate matching: projections allowed per source entity.",
+               regex=_INT),
+    OptionSpec("ner_subranges", bool, False,
+               "NER candidates: also use every sub-span of each predicted span.",
+               regex=r"^(true|false)$"),
     OptionSpec("merge_distance", int, 1,
                "Heuristic: merge aligned runs separated by at most this many words.",
                regex=_INT),
@@ -127,9 +147,23 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "Heuristic: skip a run that touches an already-labelled word instead of "
                "overwriting it (the thesis variant).", regex=r"^(true|false)$"),
     OptionSpec("paper_quirks", bool, False,
-               "Reproduce the reference implementation's quirks (heuristic merge end, "
-               "method.md P9) to match the paper's numbers exactly.",
+               "Reproduce the reference implementation's quirks to match the paper exactly: "
+               "heuristic merge end (P9), EasyProject last-match and bracket handling (P12).",
                regex=r"^(true|false)$"),
+    # ---------------------------------------------------------------- NER / EasyProject
+    OptionSpec("ner_model", str, EMBEDDED_NER,
+               "Token-classification model for NER candidates, model transfer and "
+               "--label_source: HF id or path (the paper: FacebookAI/xlm-roberta-large-"
+               f"finetuned-conll03-english), or {EMBEDDED_NER} (spaCy, English).",
+               regex=r"^\S+$"),
+    OptionSpec("ner_batch_size", int, 64, "Sentences per NER batch.", regex=_INT),
+    OptionSpec("label_source", bool, False,
+               "Label the source sentences with --ner_model instead of reading tags (rows "
+               "need only tokens).", regex=r"^(true|false)$"),
+    OptionSpec("easyproject_model", str, "",
+               "Translation model for EasyProject's marked sentences (the paper: "
+               "ychenNLP/nllb-200-3.3B-easyproject); empty = --translation_model.",
+               regex=r"^\S*$"),
     # ---------------------------------------------------------------- models / workers
     OptionSpec("device", str, "auto", "Inference device: auto (GPU when the worker has "
                "one), cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$"),

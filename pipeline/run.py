@@ -18,7 +18,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.graph import JobConfig, build_translate_train
+from pipeline.config import JobConfig
+from pipeline.graph import build_translate_train
 from pipeline.options import XlnerOptions, suspicious_flags
 from transforms.write import join_path
 

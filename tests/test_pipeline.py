@@ -160,3 +160,67 @@ def test_a_typo_in_our_options_is_an_error():
 def test_missing_input_fails_before_running(tmp_path):
     with pytest.raises(SystemExit, match="matches no file"):
         run_job(str(tmp_path / "out"), f"--input={tmp_path}/nothing-*.conll")
+
+
+@pytest.mark.parametrize("flags", [["--projection=ngram"],
+                                   ["--projection=ngram", "--matching=ilp"],
+                                   ["--projection=ner", "--matching=greedy"],
+                                   ["--projection=model_transfer"],
+                                   ["--projection=heuristic", "--align_method=awesome"]])
+def test_every_projection_method_runs_through_the_graph(tmp_path, tiny_aligner, flags):
+    from xlner.bio import is_iob2, tags_to_spans
+
+    summary, rows, dead = run_job(str(tmp_path / "out"), *flags, *tiny_aligner)
+    assert summary["accounting_balanced"] and dead == [] and len(rows["por_Latn"]) == 40
+    method = flags[0].split("=")[1]
+    for r in rows["por_Latn"]:
+        assert is_iob2(r["ner_tags"]) and len(r["ner_tags"]) == len(r["tokens"])
+        assert r["provenance"]["projection"] == method
+        spans = tags_to_spans(r["ner_tags"])
+        assert [(s.start, s.end, s.label) for s in spans] == [
+            (e["start"], e["end"], e["label"]) for e in r["entities"]]
+        if method == "model_transfer":
+            assert r["alignment"] == []
+
+
+def test_easyproject_projection_with_the_embedded_translator(tmp_path):
+    summary, rows, dead = run_job(str(tmp_path / "out"), "--projection=easyproject")
+    assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40
+    first = next(r for r in rows["por_Latn"] if r["id"].endswith(":0"))
+    assert first["tokens"][:2] == ["Angela", "Merkel"] and first["ner_tags"][:2] == [
+        "B-PER", "I-PER"]
+    assert "[" not in first["translation"] and first["translation"].startswith("Angela Merkel")
+    assert summary["languages"]["por_Latn"]["entities_out_total"] >= 80  # of 93
+
+
+def test_tgt2tgt_gives_one_outcome_per_record_even_when_both_branches_fail(tmp_path,
+                                                                          tiny_aligner):
+    summary, rows, dead = run_job(str(tmp_path / "out"), "--align_direction=tgt2tgt",
+                                  "--target_langs=por_Latn,swh_Latn", *tiny_aligner)
+    assert len(rows["por_Latn"]) == 40
+    swh = [d for d in dead if d["tgt_lang"] == "swh_Latn"]
+    assert len(swh) == 40 and len({d["record_id"] for d in swh}) == 40
+    assert summary["accounting_balanced"]
+    settings = json.loads(rows["por_Latn"][0]["provenance"]["projection_settings"])
+    assert settings["align_direction"] == "tgt2tgt"
+
+
+def test_label_source_tags_unlabelled_sentences_with_ner(tmp_path, tiny_aligner):
+    data = write_jsonl(tmp_path / "raw.jsonl", [
+        {"id": "u1", "tokens": "Angela Merkel visited Paris on Monday .".split()},
+        {"id": "u2", "tokens": "Barack Obama met Pope Francis in Rome .".split()}])
+    summary, rows, dead = run_job(str(tmp_path / "out"), f"--input={data}",
+                                  "--label_source", *tiny_aligner)
+    src = {r["id"]: r["src_ner_tags"] for r in rows["por_Latn"]}
+    assert src["u1"][:4] == ["B-PER", "I-PER", "O", "B-LOC"]
+    assert summary["languages"]["por_Latn"]["entities_in"]["PER"] >= 2
+
+
+def test_tgt2tgt_with_other_projections_is_rejected():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.config import JobConfig
+
+    with pytest.raises(ValueError, match="tgt2tgt"):
+        JobConfig.from_options(PipelineOptions(["--align_direction=tgt2tgt",
+                                                "--projection=easyproject"]))

@@ -26,7 +26,8 @@ class _Project(beam.DoFn):
             return
         self._projected.inc()
         self._entities.inc(len(spans))
-        yield Projection(aligned=aligned, method=self._projector.name, tags=tags, spans=spans)
+        yield Projection(pair=pair, method=self._projector.name, tags=tags, spans=spans,
+                         alignment=aligned.alignments[self._projector.align_method])
 
 
 class Project(beam.PTransform):

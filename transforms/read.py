@@ -104,16 +104,17 @@ class _ParseFile(beam.DoFn):
 class _Validate(beam.DoFn):
     """Raw row -> LabeledSentence with IOB2 tags (repairs counted), or a dead letter."""
 
-    def __init__(self, default_lang: str, max_words: int):
+    def __init__(self, default_lang: str, max_words: int, require_tags: bool):
         self._lang = default_lang
         self._max_words = max_words
+        self._require_tags = require_tags
         self._repaired = Metrics.counter(NAMESPACE, "sentences_repaired")
         self._valid = Metrics.counter(NAMESPACE, "sentences_valid")
 
     def process(self, raw: RawRow):
         try:
             v = validate(raw.row, default_lang=self._lang, label_names=raw.label_names,
-                         max_words=self._max_words)
+                         max_words=self._max_words, require_tags=self._require_tags)
         except InvalidRecord as e:
             yield dead_letter("validate", e.reason, e.record_id, e.detail, record=e.record)
             return
@@ -132,8 +133,9 @@ class ReadLabeledSentences(beam.PTransform):
 
     def __init__(self, patterns: Sequence[str], input_format: str = "auto",
                  label_names: Optional[Sequence[str]] = None, default_lang: str = "eng_Latn",
-                 max_words: int = DEFAULT_MAX_WORDS):
+                 max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True):
         super().__init__()
+        self._require_tags = require_tags
         if input_format not in FORMATS:
             raise ValueError(f"input_format must be one of {FORMATS}")
         self._patterns = list(patterns)
@@ -153,7 +155,7 @@ class ReadLabeledSentences(beam.PTransform):
         validated = (
             parsed.rows
             | "Spread" >> beam.Reshuffle()
-            | "Validate" >> beam.ParDo(_Validate(self._lang, self._max_words))
+            | "Validate" >> beam.ParDo(_Validate(self._lang, self._max_words, self._require_tags))
             .with_outputs(DEAD, main="ok"))
         dead = (parsed[DEAD], validated[DEAD]) | "ReadDeadLetters" >> beam.Flatten()
         return Staged(validated.ok, dead)

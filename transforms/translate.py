@@ -1,13 +1,15 @@
-"""Translate each sentence into every target language, once per distinct text.
+"""Translation: every distinct text once, from a cache when possible, in batched inference.
 
-Per (sentence, target language):
+``TranslateTexts`` is the one place a translation model runs: it takes ``TextRequest``s
+from any producer (plain sentences, EasyProject marked sentences and entity strings),
+keys them by a hash of (model, decoding settings, language pair, text), translates each
+distinct key once and routes the result back to every waiting request. With a translation
+cache the keys are first joined with earlier translations, so projection variants and
+re-runs never translate twice; new translations are appended to the cache.
 
-* a translation supplied with the row (``translation`` text or ``translation_tokens``) is
-  used as is — a run whose rows all carry one never loads a translation model;
-* otherwise the detokenised sentence is keyed by a hash of (model, decoding settings,
-  language pair, text). Identical texts are grouped and translated once; with a
-  translation cache the group is first joined with earlier translations, so projection
-  variants (and re-runs) never translate twice. New translations are appended to the cache.
+``Translate`` is the plain sentence translation of translate-train: a row that carries its
+translation (``translation`` or ``translation_tokens``) skips the model — a run where all
+rows do never loads one.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from transforms.batching import SortAndBatchByKey
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
 from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
-from xlner.records import LabeledSentence, Translation, TranslationJob
+from xlner.records import (LabeledSentence, TextRequest, TranslatedText, Translation,
+                           TranslationJob, pair_key)
 from xlner.text import detokenize
 
-NEED = "need"
 JOBS = "jobs"
 NEW_CACHE_ROWS = "cache_rows"
+REQUESTS = "requests"
+SENTENCE_SLOT = "sentence"
 
 
 def approx_tokens(text: str) -> int:
@@ -39,43 +43,13 @@ def approx_tokens(text: str) -> int:
     return len(text) // 4 + 2
 
 
-class _Plan(beam.DoFn):
-    """Sentence -> given Translations, or (cache key, (sentence, target, text)) needs."""
-
-    def __init__(self, target_langs: Sequence[str], model_signature: str):
-        self._targets = list(target_langs)
-        self._signature = model_signature
-        self._given = Metrics.counter(NAMESPACE, "translations_given")
-
-    def process(self, s: LabeledSentence):
-        for tgt in self._targets:
-            if tgt == s.lang:
-                yield dead_letter("translate", "source_is_target",
-                                  s.id, f"sentence is already in {tgt}", tgt,
-                                  sentence_view(s))
-                continue
-            given = s.given_for(tgt)
-            if given is not None:
-                self._given.inc()
-                words = given.tokens
-                text = given.text if given.text is not None else detokenize(words, tgt)
-                t = Translation(source=s, tgt_lang=tgt, text=text, origin="given", model="")
-                yield t.with_words(words, None) if words is not None else t
-                continue
-            text = detokenize(s.tokens, s.lang)
-            key = cache_key(self._signature, s.lang, tgt, text)
-            yield TaggedOutput(NEED, (key, (s, tgt, text)))
-
-
-def _jobs_without_cache(element):
-    key, needs = element
-    needs = list(needs)
-    _, tgt, text = needs[0]
-    yield TranslationJob(key, text, needs[0][0].lang, tgt, tuple(s for s, _, _ in needs))
+def _job(key: str, requests: Sequence[TextRequest]) -> TranslationJob:
+    first = requests[0]
+    return TranslationJob(key, first.text, first.src_lang, first.tgt_lang, tuple(requests))
 
 
 class _JoinCache(beam.DoFn):
-    """(key, {needs, cached}) -> Translations from the cache, or a TranslationJob."""
+    """(key, {requests, cached}) -> cache hits as TranslatedText, or a TranslationJob."""
 
     def __init__(self, model: str):
         self._model = model
@@ -83,45 +57,42 @@ class _JoinCache(beam.DoFn):
 
     def process(self, element):
         key, grouped = element
-        needs = list(grouped["need"])
-        if not needs:
+        requests = list(grouped["requests"])
+        if not requests:
             return
         cached = list(grouped["cached"])
-        _, tgt, text = needs[0]
         if cached:
-            for s, _, _ in needs:
+            for r in requests:
                 self._hits.inc()
-                yield Translation(source=s, tgt_lang=tgt, text=cached[0], origin="cache",
-                                  model=self._model)
+                yield TranslatedText(r, cached[0], "cache", self._model)
             return
-        yield TaggedOutput(JOBS, TranslationJob(key, text, needs[0][0].lang, tgt,
-                                                tuple(s for s, _, _ in needs)))
+        yield TaggedOutput(JOBS, _job(key, requests))
 
 
 class _Unpack(beam.DoFn):
-    """PredictionResult(job, output) -> one Translation per waiting sentence, cache rows."""
+    """PredictionResult(job, output) -> a TranslatedText per waiting request, cache rows."""
 
     def __init__(self, model: str):
         self._model = model
         self._texts = Metrics.counter(NAMESPACE, "texts_translated")
-        self._sentences = Metrics.counter(NAMESPACE, "translations_by_model")
+        self._failed = Metrics.counter(NAMESPACE, "texts_failed")
 
     def process(self, result: PredictionResult):
         job: TranslationJob = result.example
         out = result.inference
-        if out.text is None or not out.text.strip():
+        text = out.text.strip() if out.text else None
+        if not text:
+            self._failed.inc()
             reason = out.reason if out.text is None else "empty_translation"
-            for s in job.members:
-                yield dead_letter("translate", reason, s.id, out.error or "model returned "
-                                  "an empty translation", job.tgt_lang, sentence_view(s))
+            error = out.error or "model returned an empty translation"
+            for r in job.members:
+                yield TranslatedText(r, None, "model", self._model, error, reason)
             return
         self._texts.inc()
         yield TaggedOutput(NEW_CACHE_ROWS, cache_row(job.cache_key, self._model, job.src_lang,
-                                                     job.tgt_lang, job.text, out.text))
-        for s in job.members:
-            self._sentences.inc()
-            yield Translation(source=s, tgt_lang=job.tgt_lang, text=out.text, origin="model",
-                              model=self._model)
+                                                     job.tgt_lang, job.text, text))
+        for r in job.members:
+            yield TranslatedText(r, text, "model", self._model)
 
 
 class _ReadCacheFile(beam.DoFn):
@@ -152,14 +123,13 @@ class ReadTranslationCache(beam.PTransform):
                 | "ParseCache" >> beam.ParDo(_ReadCacheFile()))
 
 
-class Translate(beam.PTransform):
-    """LabeledSentence -> Translation per target language (words filled only when given)."""
+class TranslateTexts(beam.PTransform):
+    """TextRequest -> TranslatedText (failures carry ``error``/``reason``; never dropped)."""
 
-    def __init__(self, target_langs: Sequence[str], handler: TranslationModelHandler,
-                 model_id: str, model_signature: str, cache_location: Optional[str] = None,
-                 batch_size: int = 32, batch_tokens: int = 8192):
+    def __init__(self, handler: TranslationModelHandler, model_id: str, model_signature: str,
+                 cache_location: Optional[str] = None, batch_size: int = 32,
+                 batch_tokens: int = 8192):
         super().__init__()
-        self._targets = list(target_langs)
         self._handler = handler
         self._model = model_id
         self._signature = model_signature
@@ -167,36 +137,104 @@ class Translate(beam.PTransform):
         self._batch_size = batch_size
         self._batch_tokens = batch_tokens
 
-    def expand(self, sentences):
-        planned = sentences | "Plan" >> beam.ParDo(
-            _Plan(self._targets, self._signature)).with_outputs(NEED, DEAD, main="given")
+    def expand(self, requests):
+        signature = self._signature
+        keyed = requests | "Key" >> beam.Map(
+            lambda r: (cache_key(signature, r.src_lang, r.tgt_lang, r.text), r))
         if self._cache:
-            cached = sentences.pipeline | "ReadCache" >> ReadTranslationCache(self._cache)
-            joined = ({"need": planned[NEED], "cached": cached}
+            cached = requests.pipeline | "ReadCache" >> ReadTranslationCache(self._cache)
+            joined = ({"requests": keyed, "cached": cached}
                       | "JoinCache" >> beam.CoGroupByKey()
                       | "ResolveCache" >> beam.ParDo(_JoinCache(self._model)).with_outputs(
                           JOBS, main="hits"))
             hits, jobs = joined.hits, joined[JOBS]
         else:
             hits = None
-            jobs = (planned[NEED]
+            jobs = (keyed
                     | "GroupSameText" >> beam.GroupByKey()
-                    | "Jobs" >> beam.FlatMap(_jobs_without_cache))
+                    | "Jobs" >> beam.MapTuple(lambda key, rs: _job(key, list(rs))))
         translated = (
             jobs
             | "BatchByLanguagePair" >> SortAndBatchByKey(
-                key_fn=lambda j: (j.src_lang, j.tgt_lang), size_fn=lambda j: approx_tokens(
-                    j.text), max_batch_size=self._batch_size,
+                key_fn=lambda j: (j.src_lang, j.tgt_lang),
+                size_fn=lambda j: approx_tokens(j.text), max_batch_size=self._batch_size,
                 max_batch_tokens=self._batch_tokens)
             | "Translate" >> RunInference(self._handler.with_no_batching())
             | "Unpack" >> beam.ParDo(_Unpack(self._model)).with_outputs(
-                NEW_CACHE_ROWS, DEAD, main="ok"))
+                NEW_CACHE_ROWS, main="texts"))
         if self._cache:
             _ = (translated[NEW_CACHE_ROWS]
                  | "WriteCache" >> beam.io.WriteToParquet(
                      f"{self._cache.rstrip('/')}/translations-{uuid.uuid4().hex[:12]}",
                      CACHE_SCHEMA, file_name_suffix=".parquet"))
-        oks = [planned.given, translated.ok] + ([hits] if hits is not None else [])
-        ok = oks | "AllTranslations" >> beam.Flatten()
-        dead = (planned[DEAD], translated[DEAD]) | "TranslateDeadLetters" >> beam.Flatten()
+        if hits is None:
+            return translated.texts
+        return (translated.texts, hits) | "AllTexts" >> beam.Flatten()
+
+
+class _Plan(beam.DoFn):
+    """Sentence -> a given Translation, or a TextRequest, per target language."""
+
+    def __init__(self, target_langs: Sequence[str]):
+        self._targets = list(target_langs)
+        self._given = Metrics.counter(NAMESPACE, "translations_given")
+
+    def process(self, s: LabeledSentence):
+        for tgt in self._targets:
+            if tgt == s.lang:
+                yield dead_letter("translate", "source_is_target", s.id,
+                                  f"sentence is already in {tgt}", tgt, sentence_view(s))
+                continue
+            given = s.given_for(tgt)
+            if given is not None:
+                self._given.inc()
+                words = given.tokens
+                text = given.text if given.text is not None else detokenize(words, tgt)
+                t = Translation(source=s, tgt_lang=tgt, text=text, origin="given", model="")
+                yield t.with_words(words, None) if words is not None else t
+                continue
+            yield TaggedOutput(REQUESTS, TextRequest(pair_key(s.id, tgt), SENTENCE_SLOT,
+                                                     detokenize(s.tokens, s.lang), s.lang, tgt,
+                                                     owner=s))
+
+
+def to_translation(t: TranslatedText):
+    """A sentence's TranslatedText -> Translation, or a dead letter."""
+    s: LabeledSentence = t.request.owner
+    if t.text is None:
+        yield dead_letter("translate", t.reason or "translation_failed", s.id, t.error or "",
+                          t.request.tgt_lang, sentence_view(s))
+        return
+    yield Translation(source=s, tgt_lang=t.request.tgt_lang, text=t.text, origin=t.origin,
+                      model=t.model)
+
+
+class PlanTranslations(beam.PTransform):
+    """LabeledSentence -> (given Translations, TextRequests, dead letters)."""
+
+    def __init__(self, target_langs: Sequence[str]):
+        super().__init__()
+        self._targets = list(target_langs)
+
+    def expand(self, sentences):
+        return sentences | "Plan" >> beam.ParDo(_Plan(self._targets)).with_outputs(
+            REQUESTS, DEAD, main="given")
+
+
+class Translate(beam.PTransform):
+    """LabeledSentence -> Translation per target language (words only when given)."""
+
+    def __init__(self, target_langs: Sequence[str], texts: TranslateTexts):
+        super().__init__()
+        self._targets = list(target_langs)
+        self._texts = texts
+
+    def expand(self, sentences):
+        planned = sentences | "PlanTranslations" >> PlanTranslations(self._targets)
+        done = (planned[REQUESTS]
+                | "TranslateTexts" >> self._texts
+                | "ToTranslations" >> beam.FlatMap(to_translation).with_outputs(
+                    DEAD, main="ok"))
+        ok = (planned.given, done.ok) | "AllTranslations" >> beam.Flatten()
+        dead = (planned[DEAD], done[DEAD]) | "TranslateDeadLetters" >> beam.Flatten()
         return Staged(ok, dead)

@@ -108,3 +108,29 @@ def label_list(types: Iterable[str]) -> list[str]:
     for t in sorted(set(types)):
         out += ["B-" + t, "I-" + t]
     return out
+
+
+def group_word_labels(labels: Sequence[str]) -> tuple[Span, ...]:
+    """Entities from per-word tagger labels, as Hugging Face's ``group_entities`` forms them.
+
+    Consecutive words of the same type form one entity unless a word is tagged ``B-``; a
+    type change or ``O`` ends it; a label without prefix counts as ``B-``. This is what
+    makes IOB1 taggers (XLM-R CoNLL-03 emits ``I-PER`` for every person word) usable:
+    reading entities off ``B-`` tags would lose most of them (method.md P6).
+    """
+    spans: list[Span] = []
+    start, label = None, None
+    for i, tag in enumerate(list(labels) + [OUTSIDE]):
+        if tag == OUTSIDE or not tag:
+            prefix, lab = OUTSIDE, None
+        elif "-" in tag and tag.split("-", 1)[0] in ("B", "I", "E", "S", "L", "U", "M"):
+            prefix, lab = tag.split("-", 1)
+        else:
+            prefix, lab = "B", tag
+        continues = start is not None and lab == label and prefix not in ("B", "S", "U")
+        if start is not None and not continues:
+            spans.append(Span(start, i, label))
+            start = None
+        if lab is not None and start is None:
+            start, label = i, lab
+    return tuple(spans)

@@ -138,17 +138,23 @@ def _decode_tags(raw_tags: list, label_names: Optional[Sequence[str]], rid: str)
 
 def validate(row: Mapping[str, Any], *, default_lang: str,
              label_names: Optional[Sequence[str]] = None,
-             max_words: int = DEFAULT_MAX_WORDS) -> Validated:
-    """Turn a parsed row into a LabeledSentence with IOB2 tags, or raise InvalidRecord."""
+             max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True) -> Validated:
+    """Turn a parsed row into a LabeledSentence with IOB2 tags, or raise InvalidRecord.
+
+    With ``require_tags=False`` (the source will be labelled by NER) rows need only
+    ``tokens``; their tags start as all ``O``.
+    """
     rid = str(row.get("id", ""))
     if not rid:
         raise InvalidRecord("invalid_record", "row has no id", None, _jsonable(row))
     try:
-        if "tokens" not in row or "ner_tags" not in row:
-            missing = [k for k in ("tokens", "ner_tags") if k not in row]
+        needed = ("tokens", "ner_tags") if require_tags else ("tokens",)
+        missing = [k for k in needed if k not in row]
+        if missing:
             raise InvalidRecord("invalid_record", f"missing field(s) {missing}", rid)
         tokens = _as_str_list(row["tokens"], "tokens", rid)
-        raw_tags = _as_str_list(row["ner_tags"], "ner_tags", rid)
+        raw_tags = (_as_str_list(row["ner_tags"], "ner_tags", rid) if require_tags
+                    else ["O"] * len(tokens))
         if not tokens:
             raise InvalidRecord("empty_sentence", "the sentence has no tokens", rid)
         if len(tokens) != len(raw_tags):

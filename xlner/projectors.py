@@ -1,17 +1,30 @@
-"""Projection methods behind one interface: aligned pair in, target IOB2 tags out.
+"""Projection methods that work from a word alignment, behind one interface.
 
-``heuristic`` is the García-Ferrero alignment heuristic (method.md §5). Candidate-based
-methods (n-gram or NER candidates matched greedily or by ILP, §6) plug in here through the
-same ``Projector`` protocol, keyed by name in ``PROJECTORS``.
+* ``heuristic`` — the García-Ferrero alignment heuristic (method.md §5);
+* ``ngram`` / ``ner`` — candidate matching (§6): target candidates (all n-grams, or the
+  spans an NER model predicts on the target words), scored against each source entity by
+  the alignment Dice score, and matched greedily (the paper's "argmax"), exactly by ILP, or
+  by the reference's bipartite variant.
+
+The two methods that need no alignment (EasyProject, model transfer) are stages of their
+own (``transforms/easyproject.py``, ``transforms/ner.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import asdict, dataclass
+from typing import Optional, Protocol
 
+from xlner import matching
+from xlner.bio import spans_to_tags
+from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.heuristic import project_heuristic
 from xlner.records import AlignedPair, Span
+from xlner.scores import alignment_scores
+from xlner.text import writes_without_spaces
+
+# PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (method.md §6.1).
+NO_SPACE_MAX_WORDS = 30
 
 
 class Projector(Protocol):
@@ -20,6 +33,9 @@ class Projector(Protocol):
 
     def project(self, aligned: AlignedPair) -> tuple[tuple[str, ...], tuple[Span, ...]]:
         """Target tags and spans for one aligned pair."""
+
+    def describe(self) -> dict:
+        """Settings recorded in the output's provenance."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +56,49 @@ class HeuristicProjector:
             reproduce_merge_quirk=self.reproduce_merge_quirk)
 
     def describe(self) -> dict:
-        return {"projection": self.name, "align_method": self.align_method,
-                "merge_distance": self.merge_distance,
-                "length_ratio_threshold": self.length_ratio_threshold,
-                "overwrite": self.overwrite}
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CandidateProjector:
+    """Candidates + alignment score + matching; ``name`` is ``ngram`` or ``ner``."""
+
+    name: str = "ngram"
+    matching: str = "greedy"  # greedy | ilp | bipartite
+    align_method: str = "argmax"
+    max_words: Optional[int] = None  # n-gram length cap; None: all (30 for no-space scripts)
+    n_proj: int = 1
+    ner_subranges: bool = False
+
+    def __post_init__(self):
+        if self.name not in ("ngram", "ner"):
+            raise ValueError(f"unknown candidate extraction {self.name!r}")
+        if self.matching not in ("greedy", "ilp", "bipartite"):
+            raise ValueError(f"unknown matching {self.matching!r}")
+
+    def candidates(self, pair) -> list[Span]:
+        if self.name == "ngram":
+            cap = self.max_words
+            if cap is None and writes_without_spaces(pair.tgt_lang):
+                cap = NO_SPACE_MAX_WORDS
+            return ngram_candidates(pair.tgt_words, cap)
+        if pair.tgt_spans is None:
+            raise ValueError("NER candidates need target NER spans; the graph must tag the "
+                             "target words first")
+        return ner_candidates(pair.tgt_spans, self.ner_subranges)
+
+    def project(self, aligned: AlignedPair):
+        pair = aligned.pair
+        cands = self.candidates(pair)
+        scores = alignment_scores(pair.src_spans, cands, aligned.alignments[self.align_method],
+                                  len(pair.tgt_words))
+        if self.matching == "bipartite":
+            chosen = matching.bipartite_match(scores, cands)
+        else:
+            chosen = matching.MATCHERS[self.matching](scores, cands, self.n_proj)
+        spans = sorted((Span(cands[t].start, cands[t].end, pair.src_spans[p].label)
+                        for p, t in chosen), key=lambda s: s.start)
+        return spans_to_tags(spans, len(pair.tgt_words)), tuple(spans)
+
+    def describe(self) -> dict:
+        return asdict(self)

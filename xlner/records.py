@@ -68,17 +68,46 @@ class LabeledSentence:
 
 
 @dataclass(frozen=True)
-class TranslationJob:
-    """One distinct text to translate and the sentences waiting for it.
+class TextRequest:
+    """A text to translate on behalf of an owner (a sentence, or part of one).
 
-    Identical source texts (headlines, boilerplate, repeated rows) are translated once.
+    ``slot`` says which part (``sentence``, ``marked``, ``entity:3``); ``owner`` is the
+    record the result is routed back to, by ``owner_key``.
+    """
+
+    owner_key: str
+    slot: str
+    text: str
+    src_lang: str
+    tgt_lang: str
+    owner: Any = None
+
+
+@dataclass(frozen=True)
+class TranslatedText:
+    """The translation of a TextRequest, or why there is none."""
+
+    request: TextRequest
+    text: Optional[str]
+    origin: str  # "cache" | "model"
+    model: str
+    error: Optional[str] = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TranslationJob:
+    """One distinct text to translate and the requests waiting for it.
+
+    Identical source texts (headlines, boilerplate, repeated rows, repeated entity names)
+    are translated once.
     """
 
     cache_key: str
     text: str
     src_lang: str
     tgt_lang: str
-    members: tuple[LabeledSentence, ...]
+    members: tuple[TextRequest, ...]
 
 
 @dataclass(frozen=True)
@@ -121,6 +150,11 @@ class SentencePair:
     src_spans: tuple[Span, ...]
     tgt_words: tuple[str, ...]
     context: Any = None
+    # Spans an NER model predicts on the target words (NER candidates, model transfer).
+    tgt_spans: Optional[tuple[Span, ...]] = None
+
+    def with_tgt_spans(self, spans) -> "SentencePair":
+        return dataclasses.replace(self, tgt_spans=tuple(spans))
 
     @property
     def key(self) -> str:
@@ -138,16 +172,17 @@ class AlignedPair:
 
 @dataclass(frozen=True)
 class Projection:
-    """Target-side IOB2 tags produced by one projection method."""
+    """Target-side IOB2 tags produced by one projection method.
 
-    aligned: AlignedPair
+    ``alignment`` is the word alignment the method used (empty for methods that do not
+    align: EasyProject, model transfer).
+    """
+
+    pair: SentencePair
     method: str
     tags: tuple[str, ...]
     spans: tuple[Span, ...]
-
-    @property
-    def pair(self) -> SentencePair:
-        return self.aligned.pair
+    alignment: Alignment = ()
 
 
 @dataclass(frozen=True)

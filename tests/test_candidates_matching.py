@@ -1,0 +1,171 @@
+"""Candidate extraction, the alignment score and the matchers (method.md §6)."""
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from xlner.bio import is_iob2, tags_to_spans
+from xlner.candidates import ner_candidates, ngram_candidates
+from xlner.matching import bipartite_match, greedy_match, ilp_match, total_score
+from xlner.projectors import CandidateProjector, HeuristicProjector
+from xlner.records import AlignedPair, SentencePair, Span
+from xlner.scores import alignment_scores, fuse, ner_model_scores
+
+
+def test_ngrams_are_ordered_by_start_then_length_and_skip_stop_words():
+    c = ngram_candidates(["a", "b", "c"])
+    assert [(x.start, x.end) for x in c] == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    c = ngram_candidates(["a", "!", "b"])
+    assert [(x.start, x.end) for x in c] == [(0, 1), (2, 3)]
+    assert len(ngram_candidates(["w"] * 50, max_words=30)) == sum(
+        min(30, 50 - s) for s in range(50))
+
+
+def test_ner_candidates_ignore_class_and_can_add_subranges():
+    spans = [Span(2, 4, "PER"), Span(0, 1, "MISC")]
+    assert [(c.start, c.end) for c in ner_candidates(spans)] == [(0, 1), (2, 4)]
+    assert len(ner_candidates(spans, extract_subranges=True)) == 1 + 3
+
+
+def test_dice_score_matches_the_worked_example():
+    # method.md P13: a 2-word entity aligned to target words 3 and 5
+    cands = [Span(3, 4, "CAND"), Span(3, 6, "CAND"), Span(0, 2, "CAND")]
+    s = alignment_scores([Span(0, 2, "PER")], cands, [(0, 3), (1, 5)], 7).toarray()[0]
+    assert s[0] == pytest.approx(2 / 3) and s[1] == pytest.approx(0.8) and s[2] == 0
+
+
+def test_dice_score_can_exceed_one_with_many_to_many_links():
+    s = alignment_scores([Span(0, 1, "X")], [Span(0, 1, "CAND")], [(0, 0), (0, 0)], 1)
+    assert s.toarray()[0, 0] == pytest.approx(2.0)
+
+
+def test_greedy_breaks_ties_by_lowest_entity_then_lowest_candidate():
+    cands = [Span(0, 1, "C"), Span(1, 2, "C")]
+    scores = np.array([[1.0, 1.0], [1.0, 1.0]])
+    assert greedy_match(scores, cands) == [(0, 0), (1, 1)]
+
+
+def test_greedy_is_global_not_entity_by_entity():
+    cands = [Span(0, 1, "C"), Span(1, 2, "C")]
+    scores = np.array([[0.6, 0.5], [0.9, 0.0]])
+    # entity 1's 0.9 is taken first, so entity 0 falls back to candidate 1
+    assert sorted(greedy_match(scores, cands)) == [(0, 1), (1, 0)]
+
+
+def test_ilp_finds_what_greedy_misses():
+    cands = [Span(0, 2, "C"), Span(0, 1, "C"), Span(1, 2, "C")]
+    scores = np.array([[1.0, 0.9, 0.0], [0.0, 0.0, 0.9]])
+    assert total_score(scores, greedy_match(scores, cands)) == pytest.approx(1.0)
+    assert total_score(scores, ilp_match(scores, cands)) == pytest.approx(1.8)
+
+
+def brute_force(scores, cands, n_proj):
+    pairs = [(p, t) for p in range(scores.shape[0]) for t in range(scores.shape[1])
+             if scores[p, t] > 0]
+    best = 0.0
+    for r in range(len(pairs) + 1):
+        for combo in itertools.combinations(pairs, r):
+            ts = [cands[t] for _, t in combo]
+            if any(a.overlaps(b) for a, b in itertools.combinations(ts, 2)):
+                continue
+            if any(sum(1 for q, _ in combo if q == p) > n_proj for p, _ in combo):
+                continue
+            best = max(best, sum(scores[p, t] for p, t in combo))
+    return best
+
+
+@st.composite
+def instances(draw, max_words=9, max_entities=4):
+    n = draw(st.integers(1, max_words))
+    entities = []
+    for _ in range(draw(st.integers(0, max_entities))):
+        a = draw(st.integers(0, 8))
+        entities.append(Span(a, a + draw(st.integers(1, 3)), draw(st.sampled_from(["PER", "LOC"]))))
+    links = draw(st.lists(st.tuples(st.integers(0, 11), st.integers(0, n - 1)), max_size=12))
+    return n, entities, links
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances(), st.integers(1, 2))
+def test_ilp_is_optimal_and_never_below_greedy(inst, n_proj):
+    n, entities, links = inst
+    cands = ngram_candidates(["w"] * n, max_words=4)
+    scores = alignment_scores(entities, cands, links, n)
+    g, i = greedy_match(scores, cands, n_proj), ilp_match(scores, cands, n_proj)
+    for chosen in (g, i):
+        spans = [cands[t] for _, t in chosen]
+        assert not any(a.overlaps(b) for a, b in itertools.combinations(spans, 2))
+        assert all(sum(1 for q, _ in chosen if q == p) <= n_proj for p, _ in chosen)
+    assert total_score(scores, i) >= total_score(scores, g) - 1e-9
+    if len(cands) * len(entities) <= 40:
+        assert total_score(scores, i) == pytest.approx(brute_force(scores.toarray(), cands,
+                                                                   n_proj))
+
+
+def test_bipartite_variant_skips_overlaps_after_matching():
+    cands = [Span(0, 2, "C"), Span(1, 3, "C")]
+    scores = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert bipartite_match(scores, cands) == [(0, 0)]
+
+
+def test_fused_and_ner_model_scores():
+    cands = [Span(0, 1, "C"), Span(0, 2, "C")]
+    probs = np.array([[0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])  # O, B-PER, I-PER
+    ner = ner_model_scores([Span(0, 1, "PER")], cands, probs, ["O", "B-PER", "I-PER"])
+    # the full predicted span beats its first word thanks to alpha > 1
+    assert ner.toarray()[0, 1] == pytest.approx(1.15 * 0.8)
+    assert ner.toarray()[0, 1] > ner.toarray()[0, 0]
+    align = alignment_scores([Span(0, 1, "PER")], cands, [(0, 0)], 2)
+    fused = fuse({"align": align, "ner": ner}, {"align": 0.5, "ner": 0.5}).toarray()
+    assert fused[0, 0] == pytest.approx(0.5 * 1.0 + 0.5 * 0.8)
+
+
+# ------------------------------------------------------------------ projector properties
+@st.composite
+def aligned_pairs(draw):
+    n_src = draw(st.integers(1, 8))
+    n_tgt = draw(st.integers(1, 8))
+    tags = draw(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC"]), min_size=n_src,
+                         max_size=n_src))
+    from xlner.bio import repair_iob2
+    spans = tags_to_spans(repair_iob2(tags).tags)
+    links = tuple(sorted(set(draw(st.lists(st.tuples(st.integers(0, n_src - 1),
+                                                     st.integers(0, n_tgt - 1)),
+                                           max_size=10)))))
+    ner = tuple(tags_to_spans(repair_iob2(draw(st.lists(
+        st.sampled_from(["O", "B-ORG", "I-ORG"]), min_size=n_tgt, max_size=n_tgt))).tags))
+    pair = SentencePair("x", "eng_Latn", "por_Latn", ("w",) * n_src, spans, ("v",) * n_tgt,
+                        tgt_spans=ner)
+    return AlignedPair(pair, {"argmax": links}, "test")
+
+
+PROJECTORS = [HeuristicProjector(), CandidateProjector("ngram", "greedy"),
+              CandidateProjector("ngram", "ilp"), CandidateProjector("ner", "greedy"),
+              CandidateProjector("ner", "ilp")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(aligned_pairs())
+def test_projection_properties(aligned):
+    links = aligned.alignments["argmax"]
+    aligned_src = {s for s, _ in links}
+    src_labels = {s.label for s in aligned.pair.src_spans}
+    for projector in PROJECTORS:
+        tags, spans = projector.project(aligned)
+        assert len(tags) == len(aligned.pair.tgt_words) and is_iob2(tags)
+        assert {s.label for s in spans} <= src_labels  # every projection keeps a source type
+        if isinstance(projector, CandidateProjector):
+            assert not any(a.overlaps(b) for a, b in itertools.combinations(spans, 2))
+            assert len(spans) <= len(aligned.pair.src_spans)
+        # An entity with no aligned word is never projected: dropping such entities from
+        # the input changes nothing in the output.
+        kept = tuple(s for s in aligned.pair.src_spans
+                     if any(s.start <= j < s.end for j in aligned_src))
+        without = dataclasses.replace(aligned, pair=dataclasses.replace(aligned.pair,
+                                                                        src_spans=kept))
+        assert projector.project(without) == (tags, spans)
+        if not kept:
+            assert spans == ()

