@@ -165,29 +165,36 @@ def tag_targets(cfg: JobConfig, pairs, label: str = "TagTarget"):
 def project_pairs(cfg: JobConfig, pairs, projectors, label: str = ""):
     """SentencePair -> Projection for each projector (one encoder pass for all of them).
 
-    Model transfer needs no alignment; NER candidates need the target tagged first.
-    Returns (list of projection PCollections, list of dead-letter PCollections).
+    ``projectors`` holds projector objects and/or ``"model_transfer"``. Model transfer
+    needs no alignment; NER candidates need the target tagged first (one tagging pass
+    serves both). Returns (projection PCollections in the order of ``projectors``,
+    dead-letter PCollections).
     """
     o = cfg.opts
-    outputs, dead = [], []
+    dead = []
     needs_ner = any(p == "model_transfer" or getattr(p, "name", "") == "ner"
                     for p in projectors)
     if needs_ner:
         tagged = tag_targets(cfg, pairs, f"{label}TagTarget")
-        pairs, dead = tagged.ok, [tagged.dead]
+        pairs = tagged.ok
+        dead.append(tagged.dead)
     aligning = [p for p in projectors if p != "model_transfer"]
-    if "model_transfer" in projectors:
-        outputs.append(pairs | f"{label}ModelTransfer" >> beam.Map(model_transfer_projection))
+    aligned = None
     if aligning:
         methods = sorted({p.align_method for p in aligning})
         aligned = pairs | f"{label}Align" >> Align(
             cfg.encoder_handler(), methods, cfg.aligner, batch_size=o["align_batch_size"],
             batch_tokens=o["align_batch_tokens"])
         dead.append(aligned.dead)
-        for k, projector in enumerate(aligning):
-            res = aligned.ok | f"{label}Project{k}" >> Project(projector)
-            outputs.append(res.ok)
-            dead.append(res.dead)
+    outputs = []
+    for k, projector in enumerate(projectors):
+        if projector == "model_transfer":
+            outputs.append(pairs | f"{label}ModelTransfer" >> beam.Map(
+                model_transfer_projection))
+            continue
+        res = aligned.ok | f"{label}Project{k}" >> Project(projector)
+        outputs.append(res.ok)
+        dead.append(res.dead)
     return outputs, dead
 
 

@@ -164,6 +164,33 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "Translation model for EasyProject's marked sentences (the paper: "
                "ychenNLP/nllb-200-3.3B-easyproject); empty = --translation_model.",
                regex=r"^\S*$"),
+    # ---------------------------------------------------------------- evaluation
+    OptionSpec("dataset", str, "custom",
+               "pipeline.evaluate: the gold data set; masakhaner2 and panx read their "
+               "published file layouts under --data_dir, custom reads --input.",
+               choices=("custom", "masakhaner2", "panx")),
+    OptionSpec("data_dir", str, "", "pipeline.evaluate: root of the data set files (local or "
+               "gs://).", regex=r"^\S*$"),
+    OptionSpec("data_pattern", str, "",
+               "pipeline.evaluate: file pattern with {data_dir}, {lang} and {split}; default "
+               "{data_dir}/{lang}/{split}.txt (masakhaner2) or {data_dir}/{lang}/{split} "
+               "(panx).", regex=r"^\S*$"),
+    OptionSpec("split", str, "test", "pipeline.evaluate: the split to evaluate.",
+               regex=r"^[A-Za-z0-9_.-]+$"),
+    OptionSpec("langs", str, "",
+               "pipeline.evaluate: languages, comma-separated data-set codes (swa,yor; PAN-X "
+               "sw,de) or all; with --dataset custom one NLLB code.",
+               regex=r"^[A-Za-z_,]*$"),
+    OptionSpec("methods", str, "MT,H-s-S,H-s-A,Cg-s-S,Cg-s-A,Cn-s-S,Cn-s-A",
+               "pipeline.evaluate: methods by the paper's keys or abbreviations (see the "
+               "README), comma-separated, or all; +ilp after a candidate method uses the "
+               "exact ILP.", regex=r"^[A-Za-z0-9_+,-]+$"),
+    OptionSpec("span_only", bool, False,
+               "pipeline.evaluate: headline scores ignore entity types (both are always "
+               "reported).", regex=r"^(true|false)$"),
+    OptionSpec("examples_per_method", int, 3,
+               "pipeline.evaluate: projected examples per language and method in the report.",
+               regex=_INT),
     # ---------------------------------------------------------------- models / workers
     OptionSpec("device", str, "auto", "Inference device: auto (GPU when the worker has "
                "one), cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$"),

@@ -7,7 +7,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from tests.tiny_models import build_tiny_bert, build_tiny_nllb  # noqa: E402
+from tests.tiny_models import build_tiny_bert, build_tiny_nllb, build_tiny_tagger  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +18,11 @@ def tiny_nllb(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     return str(build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_dir(tmp_path_factory):
+    return str(build_tiny_tagger(tmp_path_factory.mktemp("tiny") / "tagger"))
 
 
 @pytest.fixture(scope="session")

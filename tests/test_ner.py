@@ -1,7 +1,6 @@
 """Word-level NER: grouping, first-subword aggregation, windows, the spaCy default."""
 
 import pytest
-import torch
 
 from xlner.bio import group_word_labels
 from xlner.models.ner import HFWordTagger, SpacyTagger
@@ -17,25 +16,9 @@ def test_grouping_reads_iob1_taggers_like_hugging_face():
 
 @pytest.fixture(scope="module")
 def tiny_tagger(tmp_path_factory):
-    """A tiny BERT tagger whose classifier always prefers one label (deterministic)."""
-    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+    from tests.tiny_models import build_tiny_tagger
 
-    from tests.tiny_models import build_tiny_bert
-
-    base = build_tiny_bert(tmp_path_factory.mktemp("tagger") / "bert")
-    labels = ["O", "B-LOC", "B-MISC", "B-ORG", "I-LOC", "I-MISC", "I-ORG", "I-PER"]
-    config = BertConfig.from_pretrained(base, num_labels=len(labels),
-                                        id2label=dict(enumerate(labels)),
-                                        label2id={l: i for i, l in enumerate(labels)})
-    model = BertForTokenClassification(config)
-    with torch.no_grad():
-        model.classifier.weight.zero_()
-        model.classifier.bias.zero_()
-        model.classifier.bias[labels.index("I-PER")] = 5.0  # the IOB1 habit of XLM-R CoNLL
-    path = base.parent / "tagger"
-    model.save_pretrained(path)
-    AutoTokenizer.from_pretrained(base).save_pretrained(path)
-    return str(path)
+    return str(build_tiny_tagger(tmp_path_factory.mktemp("tagger") / "tagger"))
 
 
 def test_hf_tagger_groups_iob1_output_into_entities(tiny_tagger):

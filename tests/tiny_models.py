@@ -77,3 +77,27 @@ def build_tiny_bert(path: Path) -> Path:
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
     BertModel(config).save_pretrained(path)
     return path
+
+
+TAGGER_LABELS = ["O", "B-LOC", "B-MISC", "B-ORG", "I-LOC", "I-MISC", "I-ORG", "I-PER"]
+
+
+def build_tiny_tagger(path: Path, favourite: str = "I-PER") -> Path:
+    """A tiny BERT token classifier with the XLM-R CoNLL-03 label set (IOB1 style) whose
+    classifier always prefers ``favourite``: deterministic output for wiring tests."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+
+    base = build_tiny_bert(path.parent / (path.name + "-base"))
+    labels = TAGGER_LABELS
+    config = BertConfig.from_pretrained(base, num_labels=len(labels),
+                                        id2label=dict(enumerate(labels)),
+                                        label2id={l: i for i, l in enumerate(labels)})
+    model = BertForTokenClassification(config)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[labels.index(favourite)] = 5.0
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(base).save_pretrained(path)
+    return path

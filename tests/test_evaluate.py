@@ -1,0 +1,134 @@
+"""The evaluation job (translate-test): readers, registry, in-graph metrics, the report."""
+
+import glob
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.evaluate import run
+from xlner import languages as registry
+from xlner.methods import PAPER_METHODS, resolve
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+BIBLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bible-dev",
+                     "dev-translate-test.jsonl")
+
+
+def evaluate(out, *args):
+    run([f"--output={out}", "--runner=FnApiRunner", *args])
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
+        metrics = json.load(f)
+    preds = [r for f in glob.glob(os.path.join(out, "predictions", "*.parquet"))
+             for r in pq.read_table(f).to_pylist()]
+    return metrics, preds
+
+
+@pytest.fixture
+def tiny_models(tiny_nllb, tiny_bert, tiny_tagger_dir):
+    return [f"--translation_model={tiny_nllb}", f"--alignment_model={tiny_bert}",
+            "--align_layer=2", f"--ner_model={tiny_tagger_dir}", "--max_new_tokens=8"]
+
+
+def test_registry_codes_and_rejections():
+    assert registry.lookup("masakhaner2", "swa").nllb == "swh_Latn"
+    with pytest.raises(registry.UnsupportedLanguage, match="no NLLB-200"):
+        registry.lookup("masakhaner2", "pcm")
+    with pytest.raises(registry.UnsupportedLanguage, match="Ghomálá"):
+        registry.resolve("masakhaner2", "bbj,swa")
+    assert len(registry.MASAKHANER2) == 20 and len(registry.PANX) == 40
+    assert len(registry.resolve("masakhaner2", "all")) == 18
+    assert len(registry.resolve("panx", "all")) == 39
+    assert {l.code for l in registry.PANX.values() if not l.whitespace} == {"ja", "zh", "th"}
+    assert registry.PANX["fa"].nllb == "pes_Arab" and registry.PANX["ms"].nllb == "zsm_Latn"
+
+
+def test_method_registry_matches_the_paper_files():
+    import csv
+
+    path = os.path.join(os.path.dirname(__file__), "..", "xlner", "data", "paper_results",
+                        "masakhaner2.csv")
+    with open(path, encoding="utf-8") as f:
+        keys = {row["method"] for row in csv.DictReader(f)}
+    assert keys == {m.key for m in PAPER_METHODS} and len(keys) == 13
+    assert [m.key for m in resolve("H-s-S,Cg-s-A+ilp")] == ["heur-src2tgt-sim",
+                                                            "cand-ngram-src2tgt-awe+ilp"]
+
+
+def test_masakhaner2_all_methods_graph_with_tiny_stand_in_models(tmp_path, tiny_models):
+    """The paper's MasakhaNER2 command, with tiny models in place of NLLB/XLM-R/mBERT."""
+    metrics, preds = evaluate(str(tmp_path / "out"), "--dataset=masakhaner2",
+                              f"--data_dir={FIXTURES}/masakhaner2", "--langs=swa,yor",
+                              "--methods=all", *tiny_models)
+    assert set(metrics["languages"]) == {"swa", "yor"}
+    swa = metrics["languages"]["swa"]
+    assert swa["nllb"] == "swh_Latn" and set(swa["methods"]) == {m.key for m in PAPER_METHODS}
+    for block in swa["methods"].values():
+        # every gold sentence is scored for every method (failures as "nothing predicted")
+        assert block["typed"]["sentences"] == 4
+        # DATE is ignored: 2 PER + 2 ORG + 3 LOC gold entities in the fixture
+        assert block["typed"]["overall"]["number"] == 7
+        assert set(block["typed"]["per_type"]) <= {"PER", "ORG", "LOC"}
+        assert block["paper"] is not None  # swa is in the paper's table for every method
+    assert len(preds) == (4 + 3) * 13
+    with open(tmp_path / "out" / "report.html", encoding="utf-8") as f:
+        html = f.read()
+    assert "swa" in html and "<svg" in html
+
+
+def test_panx_files_and_per_character_languages(tmp_path, tiny_models):
+    metrics, preds = evaluate(str(tmp_path / "out"), "--dataset=panx",
+                              f"--data_dir={FIXTURES}/panx", "--langs=sw,yo",
+                              "--methods=H-s-S,MT", *tiny_models)
+    assert metrics["languages"]["sw"]["sentences"] == 3
+    tokens = {r["id"]: r["tokens"] for r in preds if r["lang"] == "sw"}
+    assert ["Rais", "Samia", "Suluhu", "alitembelea", "Dar es Salaam"] in tokens.values()
+
+
+def test_missing_gold_files_fail_before_running(tmp_path):
+    with pytest.raises(SystemExit, match="no gold data"):
+        run([f"--output={tmp_path}", "--dataset=masakhaner2", f"--data_dir={tmp_path}",
+             "--langs=swa"])
+
+
+def test_hf_parquet_export_with_label_metadata(tmp_path, tiny_models):
+    import datasets
+
+    feats = datasets.Features({
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(
+            names=["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]))})
+    ds = datasets.Dataset.from_dict({"tokens": [["Kofi", "Annan", "alikwenda", "Accra"]],
+                                     "ner_tags": [[1, 2, 0, 5]]}, features=feats)
+    ds.to_parquet(str(tmp_path / "test.parquet"))
+    metrics, preds = evaluate(str(tmp_path / "out"), f"--input={tmp_path}/test.parquet",
+                              "--langs=swh_Latn", "--methods=H-s-S", *tiny_models)
+    assert preds[0]["gold"] == ["B-PER", "I-PER", "O", "B-LOC"]
+    assert metrics["languages"]["swh_Latn"]["methods"]["heur-src2tgt-sim"]["typed"][
+        "overall"]["number"] == 2
+
+
+@pytest.mark.slow
+def test_bible_translate_test_metrics_equal_seqeval_on_the_predictions(tmp_path, e5_dir):
+    from seqeval.metrics import f1_score
+
+    if not os.path.exists(BIBLE):
+        pytest.skip("../shared/data/bible-dev is not beside this checkout")
+    with open(BIBLE, encoding="utf-8") as f:
+        lines = f.readlines()[:120]
+    sample = tmp_path / "gold.jsonl"
+    sample.write_text("".join(lines), encoding="utf-8")
+    metrics, preds = evaluate(str(tmp_path / "out"), f"--input={sample}", "--langs=ell_Grek",
+                              "--span_only", "--methods=H-s-S,Cg-s-S")
+    for method in ("heur-src2tgt-sim", "cand-ngram-src2tgt-sim"):
+        rows = sorted((r for r in preds if r["method"] == method), key=lambda r: r["id"])
+        assert len(rows) == 120
+        block = metrics["languages"]["ell_Grek"]["methods"][method]
+        # the CombineFn over per-sentence counts is exactly seqeval over the corpus
+        assert block["typed"]["overall"]["f1"] == pytest.approx(
+            f1_score([r["gold"] for r in rows], [r["pred"] for r in rows]))
+        strip = lambda tags: [t[:2] + "ENT" if t != "O" else t for t in tags]  # noqa: E731
+        assert block["span"]["overall"]["f1"] == pytest.approx(
+            f1_score([strip(r["gold"]) for r in rows], [strip(r["pred"]) for r in rows]))
+        assert block["span"]["overall"]["f1"] > 0.65

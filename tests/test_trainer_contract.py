@@ -1,0 +1,52 @@
+"""The trainer's contract: translate-train shards train a token classifier as they are."""
+
+import json
+import os
+
+import torch
+
+from tests.helpers import run_job
+
+
+def test_shards_load_cast_and_train_one_step(tmp_path, tiny_bert):
+    import datasets
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    out = tmp_path / "out"
+    run_job(str(out), f"--alignment_model={tiny_bert}", "--align_layer=2")
+    with open(out / "summary.json", encoding="utf-8") as f:
+        labels = json.load(f)["label_list"]
+
+    ds = datasets.load_dataset("parquet", data_files=str(out / "por_Latn" / "*.parquet"),
+                               split="train")
+    ds = ds.cast_column("ner_tags", datasets.Sequence(datasets.ClassLabel(names=labels)))
+    assert ds.features["ner_tags"].feature.names == labels
+    assert all(0 <= t < len(labels) for row in ds["ner_tags"] for t in row)
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+
+    def encode(batch):
+        enc = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True,
+                        padding="max_length", max_length=48)
+        enc["labels"] = []
+        for i, tags in enumerate(batch["ner_tags"]):
+            previous, row = None, []
+            for w in enc.word_ids(i):  # label the first subword of each word
+                row.append(-100 if w is None or w == previous else tags[w])
+                previous = w
+            enc["labels"].append(row)
+        return enc
+
+    train = ds.map(encode, batched=True, remove_columns=ds.column_names)
+    train.set_format("torch")
+    model = AutoModelForTokenClassification.from_pretrained(
+        tiny_bert, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={l: i for i, l in enumerate(labels)})
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batch = train[:8]
+    before = model.classifier.weight.detach().clone()
+    loss = model(**batch).loss
+    loss.backward()
+    optimiser.step()
+    assert torch.isfinite(loss)
+    assert not torch.equal(before, model.classifier.weight)
