@@ -169,3 +169,16 @@ def test_projection_properties(aligned):
         assert projector.project(without) == (tags, spans)
         if not kept:
             assert spans == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(max_words=12, max_entities=5), st.integers(1, 2))
+def test_pruning_dominated_candidates_changes_no_result(inst, n_proj):
+    n, entities, links = inst
+    cands = ngram_candidates(["w"] * n)
+    full = alignment_scores(entities, cands, links, n, prune_dominated=False)
+    pruned = alignment_scores(entities, cands, links, n)
+    assert pruned.nnz <= full.nnz
+    assert greedy_match(pruned, cands, n_proj) == greedy_match(full, cands, n_proj)
+    assert total_score(full, ilp_match(pruned, cands, n_proj)) == pytest.approx(
+        total_score(full, ilp_match(full, cands, n_proj)))

@@ -25,12 +25,8 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from xlner.candidates import bounds
 from xlner.records import Span
-
-
-def _arrays(candidates: Sequence[Span]):
-    return (np.array([c.start for c in candidates], dtype=np.int64),
-            np.array([c.end for c in candidates], dtype=np.int64))
 
 
 def greedy_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span],
@@ -43,7 +39,8 @@ def greedy_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span
     if live.size == 0:
         return []
     c = dense[:, live].copy()
-    starts, ends = _arrays([candidates[k] for k in live])
+    all_starts, all_ends = bounds(candidates)
+    starts, ends = all_starts[live], all_ends[live]
     used = np.zeros(c.shape[0], dtype=np.int64)
     chosen = []
     while True:
@@ -68,7 +65,7 @@ def ilp_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span],
     if val.size == 0:
         return []
     n_var = val.size
-    starts, ends = _arrays(candidates)
+    starts, ends = bounds(candidates)
     rows, cols = [], []
     # (1) projections per entity
     for k, p in enumerate(ent):

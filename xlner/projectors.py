@@ -90,8 +90,11 @@ class CandidateProjector:
     def project(self, aligned: AlignedPair):
         pair = aligned.pair
         cands = self.candidates(pair)
+        # The bipartite variant needs every supported edge to find full matchings as the
+        # reference does; greedy and ILP results are unchanged by pruning (scores.py).
         scores = alignment_scores(pair.src_spans, cands, aligned.alignments[self.align_method],
-                                  len(pair.tgt_words))
+                                  len(pair.tgt_words),
+                                  prune_dominated=self.matching != "bipartite")
         if self.matching == "bipartite":
             chosen = matching.bipartite_match(scores, cands)
         else:
