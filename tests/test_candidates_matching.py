@@ -182,3 +182,24 @@ def test_pruning_dominated_candidates_changes_no_result(inst, n_proj):
     assert greedy_match(pruned, cands, n_proj) == greedy_match(full, cands, n_proj)
     assert total_score(full, ilp_match(pruned, cands, n_proj)) == pytest.approx(
         total_score(full, ilp_match(full, cands, n_proj)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(aligned_pairs())
+def test_candidate_projectors_equal_the_unpruned_computation(aligned):
+    """NER spans lack their sub-spans, so pruning must not apply to them (regression)."""
+    pair = aligned.pair
+    links = aligned.alignments["argmax"]
+    for projector in PROJECTORS[1:]:
+        cands = projector.candidates(pair)
+        full = alignment_scores(pair.src_spans, cands, links, len(pair.tgt_words),
+                                prune_dominated=False)
+        chosen = (greedy_match(full, cands) if projector.matching == "greedy"
+                  else ilp_match(full, cands))
+        _, spans = projector.project(aligned)
+        assert total_score(full, chosen) == pytest.approx(sum(
+            full[p, t] for p, t in chosen))
+        assert len(spans) == len(chosen)
+        if projector.matching == "greedy":
+            assert sorted((s.start, s.end) for s in spans) == sorted(
+                (cands[t].start, cands[t].end) for _, t in chosen)

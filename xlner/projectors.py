@@ -87,14 +87,18 @@ class CandidateProjector:
                              "target words first")
         return ner_candidates(pair.tgt_spans, self.ner_subranges)
 
+    @property
+    def prunable(self) -> bool:
+        """Pruning dominated pairs (scores.py) is exact only when every sub-span of a
+        candidate is a candidate too (n-grams, NER spans with sub-ranges) and for greedy or
+        ILP matching; the bipartite variant needs every supported edge, as the reference."""
+        return self.matching != "bipartite" and (self.name == "ngram" or self.ner_subranges)
+
     def project(self, aligned: AlignedPair):
         pair = aligned.pair
         cands = self.candidates(pair)
-        # The bipartite variant needs every supported edge to find full matchings as the
-        # reference does; greedy and ILP results are unchanged by pruning (scores.py).
         scores = alignment_scores(pair.src_spans, cands, aligned.alignments[self.align_method],
-                                  len(pair.tgt_words),
-                                  prune_dominated=self.matching != "bipartite")
+                                  len(pair.tgt_words), prune_dominated=self.prunable)
         if self.matching == "bipartite":
             chosen = matching.bipartite_match(scores, cands)
         else:

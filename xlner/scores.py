@@ -28,7 +28,8 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
 
     ``prune_dominated`` drops (p, t) whose first or last word is not aligned to p: the
     candidate without that word keeps N, is shorter, so scores strictly higher, and
-    overlaps no more than t does. Such pairs are never chosen by greedy matching (the
+    overlaps no more than t does. This needs that shorter span to be a candidate as well,
+    i.e. every sub-span of a candidate is one (n-grams, not plain NER spans). Such pairs are never chosen by greedy matching (the
     shorter one is always alive and better) nor by an optimal solution, so dropping them
     changes no result (a property test checks this) while shrinking the ILP from O(n²)
     to O(aligned²) variables per entity.
