@@ -26,6 +26,7 @@ from pipeline.config import JobConfig
 from pipeline.evaluation import EvalConfig, build_evaluation
 from pipeline.run import make_options
 from transforms.write import join_path
+from xlner.methods import resolve
 
 LOG = logging.getLogger("xlner")
 
@@ -53,8 +54,9 @@ def run(argv: Sequence[str] = (), wait: bool = True):
 def print_table(metrics: dict) -> None:
     primary = metrics["primary"]
     methods = metrics["methods"]
-    print(f"\n{primary} F1 x100 (paper in parentheses where it has the same method)")
-    print("lang".ljust(12) + "".join(m[:22].rjust(24) for m in methods))
+    print(f"\n{primary} F1 x100 (paper in parentheses where it has the same method), "
+          "proj_ratio")
+    print("lang".ljust(12) + "".join(resolve(m)[0].short.rjust(24) for m in methods))
     for code, entry in metrics["languages"].items():
         cells = []
         for m in methods:
