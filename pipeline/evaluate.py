@@ -40,7 +40,10 @@ def check_data(ecfg: EvalConfig) -> None:
 
 def run(argv: Sequence[str] = (), wait: bool = True):
     options = make_options(argv)
+    FileSystems.set_options(options)
     cfg = JobConfig.from_options(options, targets_option=None)
+    if cfg.opts["publish"]:
+        raise SystemExit("--publish is for the translate-train corpus (pipeline.run)")
     ecfg = EvalConfig.from_options(cfg)
     check_data(ecfg)
     pipeline = beam.Pipeline(options=options)

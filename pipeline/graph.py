@@ -25,11 +25,13 @@ from transforms.easyproject import (MarkedUnit, PlanEasyProject, RecoverEasyProj
                                     is_easyproject)
 from transforms.ner import TagWords
 from transforms.project import Project
+from transforms.publish import Publish
 from transforms.read import ReadLabeledSentences
 from transforms.split import SplitWords, translation_to_pair
 from transforms.translate import REQUESTS, PlanTranslations, to_translation
 from transforms.write import WriteDeadLetters, WriteProjections, WriteSummary, tally_written
 from xlner.bio import spans_to_tags, tags_to_spans
+from xlner.schema import OUTPUT_SCHEMA
 from xlner.records import DeadLetter, Projection, SentencePair, Translation, pair_key
 from xlner.summary import PRE_FANOUT_STAGES, Tally
 
@@ -257,17 +259,23 @@ def build_translate_train(p: beam.Pipeline, cfg: JobConfig) -> JobOutputs:
                  else projections | "AllProjections" >> beam.Flatten())
     dead += pdead
 
-    rows = projected | "WriteShards" >> WriteProjections(o["output"], cfg.target_langs,
-                                                        cfg.provenance())
+    out = cfg.output_dir
+    written = projected | "WriteShards" >> WriteProjections(out, cfg.target_langs,
+                                                           cfg.provenance())
     all_dead = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
-    _ = all_dead | "DeadLetters" >> WriteDeadLetters(o["output"])
+    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(out)
     gold_field = o["gold_tags_field"] or None
     tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid),
                 all_dead | "TallyDead" >> beam.Map(tally_dead),
                 projected | "TallyWritten" >> beam.Map(tally_written, gold_field))
                | "AllTallies" >> beam.Flatten())
-    static = {"job": "translate-train", "run_id": cfg.run_id,
+    static = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": o, "inputs": cfg.inputs, "provenance": cfg.provenance()}
-    summary = tallies | "Summary" >> WriteSummary(o["output"], cfg.target_langs, static)
-    return JobOutputs(projected, rows, all_dead, summary)
+    summary_writer = WriteSummary(out, cfg.target_langs, static)
+    summary = tallies | "Summary" >> summary_writer
+    if o["publish"]:
+        summary = summary | "Publish" >> Publish(
+            o["output"], cfg.run_id, cfg.attempt, cfg.target_langs, o["publish_min_rows"],
+            summary_writer.path, OUTPUT_SCHEMA, written.files, dead_files)
+    return JobOutputs(projected, written.rows, all_dead, summary)

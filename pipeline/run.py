@@ -57,6 +57,7 @@ def read_summary(output: str) -> Optional[dict]:
 
 def run(argv: Sequence[str] = (), wait: bool = True):
     options = make_options(argv)
+    FileSystems.set_options(options)  # gs:// credentials/endpoints for the checks below
     cfg = JobConfig.from_options(options)
     check_inputs(cfg)
     started = time.time()
@@ -75,7 +76,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     started = time.time()
     result, cfg = run(argv)
-    output = cfg.opts["output"]
+    output = cfg.output_dir
     summary = read_summary(output)
     print(f"\nxlner: run {cfg.run_id} finished in {time.time() - started:.1f} s")
     for lang in cfg.target_langs:
@@ -99,6 +100,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not summary["accounting_balanced"]:
             print("  WARNING: the summary does not account for every record", file=sys.stderr)
             return 1
+    if cfg.opts["publish"]:
+        print(f"  published:   {join_path(cfg.opts['output'], 'LATEST')} -> run {cfg.run_id}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""RunInference model handlers for translation and for the alignment encoder.
+"""RunInference model handlers: translation, the alignment encoder and word-level NER.
 
 Beam's Hugging Face handler does not import with transformers 5, and its PyTorch handler
 stacks tensors (fails on variable-length text), so these handlers wrap our own model
@@ -13,11 +13,13 @@ input fails alone and becomes a dead letter.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from xlner.models.encoders import LazyEncoder
+from xlner.models.ner import LazyTagger
 from xlner.models.translators import GenerationSettings, LazyTranslator, TranslationOutput
 from xlner.records import SentencePair, TranslationJob
 
@@ -26,22 +28,42 @@ def _error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"[:2000]
 
 
-class TranslationModelHandler(ModelHandler[TranslationJob, PredictionResult, LazyTranslator]):
+@dataclass(frozen=True)
+class Placement:
+    """Where and how often a model lives: shared per machine (``copies`` of it) or once per
+    SDK process, and the resource hints (GPU, memory) of the step that runs it. Hints go
+    on the inference steps only, so the rest of the job runs on plain workers."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    share_across_processes: bool = False
+    copies: int = 0
+    hints: tuple = ()  # ((name, value), ...): hashable, picklable
+
+
+class _PlacedModelHandler(ModelHandler):
+    def __init__(self, model: str, placement: Placement):
+        share = placement.share_across_processes
+        super().__init__(large_model=share and not placement.copies,
+                         model_copies=(placement.copies or None) if share else None)
+        self._model = model
+        self._placement = placement
+
+    def get_resource_hints(self) -> dict:
+        return dict(self._placement.hints)
+
+
+class TranslationModelHandler(_PlacedModelHandler):
     """TranslationJob -> PredictionResult(job, TranslationOutput)."""
 
-    def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
-                 generation: GenerationSettings = GenerationSettings(),
-                 share_across_processes: bool = False,
-                 resource_hints: Optional[dict] = None):
-        super().__init__(large_model=share_across_processes)
-        self._model = model
-        self._device = device
-        self._dtype = dtype
+    def __init__(self, model: str, placement: Placement = Placement(),
+                 generation: GenerationSettings = GenerationSettings()):
+        super().__init__(model, placement)
         self._generation = generation
-        self._hints = resource_hints or {}
 
     def load_model(self) -> LazyTranslator:
-        return LazyTranslator(self._model, self._device, self._dtype, self._generation)
+        return LazyTranslator(self._model, self._placement.device, self._placement.dtype,
+                              self._generation)
 
     def run_inference(self, batch: Sequence[TranslationJob], model: LazyTranslator,
                       inference_args: Optional[dict[str, Any]] = None
@@ -73,26 +95,19 @@ class TranslationModelHandler(ModelHandler[TranslationJob, PredictionResult, Laz
     def get_metrics_namespace(self) -> str:
         return "xlner_translate"
 
-    def get_resource_hints(self) -> dict:
-        return dict(self._hints)
 
-
-class AlignmentEncoderHandler(ModelHandler[SentencePair, PredictionResult, LazyEncoder]):
+class AlignmentEncoderHandler(_PlacedModelHandler):
     """SentencePair -> PredictionResult(pair, SubwordSimilarity | error string)."""
 
-    def __init__(self, model: str, layer: int, *, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None, share_across_processes: bool = False,
-                 resource_hints: Optional[dict] = None):
-        super().__init__(large_model=share_across_processes)
-        self._model = model
+    def __init__(self, model: str, layer: int, placement: Placement = Placement(),
+                 cache_dir: Optional[str] = None):
+        super().__init__(model, placement)
         self._layer = layer
-        self._device = device
-        self._dtype = dtype
         self._cache_dir = cache_dir
-        self._hints = resource_hints or {}
 
     def load_model(self) -> LazyEncoder:
-        return LazyEncoder(self._model, self._layer, self._device, self._dtype, self._cache_dir)
+        return LazyEncoder(self._model, self._layer, self._placement.device,
+                           self._placement.dtype, self._cache_dir)
 
     def run_inference(self, batch: Sequence[SentencePair], model: LazyEncoder,
                       inference_args: Optional[dict[str, Any]] = None
@@ -112,5 +127,25 @@ class AlignmentEncoderHandler(ModelHandler[SentencePair, PredictionResult, LazyE
     def get_metrics_namespace(self) -> str:
         return "xlner_align"
 
-    def get_resource_hints(self) -> dict:
-        return dict(self._hints)
+
+class NERModelHandler(_PlacedModelHandler):
+    """TagRequest (words to tag) -> PredictionResult(request, spans | error string)."""
+
+    def load_model(self) -> LazyTagger:
+        return LazyTagger(self._model, self._placement.device, self._placement.dtype)
+
+    def run_inference(self, batch, model: LazyTagger, inference_args=None
+                      ) -> Iterable[PredictionResult]:
+        try:
+            spans = model.tag([r.words for r in batch])
+        except Exception:  # noqa: BLE001 - isolate the sentence that fails
+            spans = []
+            for r in batch:
+                try:
+                    spans.append(model.tag([r.words])[0])
+                except Exception as e:  # noqa: BLE001
+                    spans.append(_error(e))
+        return [PredictionResult(r, s, self._model) for r, s in zip(batch, spans)]
+
+    def get_metrics_namespace(self) -> str:
+        return "xlner_ner"

@@ -8,55 +8,21 @@ the predicted spans, so one batched RunInference stage serves every use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+from apache_beam.ml.inference.base import PredictionResult, RunInference
 
 from transforms.batching import SortAndBatchByKey
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
-from xlner.models.ner import LazyTagger
+from transforms.handlers import NERModelHandler
 
 
 @dataclass(frozen=True)
 class TagRequest:
     item: Any
     words: tuple[str, ...]
-
-
-class NERModelHandler(ModelHandler[TagRequest, PredictionResult, LazyTagger]):
-    """TagRequest -> PredictionResult(request, tuple of Span | error string)."""
-
-    def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
-                 share_across_processes: bool = False, resource_hints: Optional[dict] = None):
-        super().__init__(large_model=share_across_processes)
-        self._model = model
-        self._device = device
-        self._dtype = dtype
-        self._hints = resource_hints or {}
-
-    def load_model(self) -> LazyTagger:
-        return LazyTagger(self._model, self._device, self._dtype)
-
-    def run_inference(self, batch: Sequence[TagRequest], model: LazyTagger,
-                      inference_args=None) -> Iterable[PredictionResult]:
-        try:
-            spans = model.tag([r.words for r in batch])
-        except Exception:  # noqa: BLE001 - isolate the sentence that fails
-            spans = []
-            for r in batch:
-                try:
-                    spans.append(model.tag([r.words])[0])
-                except Exception as e:  # noqa: BLE001
-                    spans.append(f"{type(e).__name__}: {e}"[:2000])
-        return [PredictionResult(r, s, self._model) for r, s in zip(batch, spans)]
-
-    def get_metrics_namespace(self) -> str:
-        return "xlner_ner"
-
-    def get_resource_hints(self) -> dict:
-        return dict(self._hints)
 
 
 class _Attach(beam.DoFn):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -20,6 +20,11 @@ LOG = logging.getLogger(__name__)
 
 def join_path(base: str, *parts: str) -> str:
     return FileSystems.join(base.rstrip("/"), *parts)
+
+
+class Written(NamedTuple):
+    rows: beam.PCollection  # the output rows (dicts)
+    files: beam.PCollection  # (lang, path) of every finalised shard
 
 
 class WriteProjections(beam.PTransform):
@@ -39,11 +44,13 @@ class WriteProjections(beam.PTransform):
         rows = projections | "ToRows" >> beam.Map(output_row, provenance)
         parts = rows | "ByLanguage" >> beam.Partition(
             lambda row, n: langs.index(row["lang"]), len(langs))
+        files = []
         for lang, part in zip(langs, parts):
-            _ = part | f"Write[{lang}]" >> beam.io.WriteToParquet(
+            written = part | f"Write[{lang}]" >> beam.io.WriteToParquet(
                 join_path(self._output, lang, "part"), OUTPUT_SCHEMA,
                 file_name_suffix=".parquet", num_shards=self._num_shards)
-        return rows
+            files.append(written | f"Files[{lang}]" >> beam.Map(lambda p, l=lang: (l, p)))
+        return Written(rows, tuple(files) | "AllShardFiles" >> beam.Flatten())
 
 
 class WriteDeadLetters(beam.PTransform):
@@ -102,14 +109,14 @@ class WriteSummary(beam.PTransform):
     def __init__(self, output: str, target_langs: Sequence[str], static: Mapping[str, Any],
                  filename: str = "summary.json"):
         super().__init__()
-        self._path = join_path(output, filename)
+        self.path = join_path(output, filename)
         self._langs = list(target_langs)
         self._static = static
 
     def expand(self, tallies):
         return (tallies
                 | "CombineTallies" >> beam.CombineGlobally(_TallyFn())
-                | "WriteSummary" >> beam.ParDo(_WriteSummary(self._path, self._langs,
+                | "WriteSummary" >> beam.ParDo(_WriteSummary(self.path, self._langs,
                                                              self._static)))
 
 

@@ -1,0 +1,191 @@
+"""What runs on Dataflow and Flink, checked here as far as real tools allow: the Flex
+template metadata, the Dockerfile (linted, every copied path present), the scripts, the
+schedule, the Dataflow job built offline (dry run), and the portable runner with an
+external worker pool (what Flink executes)."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.config import JobConfig
+from pipeline.graph import build_translate_train
+from pipeline.options import OPTION_SPECS, TEMPLATES, flex_metadata, template_regex
+from tests.helpers import run_job
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+IMAGE = "us-central1-docker.pkg.dev/my-proj/xlner/xlner:1.0"
+GPU = "type:nvidia-l4;count:1;install-nvidia-driver"
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+# ------------------------------------------------------------------ Flex template metadata
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_template_metadata_parameters_are_exactly_the_options(template):
+    metadata = json.loads(read(f"templates/{template}.metadata.json"))
+    assert metadata == flex_metadata(*TEMPLATES[template]), \
+        "regenerate: python -m pipeline.options --templates templates"
+    params = {p["name"]: p for p in metadata["parameters"]}
+    specs = {s.name: s for s in OPTION_SPECS}
+    assert set(params) == set(specs)  # both ways
+    for name, spec in specs.items():
+        assert params[name]["helpText"] == spec.help
+        assert params[name].get("regexes", [None])[0] == template_regex(spec)
+        # the defaults the job uses pass the template's own validation
+        default = str(spec.default).lower() if spec.type is bool else str(spec.default)
+        if params[name].get("regexes"):
+            assert re.fullmatch(params[name]["regexes"][0], default), name
+
+
+# ------------------------------------------------------------------ Dockerfile and scripts
+def dockerfile_instructions():
+    text = read("Dockerfile").replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is installed with the test extras")
+    res = subprocess.run([hadolint, "--no-color", "Dockerfile"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_path_the_dockerfile_copies_exists_and_versions_agree():
+    lines = dockerfile_instructions()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)", "\n".join(lines), re.M))
+    for line in lines:
+        if not line.startswith("COPY") or "--from=" in line:
+            continue
+        *sources, _ = line.split()[1:]
+        for src in sources:
+            src = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], src)
+            assert os.path.exists(os.path.join(ROOT, src)), f"COPY source {src} is missing"
+    import apache_beam
+
+    assert args["BEAM_VERSION"] == apache_beam.__version__
+    assert f'apache-beam[gcp]=={args["BEAM_VERSION"]}' in read("setup.py")
+    assert args["PYTHON_VERSION"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    launcher = re.search(r"FLEX_TEMPLATE_PYTHON_PY_FILE=/opt/xlner/(\S+)", read("Dockerfile"))
+    assert os.path.exists(os.path.join(ROOT, launcher.group(1)))
+    for target in re.findall(r"FLEX_TEMPLATE_PYTHON_PY_FILE=/opt/xlner/(\S+)",
+                             read("templates/flex.sh")):
+        assert os.path.exists(os.path.join(ROOT, target))
+    assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in lines
+    assert any("TOKENIZERS_PARALLELISM=false" in line for line in lines)
+
+
+def test_scripts_pass_shellcheck():
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is installed with the test extras")
+    res = subprocess.run([shellcheck, "templates/flex.sh", "templates/schedule/scheduler.sh",
+                          ".ci/run"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
+
+
+def test_scheduled_workflow_launches_the_template_with_a_dated_run_id():
+    wf = yaml.safe_load(read("templates/schedule/workflow.yaml"))
+    steps = {list(s)[0]: list(s.values())[0] for s in wf["main"]["steps"]}
+    assigned = {list(a)[0]: list(a.values())[0] for a in steps["init"]["assign"]}
+    assert "time.format(sys.now())" in assigned["run_id"]
+    launch = steps["launch"]
+    assert launch["call"].endswith("flexTemplates.launch")
+    body = launch["args"]["body"]["launchParameter"]
+    assert "translate_train.json" in body["containerSpecGcsPath"]
+    params = body["parameters"]
+    ours = {s.name for s in OPTION_SPECS}
+    beam_flags = {"sdk_container_image", "dataflow_service_options"}
+    assert set(params) <= ours | beam_flags
+    assert params["publish"] == "true" and params["run_id"] == "${run_id}"
+
+
+# ------------------------------------------------------------------ Dataflow, built offline
+def dataflow_options(*extra):
+    return PipelineOptions([
+        "--runner=DataflowRunner", "--dry_run=True", "--project=my-proj",
+        "--region=us-central1", "--temp_location=gs://my-bucket/tmp",
+        "--staging_location=gs://my-bucket/staging", f"--sdk_container_image={IMAGE}",
+        "--machine_type=g2-standard-8", f"--dataflow_service_options=worker_accelerator={GPU}",
+        "--experiments=use_runner_v2", "--no_auth", "--output=gs://my-bucket/corpus",
+        f"--accelerator={GPU}", "--inference_min_ram=32GB", "--publish",
+        "--run_id=2026-11-23", *extra])
+
+
+def test_dataflow_job_puts_gpus_on_inference_steps_only_and_uses_the_container(monkeypatch):
+    from apache_beam.runners.dataflow.internal import apiclient
+
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    options = dataflow_options("--projection=ner", "--label_source")
+    pipeline = beam.Pipeline(options=options)
+    build_translate_train(pipeline, JobConfig.from_options(options))
+    job = pipeline.run().job
+    proto = job.proto_pipeline
+    envs = proto.components.environments
+    hinted = {t.unique_name for t in proto.components.transforms.values()
+              if t.environment_id and envs[t.environment_id].resource_hints}
+    assert hinted == {"LabelSource/Tag/BeamML_RunInference",
+                      "TranslateTexts/Translate/BeamML_RunInference",
+                      "TagTarget/Tag/BeamML_RunInference",
+                      "Align/Encode/BeamML_RunInference"}
+    for t in proto.components.transforms.values():
+        if t.unique_name in hinted:
+            hints = envs[t.environment_id].resource_hints
+            assert hints["beam:resources:accelerator:v1"] == GPU.encode()
+            assert hints["beam:resources:min_ram_bytes:v1"] == b"32000000000"
+    # every environment (hinted or not) runs our image
+    for env in envs.values():
+        assert IMAGE.encode() in env.payload
+    # the worker pool Dataflow would create: our container, the GPU service option
+    environment = apiclient.Environment([], options, "8", "gs://my-bucket/staging/p.pb",
+                                        proto)
+    pool = environment.proto.worker_pools[0]
+    # one harness per environment (plain and GPU-hinted steps), all of them our image
+    assert {c.container_image for c in pool.sdk_harness_container_images} == {IMAGE}
+    assert pool.machine_type == "g2-standard-8"
+    assert f"worker_accelerator={GPU}" in list(environment.proto.service_options)
+
+
+# ------------------------------------------------------------------ Flink: portable runner
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_portable_runner_with_an_external_worker_pool(tmp_path, tiny_bert):
+    port = free_port()
+    pool = subprocess.Popen([sys.executable, "-m",
+                             "apache_beam.runners.worker.worker_pool_main",
+                             f"--service_port={port}"], cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True)
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        summary, rows, dead = run_job(
+            str(tmp_path / "out"), "--job_endpoint=embed", "--environment_type=EXTERNAL",
+            f"--environment_config=localhost:{port}", f"--alignment_model={tiny_bert}",
+            "--align_layer=2", "--projection=ngram", runner="PortableRunner")
+    finally:
+        os.killpg(pool.pid, 9)
+        pool.wait()
+    assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40

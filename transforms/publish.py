@@ -1,0 +1,234 @@
+"""Atomic publication of a finished run, for scheduled regeneration.
+
+Layout under the corpus root ``OUTPUT``::
+
+    OUTPUT/LATEST                              {"run_id", "manifest", "published_unix"}
+    OUTPUT/runs/<run_id>/manifest.json         files, row counts, checksums, schema, ...
+    OUTPUT/runs/<run_id>/<attempt>/<lang>/part-*.parquet, dead_letter/, summary.json
+
+A run writes into its own attempt folder. The publish step is the last stage of the graph:
+it runs only after every shard is finalised and the summary is written, checks the
+summary (counts reconcile, every language has rows), writes the manifest, then replaces
+``LATEST`` in one atomic write (a rename locally; a single object write on GCS, which
+readers see whole or not at all). A failed or killed run never reaches it, so ``LATEST``
+keeps pointing at the previous run. Re-running a run id writes a new attempt folder and,
+once published, deletes that run id's other attempts — nothing of other runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from typing import Iterable, Optional, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+LOG = logging.getLogger(__name__)
+LATEST = "LATEST"
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+class PublishRefused(RuntimeError):
+    """The run finished but its summary checks failed: nothing is published."""
+
+
+def join(base: str, *parts: str) -> str:
+    return FileSystems.join(base.rstrip("/"), *parts)
+
+
+def run_root(root: str, run_id: str) -> str:
+    return join(root, "runs", run_id)
+
+
+def attempt_dir(root: str, run_id: str, attempt: str) -> str:
+    return join(run_root(root, run_id), attempt)
+
+
+def new_attempt() -> str:
+    return time.strftime("a%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def relative(root: str, path: str) -> str:
+    root = root.rstrip("/") + "/"
+    return path[len(root):] if path.startswith(root) else path
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Replace ``path`` so readers see the old or the new content, never a mix."""
+    if "://" not in path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return
+    with FileSystems.create(path) as f:  # one object upload: atomic on GCS
+        f.write(data)
+
+
+def read_json(path: str) -> dict:
+    with FileSystems.open(path) as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
+def file_facts(path: str, kind: str) -> dict:
+    """Size, sha256 and row count of one output file (streamed, any filesystem)."""
+    h = hashlib.sha256()
+    size = 0
+    lines = 0
+    with FileSystems.open(path) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    rows = lines if kind == "dead_letter" else None  # JSON lines: one record per line
+    if kind == "shard":
+        import pyarrow.parquet as pq
+
+        with FileSystems.open(path) as f:
+            rows = pq.ParquetFile(f).metadata.num_rows
+    return {"bytes": size, "sha256": h.hexdigest(), "rows": rows}
+
+
+def check_summary(summary: dict, target_langs: Sequence[str], min_rows: int) -> list[str]:
+    """Why this run must not be published (empty list: publish)."""
+    problems = []
+    if not summary.get("accounting_balanced"):
+        problems.append("the summary does not account for every input record")
+    for lang in target_langs:
+        written = summary.get("languages", {}).get(lang, {}).get("written", 0)
+        if written < min_rows:
+            problems.append(f"{lang}: {written} rows written, fewer than {min_rows}")
+    return problems
+
+
+def build_manifest(root: str, run_id: str, attempt: str, summary: dict,
+                   shards: Iterable[tuple[str, str]], others: Iterable[tuple[str, str]],
+                   schema) -> dict:
+    files = []
+    rows_by_lang: dict = {}
+    for lang, path in sorted(shards):
+        facts = file_facts(path, "shard")
+        rows_by_lang[lang] = rows_by_lang.get(lang, 0) + facts["rows"]
+        files.append({"path": relative(root, path), "kind": "shard", "lang": lang, **facts})
+    for kind, path in sorted(others):
+        files.append({"path": relative(root, path), "kind": kind, "lang": None,
+                      **file_facts(path, kind)})
+    return {
+        "format": MANIFEST_FORMAT,
+        "run_id": run_id,
+        "attempt": attempt,
+        "created_unix": int(time.time()),
+        "files": files,
+        "rows_by_lang": rows_by_lang,
+        "schema": schema.to_string(show_schema_metadata=False),
+        "label_list": summary.get("label_list"),
+        "options": summary.get("options"),
+        "models": summary.get("provenance"),
+        "summary": {k: summary.get(k) for k in ("records_read", "records_rejected",
+                                                "dead_lettered", "accounting_balanced")},
+    }
+
+
+def delete_other_attempts(root: str, run_id: str, attempt: str) -> int:
+    """Remove this run id's files from other attempts (never anything else)."""
+    base = run_root(root, run_id)
+    matched = FileSystems.match([join(base, "**")])[0].metadata_list
+    stale = [m.path for m in matched
+             if relative(base, m.path).split("/", 1)[0] not in (attempt, MANIFEST)]
+    if stale:
+        FileSystems.delete(stale)
+    if "://" not in base:  # local: also drop the emptied attempt folders
+        import shutil
+
+        for name in os.listdir(base):
+            full = os.path.join(base, name)
+            if name != attempt and os.path.isdir(full):
+                shutil.rmtree(full, ignore_errors=True)
+    return len(stale)
+
+
+def publish(root: str, run_id: str, attempt: str, summary: dict,
+            shards: Sequence[tuple[str, str]], others: Sequence[tuple[str, str]],
+            target_langs: Sequence[str], min_rows: int, schema) -> dict:
+    """Check, write the manifest, move LATEST, clean this run id's other attempts."""
+    problems = check_summary(summary, target_langs, min_rows)
+    if problems:
+        atomic_write(join(attempt_dir(root, run_id, attempt), "PUBLISH_REFUSED.json"),
+                     json.dumps({"problems": problems}, indent=2).encode())
+        raise PublishRefused("; ".join(problems))
+    manifest = build_manifest(root, run_id, attempt, summary, shards, others, schema)
+    manifest_path = join(run_root(root, run_id), MANIFEST)
+    atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+    pointer = {"run_id": run_id, "manifest": relative(root, manifest_path),
+               "published_unix": int(time.time())}
+    atomic_write(join(root, LATEST), json.dumps(pointer).encode())
+    removed = delete_other_attempts(root, run_id, attempt)
+    LOG.info("published run %s (attempt %s, %d files; %d stale files removed)", run_id,
+             attempt, len(manifest["files"]), removed)
+    return manifest
+
+
+def read_latest(root: str) -> Optional[dict]:
+    """The manifest the corpus root currently points to (None before the first publish)."""
+    try:
+        pointer = read_json(join(root, LATEST))
+    except Exception:  # noqa: BLE001 - no LATEST yet
+        return None
+    return read_json(join(root, pointer["manifest"]))
+
+
+def latest_shards(root: str, lang: Optional[str] = None) -> list[str]:
+    """Absolute paths of the published shards (of one language), for a trainer."""
+    manifest = read_latest(root)
+    if manifest is None:
+        return []
+    return [join(root, f["path"]) for f in manifest["files"]
+            if f["kind"] == "shard" and (lang is None or f["lang"] == lang)]
+
+
+# ------------------------------------------------------------------ the graph's last stage
+class _PublishFn(beam.DoFn):
+    def __init__(self, root, run_id, attempt, target_langs, min_rows, summary_path, schema):
+        self._args = (root, run_id, attempt)
+        self._langs = list(target_langs)
+        self._min_rows = min_rows
+        self._summary_path = summary_path
+        self._schema = schema
+
+    def process(self, summary, shards, dead_files):
+        root, run_id, attempt = self._args
+        others = [("summary", self._summary_path)] + [("dead_letter", p) for p in dead_files]
+        yield publish(root, run_id, attempt, summary, list(shards), others, self._langs,
+                      self._min_rows, self._schema)
+
+
+class Publish(beam.PTransform):
+    """summary (one element) -> manifest, once every written file exists.
+
+    ``shards`` ((lang, path) pairs) and ``dead_files`` (paths) are the outputs of the
+    writes; taking them as side inputs makes publication wait for every file.
+    """
+
+    def __init__(self, root: str, run_id: str, attempt: str, target_langs: Sequence[str],
+                 min_rows: int, summary_path: str, schema, shards, dead_files):
+        super().__init__()
+        self._fn = _PublishFn(root, run_id, attempt, target_langs, min_rows, summary_path,
+                              schema)
+        self._shards = shards
+        self._dead_files = dead_files
+
+    def expand(self, summary):
+        return summary | "PublishRun" >> beam.ParDo(
+            self._fn, beam.pvalue.AsList(self._shards), beam.pvalue.AsList(self._dead_files))
