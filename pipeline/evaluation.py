@@ -24,6 +24,7 @@ import xlner
 from pipeline.config import JobConfig, make_projector
 from pipeline.graph import project_pairs, translate_all
 from pipeline.options import csv_list, options_hash
+from transforms.combiners import SumOf
 from transforms.deadletter import DEAD, dead_letter, sentence_view
 from transforms.easyproject import MarkedUnit, PlanEasyProject, RecoverEasyProject
 from transforms.ner import TagWords
@@ -179,23 +180,6 @@ class _Score(beam.DoFn):
                                                "pred": example["pred"]})
 
 
-class _SumCounts(beam.CombineFn):
-    def create_accumulator(self):
-        return EvalCounts()
-
-    def add_input(self, acc, c):
-        return acc.add(c)
-
-    def merge_accumulators(self, accs):
-        out = EvalCounts()
-        for a in accs:
-            out.add(a)
-        return out
-
-    def extract_output(self, acc):
-        return acc
-
-
 class _WriteReport(beam.DoFn):
     """All per-key counts (one element) -> metrics.json, report.md, report.html."""
 
@@ -296,7 +280,7 @@ def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> Eval
               | "Score" >> beam.ParDo(_Score(ecfg)).with_outputs("examples", "predictions",
                                                                  main="counts"))
     counts = (scored.counts
-              | "SumPerLanguageMethod" >> beam.CombinePerKey(_SumCounts())
+              | "SumPerLanguageMethod" >> beam.CombinePerKey(SumOf(EvalCounts))
               | "AllCounts" >> beam.combiners.ToList())
     examples = (scored.examples
                 | "TopExamples" >> beam.combiners.Top.PerKey(o["examples_per_method"])

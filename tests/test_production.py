@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.config import JobConfig
 from pipeline.graph import build_translate_train
 from pipeline.options import OPTION_SPECS, TEMPLATES, flex_metadata, template_regex
-from tests.helpers import run_job
+from tests.helpers import read_outputs
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 IMAGE = "us-central1-docker.pkg.dev/my-proj/xlner/xlner:1.0"
@@ -58,8 +58,14 @@ def dockerfile_instructions():
             if line.strip() and not line.strip().startswith("#")]
 
 
+def tool(name):
+    """A command-line tool from this environment (its bin/ may not be on PATH)."""
+    return shutil.which(name, path=os.pathsep.join([os.path.dirname(sys.executable),
+                                                    os.environ.get("PATH", "")]))
+
+
 def test_dockerfile_passes_hadolint():
-    hadolint = shutil.which("hadolint")
+    hadolint = tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint is installed with the test extras")
     res = subprocess.run([hadolint, "--no-color", "Dockerfile"], cwd=ROOT,
@@ -92,7 +98,7 @@ def test_every_path_the_dockerfile_copies_exists_and_versions_agree():
 
 
 def test_scripts_pass_shellcheck():
-    shellcheck = shutil.which("shellcheck")
+    shellcheck = tool("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck is installed with the test extras")
     res = subprocess.run([shellcheck, "templates/flex.sh", "templates/schedule/scheduler.sh",
@@ -170,22 +176,31 @@ def free_port():
 
 
 def test_portable_runner_with_an_external_worker_pool(tmp_path, tiny_bert):
+    # The pool starts SDK workers with `python` from PATH: this environment's python.
+    env = dict(os.environ, PYTHONPATH=ROOT,
+               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
     port = free_port()
     pool = subprocess.Popen([sys.executable, "-m",
                              "apache_beam.runners.worker.worker_pool_main",
-                             f"--service_port={port}"], cwd=ROOT,
-                            env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True)
+                             f"--service_port={port}"], cwd=ROOT, env=env,
+                            start_new_session=True)
     try:
         for _ in range(100):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.2)
-        summary, rows, dead = run_job(
-            str(tmp_path / "out"), "--job_endpoint=embed", "--environment_type=EXTERNAL",
-            f"--environment_config=localhost:{port}", f"--alignment_model={tiny_bert}",
-            "--align_layer=2", "--projection=ngram", runner="PortableRunner")
+        out = tmp_path / "out"
+        # In a subprocess with a deadline: a portable job whose workers die waits forever.
+        job = subprocess.run(
+            [sys.executable, "-m", "pipeline.run", f"--output={out}", "--runner=PortableRunner",
+             "--job_endpoint=embed", "--environment_type=EXTERNAL",
+             f"--environment_config=localhost:{port}", f"--alignment_model={tiny_bert}",
+             "--align_layer=2", "--projection=ngram"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert job.returncode == 0, job.stderr[-3000:]
     finally:
         os.killpg(pool.pid, 9)
         pool.wait()
+    summary, rows, dead = read_outputs(str(out))
     assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40

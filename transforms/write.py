@@ -11,6 +11,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
 from xlner.schema import OUTPUT_SCHEMA, output_row
 from xlner.summary import Tally
@@ -68,23 +69,6 @@ class WriteDeadLetters(beam.PTransform):
                     file_name_suffix=".jsonl"))
 
 
-class _TallyFn(beam.CombineFn):
-    def create_accumulator(self):
-        return Tally()
-
-    def add_input(self, acc, t):
-        return acc.add(t)
-
-    def merge_accumulators(self, accs):
-        out = Tally()
-        for a in accs:
-            out.add(a)
-        return out
-
-    def extract_output(self, acc):
-        return acc
-
-
 class _WriteSummary(beam.DoFn):
     def __init__(self, path: str, target_langs, static: Mapping[str, Any]):
         self._path = path
@@ -115,7 +99,7 @@ class WriteSummary(beam.PTransform):
 
     def expand(self, tallies):
         return (tallies
-                | "CombineTallies" >> beam.CombineGlobally(_TallyFn())
+                | "CombineTallies" >> beam.CombineGlobally(SumOf(Tally))
                 | "WriteSummary" >> beam.ParDo(_WriteSummary(self.path, self._langs,
                                                              self._static)))
 

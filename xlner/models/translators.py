@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from xlner.models.lazy import LazyModel
 from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
 
 EMBEDDED_TRANSLATOR = "embedded:marian-en-pt"
@@ -155,29 +156,14 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
     return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation)
 
 
-class LazyTranslator:
-    """Builds the real translator on first use.
-
-    RunInference loads models in ``setup``; a run whose rows all carry translations must not
-    pay for (or fail on) loading a multi-GB model it never calls. The explicit method (not
-    ``__getattr__``) keeps this usable behind Beam's cross-process model proxy.
-    """
+class LazyTranslator(LazyModel):
+    """The translator for ``model``, built on the first ``translate`` call."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  generation: GenerationSettings = GenerationSettings()):
+        super().__init__(build_translator, model, device, dtype, generation)
         self.model_id = model
-        self._args = (model, device, dtype, generation)
-        self._translator = None
-        self._lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        return self._translator is not None
 
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
                   ) -> list[TranslationOutput]:
-        if self._translator is None:
-            with self._lock:
-                if self._translator is None:
-                    self._translator = build_translator(*self._args)
-        return self._translator.translate(texts, src_lang, tgt_lang)
+        return self._get().translate(texts, src_lang, tgt_lang)
