@@ -17,7 +17,9 @@ from transforms.publish import attempt_dir, new_attempt
 from transforms.translate import TranslateTexts
 from xlner.cache import model_signature
 from xlner.models.translators import GenerationSettings
+from xlner.models.ner import EMBEDDED_NER
 from xlner.projectors import CandidateProjector, HeuristicProjector
+from xlner.scores import parse_weights
 
 ALIGNING = ("heuristic", "ngram", "ner")
 
@@ -39,10 +41,14 @@ def make_projector(o: dict, method: Optional[str] = None, align_method: Optional
             length_ratio_threshold=o["length_ratio_threshold"],
             overwrite=not o["no_overwrite"], reproduce_merge_quirk=o["paper_quirks"])
     if method in ("ngram", "ner"):
+        weights = parse_weights(o["score_weights"])
+        if dict(weights).get("ner") and o["ner_model"] == EMBEDDED_NER:
+            raise ValueError("--score_weights with ner needs a Hugging Face token-"
+                             "classification --ner_model (spaCy gives no probabilities)")
         return CandidateProjector(
             name=method, matching=matching or o["matching"], align_method=align_method,
             max_words=o["max_candidate_words"] or None, n_proj=o["n_proj"],
-            ner_subranges=o["ner_subranges"])
+            ner_subranges=o["ner_subranges"], score_weights=weights)
     return None
 
 
@@ -149,5 +155,5 @@ class JobConfig:
         return AlignmentEncoderHandler(o["alignment_model"], o["align_layer"], self.placement,
                                        cache_dir=o["model_cache_dir"] or None)
 
-    def ner_handler(self) -> NERModelHandler:
-        return NERModelHandler(self.opts["ner_model"], self.placement)
+    def ner_handler(self, with_probabilities: bool = False) -> NERModelHandler:
+        return NERModelHandler(self.opts["ner_model"], self.placement, with_probabilities)

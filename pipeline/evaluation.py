@@ -30,6 +30,7 @@ from transforms.easyproject import MarkedUnit, PlanEasyProject, RecoverEasyProje
 from transforms.ner import TagWords
 from transforms.read import ReadLabeledSentences
 from transforms.split import SplitWords
+from transforms.translate import SENTENCE_SLOT
 from transforms.write import WriteDeadLetters, join_path
 from xlner import languages as registry
 from xlner import methods as method_registry
@@ -87,9 +88,6 @@ class EvalConfig:
         return cls(dataset, languages, methods, keep, ignore,
                    "span" if o["span_only"] else "typed")
 
-    def code_of(self, nllb: str) -> str:
-        return next(l["code"] for l in self.languages if l["nllb"] == nllb)
-
 
 # ---------------------------------------------------------------- per-record helpers
 def plan_english(s):
@@ -104,7 +102,7 @@ def plan_english(s):
         t = Translation(source=s, tgt_lang=ENGLISH, text=text, origin="given", model="")
         yield t.with_words(given.tokens, None) if given.tokens is not None else t
         return
-    yield TaggedOutput("requests", TextRequest(pair_key(s.id, s.lang), "sentence",
+    yield TaggedOutput("requests", TextRequest(pair_key(s.id, s.lang), SENTENCE_SLOT,
                                                detokenize(s.tokens, s.lang), s.lang, ENGLISH,
                                                owner=s))
 

@@ -84,6 +84,11 @@ def _attach_target_spans(pair, spans):
     return pair.with_tgt_spans(spans)
 
 
+def _attach_target_spans_and_probs(pair, result):
+    spans, word_probs = result
+    return pair.with_tgt_spans(spans, word_probs)
+
+
 def model_transfer_projection(pair: SentencePair) -> Projection:
     """Model transfer: the target's own NER spans are the labels (method.md §8.2)."""
     spans = tuple(pair.tgt_spans or ())
@@ -158,9 +163,11 @@ def translate_all(cfg: JobConfig, plain_requests, ep_requests, label: str = ""):
     return plain, ep
 
 
-def tag_targets(cfg: JobConfig, pairs, label: str = "TagTarget"):
-    return pairs | label >> TagWords(cfg.ner_handler(), _target_words, _attach_target_spans,
-                                     _pair_describe, stage="ner",
+def tag_targets(cfg: JobConfig, pairs, label: str = "TagTarget",
+                with_probabilities: bool = False):
+    attach = _attach_target_spans_and_probs if with_probabilities else _attach_target_spans
+    return pairs | label >> TagWords(cfg.ner_handler(with_probabilities), _target_words,
+                                     attach, _pair_describe, stage="ner",
                                      batch_size=cfg.opts["ner_batch_size"])
 
 
@@ -174,10 +181,11 @@ def project_pairs(cfg: JobConfig, pairs, projectors, label: str = ""):
     """
     o = cfg.opts
     dead = []
-    needs_ner = any(p == "model_transfer" or getattr(p, "name", "") == "ner"
-                    for p in projectors)
+    needs_probs = any(getattr(p, "needs_word_probs", False) for p in projectors)
+    needs_ner = needs_probs or any(p == "model_transfer" or getattr(p, "name", "") == "ner"
+                                   for p in projectors)
     if needs_ner:
-        tagged = tag_targets(cfg, pairs, f"{label}TagTarget")
+        tagged = tag_targets(cfg, pairs, f"{label}TagTarget", needs_probs)
         pairs = tagged.ok
         dead.append(tagged.dead)
     aligning = [p for p in projectors if p != "model_transfer"]

@@ -134,6 +134,11 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "spaces, as the paper).", regex=_INT),
     OptionSpec("n_proj", int, 1, "Candidate matching: projections allowed per source entity.",
                regex=_INT),
+    OptionSpec("score_weights", str, "align=1",
+               "Candidate matching scores and their weights: align (the paper's alignment "
+               "Dice score) and ner (the thesis's NER-model score; needs a Hugging Face "
+               "--ner_model), e.g. align=0.5,ner=0.5.",
+               regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$"),
     OptionSpec("ner_subranges", bool, False,
                "NER candidates: also use every sub-span of each predicted span.",
                regex=r"^(true|false)$"),

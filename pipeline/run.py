@@ -24,7 +24,6 @@ from pipeline.options import XlnerOptions, suspicious_flags
 from transforms.write import join_path
 
 LOG = logging.getLogger("xlner")
-LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
 
 
 def make_options(argv: Sequence[str]) -> PipelineOptions:

@@ -203,3 +203,21 @@ def test_candidate_projectors_equal_the_unpruned_computation(aligned):
         if projector.matching == "greedy":
             assert sorted((s.start, s.end) for s in spans) == sorted(
                 (cands[t].start, cands[t].end) for _, t in chosen)
+
+
+def test_fused_scores_use_the_targets_word_probabilities():
+    # the alignment alone prefers "Lisboa" (word 2); a confident NER model says "Porto"
+    pair = SentencePair("x", "eng_Latn", "por_Latn", ("Porto",), (Span(0, 1, "LOC"),),
+                        ("em", "Porto", "Lisboa"),
+                        tgt_word_probs=(("O", "B-LOC", "I-LOC"),
+                                        np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0],
+                                                  [0.9, 0.1, 0.0]])))
+    aligned = AlignedPair(pair, {"argmax": ((0, 2),)}, "test")
+    only_align = CandidateProjector("ngram")
+    fused = CandidateProjector("ngram", score_weights=(("align", 0.5), ("ner", 1.0)))
+    assert only_align.project(aligned)[1] == (Span(2, 3, "LOC"),)
+    assert fused.needs_word_probs and not fused.prunable
+    assert fused.project(aligned)[1] == (Span(1, 2, "LOC"),)
+    with pytest.raises(ValueError, match="word probabilities"):
+        fused.project(AlignedPair(dataclasses.replace(pair, tgt_word_probs=None),
+                                  {"argmax": ((0, 2),)}, "test"))

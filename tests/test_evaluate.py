@@ -111,3 +111,10 @@ def test_bible_translate_test_metrics_equal_seqeval_on_the_predictions(tmp_path,
         assert block["span"]["overall"]["f1"] == pytest.approx(
             f1_score([strip(r["gold"]) for r in rows], [strip(r["pred"]) for r in rows]))
         assert block["span"]["overall"]["f1"] > 0.65
+
+
+def test_registry_whitespace_flags_agree_with_the_script_rule():
+    from xlner.text import writes_without_spaces
+
+    for lang in registry.PANX.values():
+        assert lang.whitespace == (not writes_without_spaces(lang.nllb)), lang.code

@@ -55,7 +55,7 @@ def test_nllb_path_forces_target_code_and_batches(tiny_nllb):
 def test_lazy_translator_loads_only_when_called(tmp_path):
     lazy = LazyTranslator(str(tmp_path / "does-not-exist"))
     assert not lazy.loaded  # constructing it (RunInference setup) touches nothing
-    with pytest.raises(Exception):
+    with pytest.raises(OSError):  # transformers: no such model directory
         lazy.translate(["x"], "eng_Latn", "por_Latn")
 
 

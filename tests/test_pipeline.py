@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tests.helpers import read_outputs, run_job, write_jsonl
+from tests.helpers import run_job, write_jsonl
 
 
 @pytest.fixture
@@ -224,3 +224,15 @@ def test_tgt2tgt_with_other_projections_is_rejected():
     with pytest.raises(ValueError, match="tgt2tgt"):
         JobConfig.from_options(PipelineOptions(["--align_direction=tgt2tgt",
                                                 "--projection=easyproject"]))
+
+
+def test_thesis_score_fusion_runs_with_a_hugging_face_tagger(tmp_path, tiny_aligner,
+                                                            tiny_tagger_dir):
+    summary, rows, dead = run_job(str(tmp_path / "out"), "--projection=ngram",
+                                  "--score_weights=align=0.5,ner=0.5",
+                                  f"--ner_model={tiny_tagger_dir}", *tiny_aligner)
+    assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40 and dead == []
+    settings = json.loads(rows["por_Latn"][0]["provenance"]["projection_settings"])
+    assert settings["score_weights"] == [["align", 0.5], ["ner", 0.5]]
+    with pytest.raises(ValueError, match="spaCy gives no probabilities"):
+        run_job(str(tmp_path / "out2"), "--projection=ngram", "--score_weights=align=1,ner=1")

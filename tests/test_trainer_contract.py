@@ -1,7 +1,6 @@
 """The trainer's contract: translate-train shards train a token classifier as they are."""
 
 import json
-import os
 
 import torch
 

@@ -38,7 +38,7 @@ class _SortAndBatchByKeyFn(beam.DoFn):
     def _flush(self, key):
         items = sorted(self._buffers.pop(key), key=self._size_fn)
         self._buffered -= len(items)
-        batch, tokens = [], 0
+        batch = []
         for item in items:
             size = max(1, self._size_fn(item))
             # Padded cost of the batch = count x longest (items are sorted ascending).

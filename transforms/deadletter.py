@@ -43,8 +43,3 @@ def sentence_view(s: LabeledSentence) -> dict:
 
 def dead_letter_json(d: DeadLetter) -> str:
     return json.dumps(dataclasses.asdict(d), ensure_ascii=False, default=str)
-
-
-def flatten_dead(*collections: PCollection, label: str = "FlattenDeadLetters") -> PCollection:
-    pipeline = collections[0].pipeline
-    return tuple(collections) | label >> beam.Flatten(pipeline=pipeline)

@@ -129,23 +129,32 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
 
 
 class NERModelHandler(_PlacedModelHandler):
-    """TagRequest (words to tag) -> PredictionResult(request, spans | error string)."""
+    """TagRequest (words to tag) -> PredictionResult(request, result | error string).
+
+    The result is the spans, or with ``with_probabilities`` (spans, (labels, probs)).
+    """
+
+    def __init__(self, model: str, placement: Placement = Placement(),
+                 with_probabilities: bool = False):
+        super().__init__(model, placement)
+        self._with_probs = with_probabilities
 
     def load_model(self) -> LazyTagger:
         return LazyTagger(self._model, self._placement.device, self._placement.dtype)
 
     def run_inference(self, batch, model: LazyTagger, inference_args=None
                       ) -> Iterable[PredictionResult]:
+        tag = model.tag_with_probabilities if self._with_probs else model.tag
         try:
-            spans = model.tag([r.words for r in batch])
+            results = tag([r.words for r in batch])
         except Exception:  # noqa: BLE001 - isolate the sentence that fails
-            spans = []
+            results = []
             for r in batch:
                 try:
-                    spans.append(model.tag([r.words])[0])
+                    results.append(tag([r.words])[0])
                 except Exception as e:  # noqa: BLE001
-                    spans.append(_error(e))
-        return [PredictionResult(r, s, self._model) for r, s in zip(batch, spans)]
+                    results.append(_error(e))
+        return [PredictionResult(r, s, self._model) for r, s in zip(batch, results)]
 
     def get_metrics_namespace(self) -> str:
         return "xlner_ner"

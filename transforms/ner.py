@@ -40,7 +40,7 @@ class _Attach(beam.DoFn):
                               {"words": list(req.words)})
             return
         self._tagged.inc()
-        yield self._attach(req.item, tuple(result.inference))
+        yield self._attach(req.item, result.inference)
 
 
 class TagWords(beam.PTransform):

@@ -7,9 +7,9 @@ distinct key once and routes the result back to every waiting request. With a tr
 cache the keys are first joined with earlier translations, so projection variants and
 re-runs never translate twice; new translations are appended to the cache.
 
-``Translate`` is the plain sentence translation of translate-train: a row that carries its
-translation (``translation`` or ``translation_tokens``) skips the model — a run where all
-rows do never loads one.
+``PlanTranslations`` + ``to_translation`` are the plain sentence translation of
+translate-train around it: a row that carries its translation (``translation`` or
+``translation_tokens``) skips the model — a run where all rows do never loads one.
 """
 
 from __future__ import annotations
@@ -219,22 +219,3 @@ class PlanTranslations(beam.PTransform):
     def expand(self, sentences):
         return sentences | "Plan" >> beam.ParDo(_Plan(self._targets)).with_outputs(
             REQUESTS, DEAD, main="given")
-
-
-class Translate(beam.PTransform):
-    """LabeledSentence -> Translation per target language (words only when given)."""
-
-    def __init__(self, target_langs: Sequence[str], texts: TranslateTexts):
-        super().__init__()
-        self._targets = list(target_langs)
-        self._texts = texts
-
-    def expand(self, sentences):
-        planned = sentences | "PlanTranslations" >> PlanTranslations(self._targets)
-        done = (planned[REQUESTS]
-                | "TranslateTexts" >> self._texts
-                | "ToTranslations" >> beam.FlatMap(to_translation).with_outputs(
-                    DEAD, main="ok"))
-        ok = (planned.given, done.ok) | "AllTranslations" >> beam.Flatten()
-        dead = (planned[DEAD], done[DEAD]) | "TranslateDeadLetters" >> beam.Flatten()
-        return Staged(ok, dead)

@@ -74,7 +74,7 @@ def recover(translation: str, entity_translations: Sequence[str | None],
         inner = m.group(1)
         probe = (m.group(0) if paper_quirks else inner).lower()
         best, best_ratio = None, threshold
-        for idx, (k, et) in enumerate(pool):
+        for idx, (_, et) in enumerate(pool):
             r = difflib.SequenceMatcher(None, probe, et.lower()).ratio()
             if r > threshold and (paper_quirks or r > best_ratio):
                 best, best_ratio = idx, r

@@ -73,7 +73,7 @@ def assemble(per_key: Mapping[tuple[str, str], EvalCounts], languages: Sequence[
     averages = {}
     for m in methods:
         ours, theirs = [], []
-        for code, entry in out_langs.items():
+        for entry in out_langs.values():
             block = entry["methods"].get(m)
             if block and block["paper"]:
                 ours.append(block[primary]["overall"]["f1"])

@@ -123,12 +123,6 @@ class Counts:
             "sentences": self.sentences,
         }
 
-    def to_dict(self) -> dict:
-        return {"true_positives": dict(self.true_positives), "predicted": dict(self.predicted),
-                "gold": dict(self.gold), "tokens_correct": self.tokens_correct,
-                "tokens": self.tokens, "sentences": self.sentences,
-                "proj_ratio_sum": self.proj_ratio_sum}
-
 
 def sentence_counts(gold_tags: Sequence[str], pred_tags: Sequence[str],
                     span_only: bool = False) -> Counts:

@@ -20,7 +20,7 @@ from xlner.bio import spans_to_tags
 from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.heuristic import project_heuristic
 from xlner.records import AlignedPair, Span
-from xlner.scores import alignment_scores
+from xlner.scores import alignment_scores, fuse, ner_model_scores
 from xlner.text import writes_without_spaces
 
 # PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (method.md §6.1).
@@ -69,6 +69,8 @@ class CandidateProjector:
     max_words: Optional[int] = None  # n-gram length cap; None: all (30 for no-space scripts)
     n_proj: int = 1
     ner_subranges: bool = False
+    # The paper scores by alignment only; the thesis also fuses an NER-model score.
+    score_weights: tuple = (("align", 1.0),)
 
     def __post_init__(self):
         if self.name not in ("ngram", "ner"):
@@ -92,13 +94,34 @@ class CandidateProjector:
         """Pruning dominated pairs (scores.py) is exact only when every sub-span of a
         candidate is a candidate too (n-grams, NER spans with sub-ranges) and for greedy or
         ILP matching; the bipartite variant needs every supported edge, as the reference."""
-        return self.matching != "bipartite" and (self.name == "ngram" or self.ner_subranges)
+        return (self.matching != "bipartite" and (self.name == "ngram" or self.ner_subranges)
+                and dict(self.score_weights).keys() == {"align"})
+
+    @property
+    def needs_word_probs(self) -> bool:
+        return bool(dict(self.score_weights).get("ner"))
+
+    def scores(self, aligned: AlignedPair, cands):
+        pair = aligned.pair
+        weights = {k: w for k, w in self.score_weights if w}
+        mats = {}
+        if "align" in weights:
+            mats["align"] = alignment_scores(pair.src_spans, cands,
+                                             aligned.alignments[self.align_method],
+                                             len(pair.tgt_words), prune_dominated=self.prunable)
+        if "ner" in weights:
+            if pair.tgt_word_probs is None:
+                raise ValueError("the NER-model score needs the target's word probabilities")
+            labels, probs = pair.tgt_word_probs
+            mats["ner"] = ner_model_scores(pair.src_spans, cands, probs, labels)
+        if list(weights) == ["align"] and weights["align"] == 1.0:
+            return mats["align"]
+        return fuse(mats, weights)
 
     def project(self, aligned: AlignedPair):
         pair = aligned.pair
         cands = self.candidates(pair)
-        scores = alignment_scores(pair.src_spans, cands, aligned.alignments[self.align_method],
-                                  len(pair.tgt_words), prune_dominated=self.prunable)
+        scores = self.scores(aligned, cands)
         if self.matching == "bipartite":
             chosen = matching.bipartite_match(scores, cands)
         else:

@@ -152,9 +152,11 @@ class SentencePair:
     context: Any = None
     # Spans an NER model predicts on the target words (NER candidates, model transfer).
     tgt_spans: Optional[tuple[Span, ...]] = None
+    # (label names, [n_words, n_labels] probabilities) of that model, for the NER score.
+    tgt_word_probs: Optional[tuple] = None
 
-    def with_tgt_spans(self, spans) -> "SentencePair":
-        return dataclasses.replace(self, tgt_spans=tuple(spans))
+    def with_tgt_spans(self, spans, word_probs=None) -> "SentencePair":
+        return dataclasses.replace(self, tgt_spans=tuple(spans), tgt_word_probs=word_probs)
 
     @property
     def key(self) -> str:

@@ -80,6 +80,23 @@ def ner_model_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
     return sparse.csr_matrix(out)
 
 
+SCORES = ("align", "ner")
+
+
+def parse_weights(spec: str) -> tuple[tuple[str, float], ...]:
+    """``"align=0.5,ner=0.5"`` -> (("align", 0.5), ("ner", 0.5)); unknown names raise."""
+    out = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        name, sep, value = item.partition("=")
+        if not sep or name not in SCORES:
+            raise ValueError(f"score weight {item!r}: expected name=weight with name in "
+                             f"{SCORES}")
+        out.append((name, float(value)))
+    if not any(w for _, w in out):
+        raise ValueError(f"score weights {spec!r} are all zero")
+    return tuple(out)
+
+
 def fuse(scores: Mapping[str, sparse.csr_matrix], weights: Mapping[str, float]
          ) -> sparse.csr_matrix:
     """Weighted sum of score matrices of the same shape (the thesis's "fusion")."""

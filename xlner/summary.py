@@ -58,10 +58,6 @@ class Tally:
 
     # ---------------------------------------------------------------- constructors
     @staticmethod
-    def of_read() -> "Tally":
-        return Tally(read=1)
-
-    @staticmethod
     def of_valid(repairs: int) -> "Tally":
         return Tally(valid=1, repaired=int(repairs > 0))
 
@@ -87,7 +83,7 @@ class Tally:
     def report(self, target_langs: Iterable[str]) -> dict:
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
         dead_by_reason: dict = {}
-        for (stage, reason, lang), n in sorted(self.dead.items()):
+        for (stage, reason, _), n in sorted(self.dead.items()):
             dead_by_reason.setdefault(stage, {}).setdefault(reason, 0)
             dead_by_reason[stage][reason] += n
         langs = {}

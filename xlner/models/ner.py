@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -81,10 +81,14 @@ class HFWordTagger:
         return result
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[tuple[Span, ...]]:
+        return [spans for spans, _ in self.tag_with_probabilities(sentences)]
+
+    def tag_with_probabilities(self, sentences: Sequence[Sequence[str]]) -> list[tuple]:
+        """Per sentence: (spans, (label names, [n_words, n_labels] probabilities))."""
         out = []
         for probs in self.word_probabilities(sentences):
             labels = [self.labels[i] for i in probs.argmax(axis=1)] if len(probs) else []
-            out.append(group_word_labels(labels))
+            out.append((group_word_labels(labels), (tuple(self.labels), probs)))
         return out
 
 
@@ -109,6 +113,10 @@ class SpacyTagger:
         return [tuple(Span(e.start, e.end, ONTONOTES_TO_CONLL[e.label_]) for e in doc.ents
                       if e.label_ in ONTONOTES_TO_CONLL) for doc in tagged]
 
+    def tag_with_probabilities(self, sentences):
+        raise ValueError("spaCy's tagger gives no per-word label probabilities; the NER-model "
+                         "score needs a Hugging Face token-classification --ner_model")
+
 
 def build_tagger(model: str, device: str = "auto", dtype: str = "auto"):
     if model == EMBEDDED_NER:
@@ -125,3 +133,6 @@ class LazyTagger(LazyModel):
 
     def tag(self, sentences):
         return self._get().tag(sentences)
+
+    def tag_with_probabilities(self, sentences):
+        return self._get().tag_with_probabilities(sentences)

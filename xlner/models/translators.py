@@ -67,9 +67,6 @@ class EmbeddedMarianTranslator:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
 
-    def supports(self, src_lang: str, tgt_lang: str) -> bool:
-        return (src_lang, tgt_lang) in self.DIRECTIONS
-
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
                   ) -> list[TranslationOutput]:
         direction = self.DIRECTIONS.get((src_lang, tgt_lang))
