@@ -28,6 +28,7 @@ from transforms.combiners import SumOf
 from transforms.deadletter import DEAD, dead_letter, sentence_view
 from transforms.easyproject import MarkedUnit, PlanEasyProject, RecoverEasyProject
 from transforms.ner import TagWords
+from transforms.progress import LogProgress
 from transforms.read import ReadLabeledSentences
 from transforms.split import SplitWords
 from transforms.translate import SENTENCE_SLOT
@@ -243,7 +244,7 @@ def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> Eval
     tagged = split.ok | "EnglishNER" >> TagWords(
         cfg.ner_handler(), _english_words, english_pair, _translation_describe,
         stage="english_ner", batch_size=o["ner_batch_size"])
-    pairs = tagged.ok
+    pairs = tagged.ok | "ProgressEnglish" >> LogProgress("english side")
     dead += [planned[DEAD], translated[DEAD], split.dead, tagged.dead]
 
     # 3. project with every method, grouped by direction (one encoder pass each)
@@ -272,7 +273,8 @@ def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> Eval
 
     # 4. score against gold by key, combine per (language, method), report
     keyed_gold = gold | "KeyGold" >> beam.Map(lambda s: (pair_key(s.id, s.lang), s))
-    preds = tuple(predictions) | "AllPredictions" >> beam.Flatten()
+    preds = (tuple(predictions) | "AllPredictions" >> beam.Flatten()
+             | "ProgressProjected" >> LogProgress("projections"))
     scored = ({"gold": keyed_gold, "pred": preds}
               | "JoinWithGold" >> beam.CoGroupByKey()
               | "Score" >> beam.ParDo(_Score(ecfg)).with_outputs("examples", "predictions",

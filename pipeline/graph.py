@@ -24,6 +24,7 @@ from transforms.deadletter import DEAD, dead_letter
 from transforms.easyproject import (MarkedUnit, PlanEasyProject, RecoverEasyProject,
                                     is_easyproject)
 from transforms.ner import TagWords
+from transforms.progress import LogProgress
 from transforms.project import Project
 from transforms.publish import Publish
 from transforms.read import ReadLabeledSentences
@@ -216,7 +217,8 @@ def build_translate_train(p: beam.Pipeline, cfg: JobConfig) -> JobOutputs:
                                               o["source_lang"], o["max_sentence_words"],
                                               require_tags=not o["label_source"])
     dead = [read.dead]
-    sentences = read.ok | "Sentences" >> beam.Map(lambda v: v.sentence)
+    sentences = (read.ok | "Sentences" >> beam.Map(lambda v: v.sentence)
+                 | "ProgressRead" >> LogProgress("read"))
     if o["label_source"]:
         labelled = sentences | "LabelSource" >> TagWords(
             cfg.ner_handler(), _sentence_words, _relabel, _sentence_describe,
@@ -247,7 +249,8 @@ def build_translate_train(p: beam.Pipeline, cfg: JobConfig) -> JobOutputs:
             DEAD, main="ok")
         translations = (given, done.ok) | "AllTranslations" >> beam.Flatten()
         split = translations | "SplitWords" >> SplitWords()
-        pairs = split.ok | "ToPairs" >> beam.Map(translation_to_pair)
+        pairs = (split.ok | "ToPairs" >> beam.Map(translation_to_pair)
+                 | "ProgressTranslated" >> LogProgress("translated"))
         early_dead = [plan_dead, done[DEAD], split.dead]
         if tgt2tgt:
             joined = ({"plain": (pairs, *early_dead, recovered.dead)
@@ -263,8 +266,9 @@ def build_translate_train(p: beam.Pipeline, cfg: JobConfig) -> JobOutputs:
         projector = cfg.projector if method in ALIGNING else method
         outs, pdead = project_pairs(cfg, pairs, [projector])
         projections += outs
-    projected = (projections[0] if len(projections) == 1
-                 else projections | "AllProjections" >> beam.Flatten())
+    projected = ((projections[0] if len(projections) == 1
+                  else projections | "AllProjections" >> beam.Flatten())
+                 | "ProgressProjected" >> LogProgress("projected"))
     dead += pdead
 
     out = cfg.output_dir

@@ -21,6 +21,7 @@ from xlner import alignment
 from xlner.records import AlignedPair, SentencePair
 
 
+@beam.typehints.with_output_types(AlignedPair)
 class _Extract(beam.DoFn):
     def __init__(self, methods: Sequence[str], aligner: str):
         self._methods = tuple(methods)

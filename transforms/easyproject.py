@@ -69,6 +69,7 @@ class PlanEasyProject(beam.PTransform):
         return units | "PlanEasyProject" >> beam.FlatMap(plan_requests)
 
 
+@beam.typehints.with_output_types(EasyProjected)
 class _Recover(beam.DoFn):
     def __init__(self, paper_quirks: bool):
         self._quirks = paper_quirks

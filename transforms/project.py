@@ -10,6 +10,8 @@ from xlner.projectors import Projector
 from xlner.records import AlignedPair, Projection
 
 
+@beam.typehints.with_input_types(AlignedPair)
+@beam.typehints.with_output_types(Projection)
 class _Project(beam.DoFn):
     def __init__(self, projector: Projector):
         self._projector = projector

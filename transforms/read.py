@@ -18,8 +18,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
-from xlner.inputs import (DEFAULT_MAX_WORDS, InvalidRecord, conll_rows, hf_label_names,
-                          jsonl_rows, validate)
+from xlner.inputs import (DEFAULT_MAX_WORDS, InvalidRecord, Validated, conll_rows,
+                          hf_label_names, jsonl_rows, validate)
 
 FORMATS = ("auto", "conll", "panx", "jsonl", "parquet")
 _EXTENSIONS = {".conll": "conll", ".conll03": "conll", ".iob": "conll", ".iob2": "conll",
@@ -101,6 +101,8 @@ class _ParseFile(beam.DoFn):
             yield RawRow(row, label_names)
 
 
+@beam.typehints.with_input_types(RawRow)
+@beam.typehints.with_output_types(Validated)
 class _Validate(beam.DoFn):
     """Raw row -> LabeledSentence with IOB2 tags (repairs counted), or a dead letter."""
 

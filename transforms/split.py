@@ -11,6 +11,8 @@ from xlner.records import SentencePair, Translation
 from xlner.text import split_words
 
 
+@beam.typehints.with_input_types(Translation)
+@beam.typehints.with_output_types(Translation)
 class _Split(beam.DoFn):
     def __init__(self):
         self._split = Metrics.counter(NAMESPACE, "translations_split")
