@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import xlner
@@ -62,6 +62,13 @@ class JobConfig:
     generation: GenerationSettings
     projector: Any
     attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
+    # One identifier per distinct model of this job: steps using the same model share it.
+    model_tags: dict = field(default_factory=dict)
+
+    def _tagged(self, handler, *key):
+        handler.model_identifier = self.model_tags.setdefault(
+            key, "xlner-" + uuid.uuid4().hex[:16])
+        return handler
 
     @classmethod
     def from_options(cls, options, targets_option: str = "target_langs") -> "JobConfig":
@@ -139,7 +146,8 @@ class JobConfig:
                          hints=tuple(hints))
 
     def translation_handler(self, model: str) -> TranslationModelHandler:
-        return TranslationModelHandler(model, self.placement, self.generation)
+        return self._tagged(TranslationModelHandler(model, self.placement, self.generation),
+                            "translate", model)
 
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
@@ -152,8 +160,11 @@ class JobConfig:
 
     def encoder_handler(self) -> AlignmentEncoderHandler:
         o = self.opts
-        return AlignmentEncoderHandler(o["alignment_model"], o["align_layer"], self.placement,
-                                       cache_dir=o["model_cache_dir"] or None)
+        return self._tagged(
+            AlignmentEncoderHandler(o["alignment_model"], o["align_layer"], self.placement,
+                                    cache_dir=o["model_cache_dir"] or None),
+            "encode", o["alignment_model"], o["align_layer"])
 
     def ner_handler(self, with_probabilities: bool = False) -> NERModelHandler:
-        return NERModelHandler(self.opts["ner_model"], self.placement, with_probabilities)
+        return self._tagged(NERModelHandler(self.opts["ner_model"], self.placement,
+                                            with_probabilities), "ner", self.opts["ner_model"])

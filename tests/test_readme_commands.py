@@ -10,10 +10,11 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 
-from pipeline.evaluate import run
 from xlner.methods import PAPER_METHODS
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -39,7 +40,14 @@ def test_masakhaner2_reproduction_command_builds_and_runs(tmp_path, tiny_nllb, t
     args[args.index("--align_layer") + 1] = "2"  # the tiny encoder has two layers
     args[args.index("--langs") + 1] = "swa,yor"  # the fixtures hold two languages
     assert set(swap.values()) - {a for a in args} == set()  # every model flag was present
-    run(args + ["--runner=FnApiRunner", "--max_new_tokens=8"])
+    job = subprocess.run([sys.executable, "-m", "pipeline.evaluate", *args,
+                          "--max_new_tokens=8"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert job.returncode == 0, job.stderr[-3000:]
+    # Two translation steps (forward, back), three NER steps and two encoder steps: with
+    # models shared per machine (the default) each model is loaded once.
+    loads = re.findall(r"loaded (translation model|NER model|alignment encoder)", job.stderr)
+    assert sorted(loads) == ["NER model", "alignment encoder", "translation model"]
 
     with open(tmp_path / "out" / "metrics.json", encoding="utf-8") as f:
         metrics = json.load(f)

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import PredictionResult, RunInference
+from apache_beam.ml.inference.base import PredictionResult
 
 from transforms.batching import SortAndBatchByKey
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
@@ -69,7 +69,7 @@ class Align(beam.PTransform):
                 # two sequences per pair; ~1.5 subwords per word on average
                 size_fn=lambda p: 3 * max(len(p.src_words), len(p.tgt_words)) + 4,
                 max_batch_size=self._batch_size, max_batch_tokens=self._batch_tokens)
-            | "Encode" >> RunInference(self._handler.with_no_batching())
+            | "Encode" >> self._handler.run_inference_transform()
             | "Extract" >> beam.ParDo(_Extract(self._methods, self._aligner)).with_outputs(
                 DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from xlner.models.encoders import LazyEncoder
 from xlner.models.ner import LazyTagger
@@ -42,12 +42,21 @@ class Placement:
 
 
 class _PlacedModelHandler(ModelHandler):
+    """``model_identifier``: steps whose handlers carry the same identifier share one loaded
+    model (RunInference's ``model_identifier``), e.g. the forward and back translation of
+    the evaluation job with a single model; None gives every step its own."""
+
     def __init__(self, model: str, placement: Placement):
         share = placement.share_across_processes
         super().__init__(large_model=share and not placement.copies,
                          model_copies=(placement.copies or None) if share else None)
         self._model = model
         self._placement = placement
+        self.model_identifier: Optional[str] = None
+
+    def run_inference_transform(self):
+        """RunInference over pre-batched inputs, sharing the model by identifier."""
+        return RunInference(self.with_no_batching(), model_identifier=self.model_identifier)
 
     def get_resource_hints(self) -> dict:
         return dict(self._placement.hints)

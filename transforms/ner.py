@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import PredictionResult, RunInference
+from apache_beam.ml.inference.base import PredictionResult
 
 from transforms.batching import SortAndBatchByKey
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
@@ -68,7 +68,7 @@ class TagWords(beam.PTransform):
                | "BatchByLength" >> SortAndBatchByKey(
                    key_fn=lambda r: 0, size_fn=lambda r: 2 * len(r.words) + 2,
                    max_batch_size=self._batch_size, max_batch_tokens=self._batch_tokens)
-               | "Tag" >> RunInference(self._handler.with_no_batching())
+               | "Tag" >> self._handler.run_inference_transform()
                | "Attach" >> beam.ParDo(_Attach(self._attach, self._describe, self._stage))
                .with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])

@@ -21,7 +21,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import PredictionResult, RunInference
+from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import SortAndBatchByKey
@@ -159,7 +159,7 @@ class TranslateTexts(beam.PTransform):
                 key_fn=lambda j: (j.src_lang, j.tgt_lang),
                 size_fn=lambda j: approx_tokens(j.text), max_batch_size=self._batch_size,
                 max_batch_tokens=self._batch_tokens)
-            | "Translate" >> RunInference(self._handler.with_no_batching())
+            | "Translate" >> self._handler.run_inference_transform()
             | "Unpack" >> beam.ParDo(_Unpack(self._model)).with_outputs(
                 NEW_CACHE_ROWS, main="texts"))
         if self._cache:
