@@ -34,7 +34,7 @@ from transforms.write import WriteDeadLetters, WriteProjections, WriteSummary, t
 from xlner.bio import spans_to_tags, tags_to_spans
 from xlner.schema import OUTPUT_SCHEMA
 from xlner.records import DeadLetter, Projection, SentencePair, Translation, pair_key
-from xlner.summary import PRE_FANOUT_STAGES, Tally
+from xlner.summary import REJECTED_STAGES, Tally
 
 
 @dataclass
@@ -50,7 +50,7 @@ class JobOutputs:
 # ---------------------------------------------------------------- small picklable helpers
 def tally_dead(d) -> Tally:
     t = Tally.of_dead(d.stage, d.reason, d.tgt_lang)
-    if d.stage in PRE_FANOUT_STAGES:
+    if d.stage in REJECTED_STAGES:
         t.read = 1
     return t
 

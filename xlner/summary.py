@@ -3,7 +3,7 @@
 Each stage contributes small :class:`Tally` values (a record read, a dead letter, a written
 sentence with its entity counts); they add up in any order, so the Beam job combines them
 with a CombineFn. ``Tally.report`` checks the books per target language:
-``read == rejected_before_translation + dead_lettered[lang] + written[lang]``.
+``read == dead_lettered_before_fan_out + dead_lettered[lang] + written[lang]``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from typing import Iterable, Optional
 from xlner.bio import label_list
 from xlner.metrics import Counts, proj_ratio_term, sentence_counts
 
-# Stages that run before the fan-out to target languages: their dead letters count against
-# every target language.
-PRE_FANOUT_STAGES = ("read", "validate")
+# Stages where a record is rejected before it is valid; their dead letters are counted as
+# read records too (a valid record is counted when it validates).
+REJECTED_STAGES = ("read", "validate")
+# Stages before the fan-out to target languages: their dead letters count against every
+# target language.
+PRE_FANOUT_STAGES = REJECTED_STAGES + ("label_source",)
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Tally:
     # ---------------------------------------------------------------- report
     def report(self, target_langs: Iterable[str]) -> dict:
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
+        rejected = sum(n for (stage, _, _), n in self.dead.items() if stage in REJECTED_STAGES)
         dead_by_reason: dict = {}
         for (stage, reason, _), n in sorted(self.dead.items()):
             dead_by_reason.setdefault(stage, {}).setdefault(reason, 0)
@@ -115,7 +119,7 @@ class Tally:
             "records_read": self.read,
             "records_valid": self.valid,
             "records_repaired": self.repaired,
-            "records_rejected": pre,
+            "records_rejected": rejected,
             "dead_lettered": sum(self.dead.values()),
             "dead_letters_by_stage": dead_by_reason,
             "accounting_balanced": balanced,
