@@ -12,6 +12,7 @@ sentences by key, never by position.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Optional
@@ -229,7 +230,9 @@ def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> Eval
             lang["patterns"], lang["input_format"], cfg.label_names, lang["nllb"],
             o["max_sentence_words"])
         reads.append(r.ok)
-        dead.append(r.dead)
+        # Rejected gold sentences belong to their language: the report shows them there.
+        dead.append(r.dead | f"DeadOf[{lang['code']}]" >> beam.Map(
+            lambda d, lang=lang["nllb"]: dataclasses.replace(d, tgt_lang=d.tgt_lang or lang)))
     gold = (tuple(reads) | "AllGold" >> beam.Flatten()
             | "GoldSentences" >> beam.Map(lambda v: v.sentence))
 

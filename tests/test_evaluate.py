@@ -118,3 +118,15 @@ def test_registry_whitespace_flags_agree_with_the_script_rule():
 
     for lang in registry.PANX.values():
         assert lang.whitespace == (not writes_without_spaces(lang.nllb)), lang.code
+
+
+def test_rejected_gold_sentences_are_reported_under_their_language(tmp_path, tiny_models):
+    data = tmp_path / "swa" / "test.txt"
+    data.parent.mkdir()
+    data.write_text("Nairobi B-LOC\nni O\n\nmbaya PER\n\n", encoding="utf-8")
+    metrics, _ = evaluate(str(tmp_path / "out"), "--dataset=masakhaner2",
+                          f"--data_dir={tmp_path}", "--langs=swa", "--methods=H-s-S",
+                          *tiny_models)
+    swa = metrics["languages"]["swa"]
+    assert swa["dead_letters"] == {"validate": {"invalid_tag": 1}}
+    assert swa["methods"]["heur-src2tgt-sim"]["typed"]["sentences"] == 1
