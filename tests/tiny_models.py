@@ -25,6 +25,7 @@ CORPUS = [
 def build_tiny_nllb(path: Path) -> Path:
     """An M2M100 (NLLB architecture) seq2seq with an NLLB-style tokenizer."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
     from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizerFast
 
@@ -45,8 +46,16 @@ def build_tiny_nllb(path: Path) -> Path:
                           encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
                           pad_token_id=hf_tok.pad_token_id, bos_token_id=hf_tok.bos_token_id,
                           eos_token_id=hf_tok.eos_token_id, decoder_start_token_id=hf_tok.eos_token_id)
+    torch.manual_seed(0)  # the same random model on every machine
     model = M2M100ForConditionalGeneration(config)
-    model.generation_config.max_length = 12
+    # A random model may stop at once or emit only special/blank pieces, i.e. an empty
+    # translation; tests of the wiring need text, so generation must produce some.
+    codes = {hf_tok.convert_tokens_to_ids(c) for c in NLLB_CODES}
+    blank = {i for i in range(vocab) if not hf_tok.decode([i]).strip()}
+    model.generation_config.suppress_tokens = sorted(
+        (set(hf_tok.all_special_ids) | blank) - codes - {hf_tok.eos_token_id})
+    model.generation_config.min_new_tokens = 5
+    model.generation_config.max_new_tokens = 8
     model.save_pretrained(path)
     return path
 
@@ -75,6 +84,9 @@ def build_tiny_bert(path: Path) -> Path:
     hf_tok.save_pretrained(path)
     config = BertConfig(vocab_size=len(hf_tok), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    import torch
+
+    torch.manual_seed(0)  # the same random model on every machine
     BertModel(config).save_pretrained(path)
     return path
 
