@@ -13,7 +13,6 @@ and proj_ratio per language x method go to ``OUTPUT/metrics.json`` and a report
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -25,7 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.config import JobConfig
 from pipeline.evaluation import EvalConfig, build_evaluation
 from pipeline.run import make_options
-from transforms.write import join_path
+from transforms.write import join_path, read_json
 from xlner.methods import resolve
 
 LOG = logging.getLogger("xlner")
@@ -86,8 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                  "predictions/"):
         print(f"  {join_path(output, name)}")
     try:
-        with FileSystems.open(join_path(output, "metrics.json")) as f:
-            print_table(json.loads(f.read().decode("utf-8")))
+        print_table(read_json(join_path(output, "metrics.json")))
     except Exception:  # noqa: BLE001 - remote runs: metrics may not be readable here
         pass
     return 0

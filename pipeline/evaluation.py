@@ -26,20 +26,19 @@ from pipeline.config import JobConfig, make_projector
 from pipeline.graph import project_pairs, translate_all
 from pipeline.options import csv_list, options_hash
 from transforms.combiners import SumOf
-from transforms.deadletter import DEAD, dead_letter, sentence_view
+from transforms.deadletter import DEAD
 from transforms.easyproject import MarkedUnit, PlanEasyProject, RecoverEasyProject
 from transforms.ner import TagWords
 from transforms.progress import LogProgress
 from transforms.read import ReadLabeledSentences
 from transforms.split import SplitWords
-from transforms.translate import SENTENCE_SLOT
+from transforms.translate import REQUESTS, plan_translation, to_translation
 from transforms.write import WriteDeadLetters, join_path
 from xlner import languages as registry
 from xlner import methods as method_registry
 from xlner.evaluation import EvalCounts, assemble, score_sentence
-from xlner.records import SentencePair, TextRequest, Translation, pair_key
+from xlner.records import SentencePair, pair_key
 from xlner.report import paper_results, render_html, render_markdown
-from xlner.text import detokenize
 
 ENGLISH = "eng_Latn"
 DEFAULT_PATTERNS = {"masakhaner2": "{data_dir}/{lang}/{split}.txt",
@@ -94,28 +93,7 @@ class EvalConfig:
 # ---------------------------------------------------------------- per-record helpers
 def plan_english(s):
     """Gold sentence -> its English translation (given) or a request to translate it."""
-    if s.lang == ENGLISH:
-        yield dead_letter("translate", "source_is_target", s.id, "the gold sentence is "
-                          "already English", s.lang, sentence_view(s))
-        return
-    given = s.given_for(ENGLISH)
-    if given is not None:
-        text = given.text if given.text is not None else detokenize(given.tokens, ENGLISH)
-        t = Translation(source=s, tgt_lang=ENGLISH, text=text, origin="given", model="")
-        yield t.with_words(given.tokens, None) if given.tokens is not None else t
-        return
-    yield TaggedOutput("requests", TextRequest(pair_key(s.id, s.lang), SENTENCE_SLOT,
-                                               detokenize(s.tokens, s.lang), s.lang, ENGLISH,
-                                               owner=s))
-
-
-def english_translation(t):
-    s = t.request.owner
-    if t.text is None:
-        yield dead_letter("translate", t.reason or "translation_failed", s.id, t.error or "",
-                          s.lang, sentence_view(s))
-        return
-    yield Translation(source=s, tgt_lang=ENGLISH, text=t.text, origin=t.origin, model=t.model)
+    yield from plan_translation(s, ENGLISH, s.lang)
 
 
 def _english_words(t):
@@ -238,9 +216,9 @@ def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> Eval
 
     # 2. English side: translate (unless given), split, tag
     planned = gold | "PlanEnglish" >> beam.FlatMap(plan_english).with_outputs(
-        "requests", DEAD, main="given")
-    texts, _ = translate_all(cfg, planned.requests, None, label="English")
-    translated = texts | "EnglishTranslations" >> beam.FlatMap(english_translation).with_outputs(
+        REQUESTS, DEAD, main="given")
+    texts, _ = translate_all(cfg, planned[REQUESTS], None, label="English")
+    translated = texts | "EnglishTranslations" >> beam.FlatMap(to_translation).with_outputs(
         DEAD, main="ok")
     english = (planned.given, translated.ok) | "AllEnglish" >> beam.Flatten()
     split = english | "SplitEnglish" >> SplitWords()

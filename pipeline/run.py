@@ -8,7 +8,6 @@ to download Prism).
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -21,7 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipeline.config import JobConfig
 from pipeline.graph import build_translate_train
 from pipeline.options import XlnerOptions, suspicious_flags
-from transforms.write import join_path
+from transforms.write import join_path, read_json
 
 LOG = logging.getLogger("xlner")
 
@@ -46,10 +45,8 @@ def check_inputs(cfg: JobConfig) -> None:
 
 
 def read_summary(output: str) -> Optional[dict]:
-    path = join_path(output, "summary.json")
     try:
-        with FileSystems.open(path) as f:
-            return json.loads(f.read().decode("utf-8"))
+        return read_json(join_path(output, "summary.json"))
     except Exception:  # noqa: BLE001 - remote runs may not be finished or readable here
         return None
 

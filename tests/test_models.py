@@ -65,9 +65,15 @@ def test_encoder_windows_long_sentences_without_dropping_words(tiny_bert):
     sim = enc.similarities([(long_words, ["Paris", "Lisbon"])])[0]
     assert sim.dot.shape[0] >= len(long_words)  # every word has its subwords
     assert set(sim.src_word_of.tolist()) == set(range(len(long_words)))
-    short = enc.similarities([(long_words[:8], ["Paris", "Lisbon"])])[0]
-    # the first window starts like the short sentence, but attention context differs
-    assert short.dot.shape == (len(short.src_word_of), len(short.tgt_word_of))
+    windows = enc.words.windows(sim.src_word_of.tolist())
+    assert len(windows) > 1 and all(b - a <= enc.words.window for a, b in windows)
+    # every window is cut at a word boundary and encoded on its own: its rows equal the
+    # encoding of just that window's words
+    a, b = windows[-1]
+    first, last = int(sim.src_word_of[a]), int(sim.src_word_of[b - 1])
+    assert a == 0 or sim.src_word_of[a - 1] != first
+    alone = enc.similarities([(long_words[first:last + 1], ["Paris", "Lisbon"])])[0]
+    np.testing.assert_allclose(sim.dot[a:b], alone.dot, rtol=1e-4, atol=1e-4)
 
 
 def test_encoder_batch_equals_one_by_one(tiny_bert):

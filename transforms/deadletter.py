@@ -12,7 +12,6 @@ import dataclasses
 import json
 from typing import Any, NamedTuple, Optional
 
-import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 

@@ -28,6 +28,8 @@ from typing import Iterable, Optional, Sequence
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.write import join_path, read_json
+
 LOG = logging.getLogger(__name__)
 LATEST = "LATEST"
 MANIFEST = "manifest.json"
@@ -38,16 +40,12 @@ class PublishRefused(RuntimeError):
     """The run finished but its summary checks failed: nothing is published."""
 
 
-def join(base: str, *parts: str) -> str:
-    return FileSystems.join(base.rstrip("/"), *parts)
-
-
 def run_root(root: str, run_id: str) -> str:
-    return join(root, "runs", run_id)
+    return join_path(root, "runs", run_id)
 
 
 def attempt_dir(root: str, run_id: str, attempt: str) -> str:
-    return join(run_root(root, run_id), attempt)
+    return join_path(run_root(root, run_id), attempt)
 
 
 def new_attempt() -> str:
@@ -72,11 +70,6 @@ def atomic_write(path: str, data: bytes) -> None:
         return
     with FileSystems.create(path) as f:  # one object upload: atomic on GCS
         f.write(data)
-
-
-def read_json(path: str) -> dict:
-    with FileSystems.open(path) as f:
-        return json.loads(f.read().decode("utf-8"))
 
 
 def file_facts(path: str, kind: str) -> dict:
@@ -144,7 +137,7 @@ def build_manifest(root: str, run_id: str, attempt: str, summary: dict,
 def delete_other_attempts(root: str, run_id: str, attempt: str) -> int:
     """Remove this run id's files from other attempts (never anything else)."""
     base = run_root(root, run_id)
-    matched = FileSystems.match([join(base, "**")])[0].metadata_list
+    matched = FileSystems.match([join_path(base, "**")])[0].metadata_list
     stale = [m.path for m in matched
              if relative(base, m.path).split("/", 1)[0] not in (attempt, MANIFEST)]
     if stale:
@@ -165,15 +158,15 @@ def publish(root: str, run_id: str, attempt: str, summary: dict,
     """Check, write the manifest, move LATEST, clean this run id's other attempts."""
     problems = check_summary(summary, target_langs, min_rows)
     if problems:
-        atomic_write(join(attempt_dir(root, run_id, attempt), "PUBLISH_REFUSED.json"),
+        atomic_write(join_path(attempt_dir(root, run_id, attempt), "PUBLISH_REFUSED.json"),
                      json.dumps({"problems": problems}, indent=2).encode())
         raise PublishRefused("; ".join(problems))
     manifest = build_manifest(root, run_id, attempt, summary, shards, others, schema)
-    manifest_path = join(run_root(root, run_id), MANIFEST)
+    manifest_path = join_path(run_root(root, run_id), MANIFEST)
     atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
     pointer = {"run_id": run_id, "manifest": relative(root, manifest_path),
                "published_unix": int(time.time())}
-    atomic_write(join(root, LATEST), json.dumps(pointer).encode())
+    atomic_write(join_path(root, LATEST), json.dumps(pointer).encode())
     removed = delete_other_attempts(root, run_id, attempt)
     LOG.info("published run %s (attempt %s, %d files; %d stale files removed)", run_id,
              attempt, len(manifest["files"]), removed)
@@ -183,10 +176,10 @@ def publish(root: str, run_id: str, attempt: str, summary: dict,
 def read_latest(root: str) -> Optional[dict]:
     """The manifest the corpus root currently points to (None before the first publish)."""
     try:
-        pointer = read_json(join(root, LATEST))
+        pointer = read_json(join_path(root, LATEST))
     except Exception:  # noqa: BLE001 - no LATEST yet
         return None
-    return read_json(join(root, pointer["manifest"]))
+    return read_json(join_path(root, pointer["manifest"]))
 
 
 def latest_shards(root: str, lang: Optional[str] = None) -> list[str]:
@@ -194,7 +187,7 @@ def latest_shards(root: str, lang: Optional[str] = None) -> list[str]:
     manifest = read_latest(root)
     if manifest is None:
         return []
-    return [join(root, f["path"]) for f in manifest["files"]
+    return [join_path(root, f["path"]) for f in manifest["files"]
             if f["kind"] == "shard" and (lang is None or f["lang"] == lang)]
 
 

@@ -25,11 +25,11 @@ from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import SortAndBatchByKey
-from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
+from transforms.deadletter import DEAD, NAMESPACE, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
 from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
 from xlner.records import (LabeledSentence, TextRequest, TranslatedText, Translation,
-                           TranslationJob, pair_key)
+                           TranslationJob, key_lang, pair_key)
 from xlner.text import detokenize
 
 JOBS = "jobs"
@@ -172,38 +172,40 @@ class TranslateTexts(beam.PTransform):
         return (translated.texts, hits) | "AllTexts" >> beam.Flatten()
 
 
-class _Plan(beam.DoFn):
-    """Sentence -> a given Translation, or a TextRequest, per target language."""
+def plan_translation(s: LabeledSentence, tgt: str, key_lang: str):
+    """One sentence into ``tgt``: its given Translation, a TextRequest, or a dead letter.
 
-    def __init__(self, target_langs: Sequence[str]):
-        self._targets = list(target_langs)
-        self._given = Metrics.counter(NAMESPACE, "translations_given")
+    ``key_lang`` is the language the outcome is keyed and accounted under: the target in
+    translate-train, the gold sentence's own language in the evaluation job.
+    """
+    if tgt == s.lang:
+        yield dead_letter("translate", "source_is_target", s.id,
+                          f"the sentence is already in {tgt}", key_lang, sentence_view(s))
+        return
+    given = s.given_for(tgt)
+    if given is not None:
+        Metrics.counter(NAMESPACE, "translations_given").inc()
+        words = given.tokens
+        text = given.text if given.text is not None else detokenize(words, tgt)
+        t = Translation(source=s, tgt_lang=tgt, text=text, origin="given", model="")
+        yield t.with_words(words, None) if words is not None else t
+        return
+    yield TaggedOutput(REQUESTS, TextRequest(pair_key(s.id, key_lang), SENTENCE_SLOT,
+                                             detokenize(s.tokens, s.lang), s.lang, tgt,
+                                             owner=s))
 
-    def process(self, s: LabeledSentence):
-        for tgt in self._targets:
-            if tgt == s.lang:
-                yield dead_letter("translate", "source_is_target", s.id,
-                                  f"sentence is already in {tgt}", tgt, sentence_view(s))
-                continue
-            given = s.given_for(tgt)
-            if given is not None:
-                self._given.inc()
-                words = given.tokens
-                text = given.text if given.text is not None else detokenize(words, tgt)
-                t = Translation(source=s, tgt_lang=tgt, text=text, origin="given", model="")
-                yield t.with_words(words, None) if words is not None else t
-                continue
-            yield TaggedOutput(REQUESTS, TextRequest(pair_key(s.id, tgt), SENTENCE_SLOT,
-                                                     detokenize(s.tokens, s.lang), s.lang, tgt,
-                                                     owner=s))
+
+def _plan_targets(s: LabeledSentence, target_langs: Sequence[str]):
+    for tgt in target_langs:
+        yield from plan_translation(s, tgt, tgt)
 
 
 def to_translation(t: TranslatedText):
-    """A sentence's TranslatedText -> Translation, or a dead letter."""
+    """A sentence's TranslatedText -> Translation, or a dead letter under its key's language."""
     s: LabeledSentence = t.request.owner
     if t.text is None:
         yield dead_letter("translate", t.reason or "translation_failed", s.id, t.error or "",
-                          t.request.tgt_lang, sentence_view(s))
+                          key_lang(t.request.owner_key), sentence_view(s))
         return
     yield Translation(source=s, tgt_lang=t.request.tgt_lang, text=t.text, origin=t.origin,
                       model=t.model)
@@ -217,5 +219,5 @@ class PlanTranslations(beam.PTransform):
         self._targets = list(target_langs)
 
     def expand(self, sentences):
-        return sentences | "Plan" >> beam.ParDo(_Plan(self._targets)).with_outputs(
+        return sentences | "Plan" >> beam.FlatMap(_plan_targets, self._targets).with_outputs(
             REQUESTS, DEAD, main="given")

@@ -23,6 +23,12 @@ def join_path(base: str, *parts: str) -> str:
     return FileSystems.join(base.rstrip("/"), *parts)
 
 
+def read_json(path: str) -> dict:
+    """A JSON file the job wrote, from any filesystem Beam knows (local, gs://)."""
+    with FileSystems.open(path) as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
 class Written(NamedTuple):
     rows: beam.PCollection  # the output rows (dicts)
     files: beam.PCollection  # (lang, path) of every finalised shard

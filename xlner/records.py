@@ -201,3 +201,8 @@ class DeadLetter:
 
 def pair_key(record_id: str, tgt_lang: str) -> str:
     return f"{tgt_lang}/{record_id}"
+
+
+def key_lang(key: str) -> str:
+    """The language of a ``pair_key`` (ids may contain slashes; languages do not)."""
+    return key.split("/", 1)[0]
