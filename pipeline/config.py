@@ -1,27 +1,40 @@
-"""Everything derived once from the options at graph-construction time: validated
-settings, the projector, the model handlers and the provenance recorded in the output."""
+"""Everything derived once from a job's options before the graph is built: validated
+settings, the methods and their projectors, the model handlers and the provenance.
+
+Both configs are frozen; a mistake in the options raises ``ConfigError`` here, before any
+work, with one line that says what is wrong.
+"""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional, Sequence, Union
 
 import xlner
-from pipeline.options import SAMPLE_INPUT, csv_list, options_hash, sample_input_path, values
+from pipeline.options import (SAMPLE_INPUT, ConfigError, EvaluateOptions, RunOptions,
+                              csv_list, options_hash, sample_input_path)
+from transforms.align import Align
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
                                  TranslationModelHandler)
 from transforms.publish import attempt_dir, new_attempt
 from transforms.translate import TranslateTexts
+from xlner import languages as registry
+from xlner import methods as method_registry
 from xlner.cache import model_signature
-from xlner.models.translators import GenerationSettings
+from xlner.methods import Method, UnknownMethod
 from xlner.models.ner import EMBEDDED_NER
-from xlner.projectors import CandidateProjector, HeuristicProjector
+from xlner.models.translators import GenerationSettings
+from xlner.projectors import ProjectionSettings, Projector, build_projector
 from xlner.scores import parse_weights
 
-ALIGNING = ("heuristic", "ngram", "ner")
+ENGLISH = "eng_Latn"
+DEFAULT_PATTERNS = {"masakhaner2": "{data_dir}/{lang}/{split}.txt",
+                    "panx": "{data_dir}/{lang}/{split}"}
+Options = Union[RunOptions, EvaluateOptions]
 
 
 def new_run_id() -> str:
@@ -29,142 +42,239 @@ def new_run_id() -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def make_projector(o: dict, method: Optional[str] = None, align_method: Optional[str] = None,
-                   matching: Optional[str] = None):
-    """The projector for ``method`` (default: --projection); None for EasyProject and model
-    transfer, which do not project through an alignment."""
-    method = method or o["projection"]
-    align_method = align_method or o["align_method"]
-    if method == "heuristic":
-        return HeuristicProjector(
-            align_method=align_method, merge_distance=o["merge_distance"],
-            length_ratio_threshold=o["length_ratio_threshold"],
-            overwrite=not o["no_overwrite"], reproduce_merge_quirk=o["paper_quirks"])
-    if method in ("ngram", "ner"):
-        weights = parse_weights(o["score_weights"])
-        if dict(weights).get("ner") and o["ner_model"] == EMBEDDED_NER:
-            raise ValueError("--score_weights with ner needs a Hugging Face token-"
-                             "classification --ner_model (spaCy gives no probabilities)")
-        return CandidateProjector(
-            name=method, matching=matching or o["matching"], align_method=align_method,
-            max_words=o["max_candidate_words"] or None, n_proj=o["n_proj"],
-            ner_subranges=o["ner_subranges"], score_weights=weights)
-    return None
+def projection_settings(o: Options) -> ProjectionSettings:
+    try:
+        weights = parse_weights(o.score_weights)
+    except ValueError as e:
+        raise ConfigError(f"--score_weights: {e}") from None
+    if dict(weights).get("ner") and o.ner_model == EMBEDDED_NER:
+        raise ConfigError("--score_weights with ner needs a Hugging Face token-"
+                          "classification --ner_model (spaCy gives no probabilities)")
+    return ProjectionSettings(
+        merge_distance=o.merge_distance, length_ratio_threshold=o.length_ratio_threshold,
+        overwrite=not o.no_overwrite, paper_quirks=o.paper_quirks,
+        max_candidate_words=o.max_candidate_words or None, n_proj=o.n_proj,
+        ner_subranges=o.ner_subranges, score_weights=weights)
 
 
-@dataclass
-class JobConfig:
-    opts: dict
-    run_id: str
-    inputs: list
-    target_langs: list
-    label_names: Optional[list]
-    generation: GenerationSettings
-    projector: Any
-    attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
-    # One identifier per distinct model of this job: steps using the same model share it.
-    model_tags: dict = field(default_factory=dict)
+@dataclass(frozen=True)
+class Models:
+    """The model steps of a job. Steps that use the same model carry the same
+    ``model_identifier``, so they share one loaded copy (e.g. forward translation, the
+    EasyProject back-translation and the evaluation's English side). ``job`` makes the
+    identifiers unique to one job: Beam finds a shared model by its identifier on the
+    whole machine, and two jobs must never share a model process."""
 
-    def _tagged(self, handler, *key):
-        handler.model_identifier = self.model_tags.setdefault(
-            key, "xlner-" + uuid.uuid4().hex[:16])
-        return handler
+    opts: Options
+    job: str
 
-    @classmethod
-    def from_options(cls, options, targets_option: str = "target_langs") -> "JobConfig":
-        o = values(options)
-        inputs = [sample_input_path() if p == SAMPLE_INPUT else p for p in csv_list(o["input"])]
-        if not inputs:
-            raise ValueError("--input is empty")
-        targets = csv_list(o[targets_option]) if targets_option else []
-        if targets_option and not targets:
-            raise ValueError(f"--{targets_option} is empty")
-        if len(set(targets)) != len(targets):
-            raise ValueError(f"--{targets_option} repeats a language: {targets}")
-        if o["align_direction"] == "tgt2tgt" and o["projection"] not in ALIGNING:
-            raise ValueError(f"--align_direction=tgt2tgt needs an aligning projection "
-                             f"({', '.join(ALIGNING)}), not {o['projection']}")
-        return cls(
-            opts=o, run_id=o["run_id"] or new_run_id(), inputs=inputs, target_langs=targets,
-            label_names=csv_list(o["label_list"]) or None,
-            generation=GenerationSettings(num_beams=o["num_beams"] or None,
-                                          max_new_tokens=o["max_new_tokens"] or None),
-            projector=make_projector(o), attempt=new_attempt() if o["publish"] else "")
+    def _identifier(self, *key) -> str:
+        return "xlner-" + hashlib.sha256(repr((self.job,) + key).encode()).hexdigest()[:16]
 
-    @property
-    def output_dir(self) -> str:
-        """Where this run writes: OUTPUT itself, or its attempt folder with --publish."""
-        if self.opts["publish"]:
-            return attempt_dir(self.opts["output"], self.run_id, self.attempt)
-        return self.opts["output"]
-
-    # ------------------------------------------------------------------ derived settings
-    @property
-    def projection(self) -> str:
-        return self.opts["projection"]
-
-    @property
-    def aligner(self) -> str:
-        return f"{self.opts['alignment_model']}@layer{self.opts['align_layer']}"
-
-    @property
-    def easyproject_model(self) -> str:
-        return self.opts["easyproject_model"] or self.opts["translation_model"]
-
-    def provenance(self) -> dict:
-        o = self.opts
-        settings = self.projector.describe() if self.projector else {"projection":
-                                                                     self.projection}
-        settings["align_direction"] = o["align_direction"]
-        if self.projection in ("ner", "model_transfer") or o["label_source"]:
-            settings["ner_model"] = o["ner_model"]
-        if self.projection == "easyproject" or o["align_direction"] == "tgt2tgt":
-            settings["easyproject_model"] = self.easyproject_model
-        return {
-            "package_version": xlner.__version__,
-            "run_id": self.run_id,
-            "options_hash": options_hash(o),
-            "translation_model": o["translation_model"],
-            "alignment_model": o["alignment_model"] if self.projector else "",
-            "align_method": o["align_method"] if self.projector else "",
-            "align_layer": o["align_layer"] if self.projector else 0,
-            "projection": self.projection,
-            "projection_settings": json.dumps(settings, sort_keys=True),
-        }
-
-    # ------------------------------------------------------------------ model handlers
     @property
     def placement(self) -> Placement:
         o = self.opts
         hints = []
-        if o["accelerator"]:
-            hints.append(("accelerator", o["accelerator"]))
-        if o["inference_min_ram"]:
-            hints.append(("min_ram", o["inference_min_ram"]))
-        return Placement(device=o["device"], dtype=o["inference_dtype"],
-                         share_across_processes=o["share_models"], copies=o["model_copies"],
+        if o.accelerator:
+            hints.append(("accelerator", o.accelerator))
+        if o.inference_min_ram:
+            hints.append(("min_ram", o.inference_min_ram))
+        return Placement(device=o.device, dtype=o.inference_dtype,
+                         share_across_processes=o.share_models, copies=o.model_copies,
                          hints=tuple(hints))
 
-    def translation_handler(self, model: str) -> TranslationModelHandler:
-        return self._tagged(TranslationModelHandler(model, self.placement, self.generation),
-                            "translate", model)
+    @property
+    def generation(self) -> GenerationSettings:
+        return GenerationSettings(num_beams=self.opts.num_beams or None,
+                                  max_new_tokens=self.opts.max_new_tokens or None)
+
+    @property
+    def easyproject_model(self) -> str:
+        return self.opts.easyproject_model or self.opts.translation_model
 
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
-        model = model or o["translation_model"]
-        return TranslateTexts(self.translation_handler(model), model,
+        model = model or o.translation_model
+        handler = TranslationModelHandler(model, self.placement, self.generation,
+                                          self._identifier("translate", model))
+        return TranslateTexts(handler, model,
                               model_signature(model, self.generation.describe()),
-                              cache_location=o["translation_cache"] or None,
-                              batch_size=o["translation_batch_size"],
-                              batch_tokens=o["translation_batch_tokens"])
+                              cache_location=o.translation_cache or None,
+                              batch_size=o.translation_batch_size,
+                              batch_tokens=o.translation_batch_tokens)
 
-    def encoder_handler(self) -> AlignmentEncoderHandler:
+    def align(self, methods) -> Align:
+        """One encoder pass, extracting every alignment method in ``methods``."""
         o = self.opts
-        return self._tagged(
-            AlignmentEncoderHandler(o["alignment_model"], o["align_layer"], self.placement,
-                                    cache_dir=o["model_cache_dir"] or None),
-            "encode", o["alignment_model"], o["align_layer"])
+        handler = AlignmentEncoderHandler(
+            o.alignment_model, o.align_layer, self.placement, o.model_cache_dir or None,
+            self._identifier("encode", o.alignment_model, o.align_layer))
+        return Align(handler, sorted(set(methods)), f"{o.alignment_model}@layer{o.align_layer}",
+                     batch_size=o.align_batch_size, batch_tokens=o.align_batch_tokens)
 
-    def ner_handler(self, with_probabilities: bool = False) -> NERModelHandler:
-        return self._tagged(NERModelHandler(self.opts["ner_model"], self.placement,
-                                            with_probabilities), "ner", self.opts["ner_model"])
+    def tagger(self, with_probabilities: bool = False) -> NERModelHandler:
+        return NERModelHandler(self.opts.ner_model, self.placement, with_probabilities,
+                               self._identifier("ner", self.opts.ner_model))
+
+
+def _inputs(value: str) -> tuple[str, ...]:
+    inputs = tuple(sample_input_path() if p == SAMPLE_INPUT else p for p in csv_list(value))
+    if not inputs:
+        raise ConfigError("--input is empty")
+    return inputs
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the graph must provide for a set of methods (one answer for both jobs)."""
+
+    target_ner: bool  # an NER pass over the target words ...
+    word_probs: bool  # ... with per-word label probabilities (the NER-model score)
+    alignment: tuple[str, ...]  # extraction methods of the one encoder pass
+
+    @classmethod
+    def of(cls, methods: Sequence[tuple[Method, Projector]]) -> "Needs":
+        probs = any(p.needs_word_probs for _, p in methods)
+        return cls(probs or any(m.needs_target_ner for m, _ in methods), probs,
+                   tuple(sorted({m.align_method for m, _ in methods if m.needs_alignment})))
+
+
+# ====================================================================== translate-train
+@dataclass(frozen=True)
+class RunConfig:
+    opts: RunOptions
+    run_id: str
+    inputs: tuple[str, ...]
+    target_langs: tuple[str, ...]
+    label_names: Optional[tuple[str, ...]]
+    method: Method
+    projector: Projector
+    attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
+    job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
+
+    @classmethod
+    def from_options(cls, o: RunOptions) -> "RunConfig":
+        targets = tuple(csv_list(o.target_langs))
+        if not targets:
+            raise ConfigError("--target_langs is empty")
+        if len(set(targets)) != len(targets):
+            raise ConfigError(f"--target_langs repeats a language: {','.join(targets)}")
+        try:
+            method = Method.of(o.projection, o.align_direction, o.align_method, o.matching)
+        except UnknownMethod as e:
+            raise ConfigError(str(e)) from None
+        return cls(opts=o, run_id=o.run_id or new_run_id(), inputs=_inputs(o.input),
+                   target_langs=targets, label_names=tuple(csv_list(o.label_list)) or None,
+                   method=method, projector=build_projector(method, projection_settings(o)),
+                   attempt=new_attempt() if o.publish else "")
+
+    @property
+    def models(self) -> Models:
+        return Models(self.opts, self.job)
+
+    @property
+    def needs(self) -> Needs:
+        return Needs.of([(self.method, self.projector)])
+
+    @property
+    def output_dir(self) -> str:
+        """Where this run writes: OUTPUT itself, or its attempt folder with --publish."""
+        if self.opts.publish:
+            return attempt_dir(self.opts.output, self.run_id, self.attempt)
+        return self.opts.output
+
+    def provenance(self) -> dict:
+        o, m = self.opts, self.method
+        settings = self.projector.describe()
+        settings["align_direction"] = m.direction
+        if m.needs_target_ner or o.label_source:
+            settings["ner_model"] = o.ner_model
+        if m.needs_marked_translation or m.needs_back_translation:
+            settings["easyproject_model"] = self.models.easyproject_model
+        return {
+            "package_version": xlner.__version__,
+            "run_id": self.run_id,
+            "options_hash": options_hash(o),
+            "translation_model": o.translation_model,
+            "alignment_model": o.alignment_model if m.needs_alignment else "",
+            "align_method": m.align_method,
+            "align_layer": o.align_layer if m.needs_alignment else 0,
+            "projection": m.projection,
+            "projection_settings": json.dumps(settings, sort_keys=True),
+        }
+
+
+# ====================================================================== evaluation
+@dataclass(frozen=True)
+class EvalLanguage:
+    code: str  # the data set's own code (the report's key)
+    nllb: str
+    patterns: tuple[str, ...]
+    input_format: str
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    opts: EvaluateOptions
+    run_id: str
+    dataset: str
+    languages: tuple[EvalLanguage, ...]
+    methods: tuple[tuple[Method, Projector], ...]
+    keep_types: Optional[tuple[str, ...]]
+    ignore_types: tuple[str, ...]
+    label_names: Optional[tuple[str, ...]]
+    job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
+
+    @classmethod
+    def from_options(cls, o: EvaluateOptions) -> "EvalConfig":
+        try:
+            methods = method_registry.resolve(o.methods)
+        except UnknownMethod as e:
+            raise ConfigError(f"--methods: {e}") from None
+        settings = projection_settings(o)
+        dataset = o.dataset
+        if dataset == "custom":
+            langs = csv_list(o.langs)
+            if len(langs) != 1:
+                raise ConfigError("--dataset custom evaluates one language: --langs <NLLB code>")
+            languages = (EvalLanguage(langs[0], langs[0], _inputs(o.input), o.input_format),)
+            keep, ignore = None, ()
+        else:
+            if not o.data_dir and not o.data_pattern:
+                raise ConfigError(f"--dataset {dataset} needs --data_dir (or --data_pattern)")
+            pattern = o.data_pattern or DEFAULT_PATTERNS[dataset]
+            fmt = o.input_format
+            if fmt == "auto" and dataset == "panx" and not pattern.endswith(
+                    (".parquet", ".jsonl")):
+                fmt = "panx"
+            try:
+                chosen = registry.resolve(dataset, o.langs or "all")
+            except registry.UnsupportedLanguage as e:
+                raise ConfigError(f"--langs: {e}") from None
+            languages = tuple(
+                EvalLanguage(lang.code, lang.nllb, (pattern.format(
+                    data_dir=o.data_dir.rstrip("/"), lang=lang.code, split=o.split),), fmt)
+                for lang in chosen)
+            keep = registry.EVALUATED_TYPES[dataset]
+            ignore = registry.IGNORED_TYPES[dataset]
+        return cls(opts=o, run_id=o.run_id or new_run_id(), dataset=dataset,
+                   languages=languages,
+                   methods=tuple((m, build_projector(m, settings)) for m in methods),
+                   keep_types=keep, ignore_types=ignore,
+                   label_names=tuple(csv_list(o.label_list)) or None)
+
+    @property
+    def models(self) -> Models:
+        return Models(self.opts, self.job)
+
+    @property
+    def primary(self) -> str:
+        return "span" if self.opts.span_only else "typed"
+
+    def needs(self, direction: Optional[str] = None) -> Needs:
+        return Needs.of([(m, p) for m, p in self.methods if direction in (None, m.direction)])
+
+    @property
+    def codes(self) -> dict:
+        """NLLB code -> the data set's code."""
+        return {lang.nllb: lang.code for lang in self.languages}

@@ -13,44 +13,30 @@ and proj_ratio per language x method go to ``OUTPUT/metrics.json`` and a report
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import JobConfig
-from pipeline.evaluation import EvalConfig, build_evaluation
-from pipeline.run import make_options
+from pipeline.config import EvalConfig
+from pipeline.evaluation import build_evaluation
+from pipeline.launch import check_patterns, main_of, parse
+from pipeline.options import JOBS
 from transforms.write import join_path, read_json
-from xlner.methods import resolve
-
-LOG = logging.getLogger("xlner")
-
-
-def check_data(ecfg: EvalConfig) -> None:
-    missing = [p for lang in ecfg.languages for p in lang["patterns"]
-               if not FileSystems.match([p])[0].metadata_list]
-    if missing:
-        raise SystemExit("no gold data at: " + ", ".join(missing))
+from xlner.methods import parse as parse_method
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
-    options = make_options(argv)
-    FileSystems.set_options(options)
-    cfg = JobConfig.from_options(options, targets_option=None)
-    if cfg.opts["publish"]:
-        raise SystemExit("--publish is for the translate-train corpus (pipeline.run)")
-    ecfg = EvalConfig.from_options(cfg)
-    check_data(ecfg)
+    opts, options = parse(JOBS["evaluate"], argv)
+    ecfg = EvalConfig.from_options(opts)
+    check_patterns([p for lang in ecfg.languages for p in lang.patterns], "gold data")
     pipeline = beam.Pipeline(options=options)
-    build_evaluation(pipeline, cfg, ecfg)
+    build_evaluation(pipeline, ecfg)
     result = pipeline.run()
     if wait:
         result.wait_until_finish()
-    return result, cfg, ecfg
+    return result, ecfg
 
 
 def print_table(metrics: dict) -> None:
@@ -58,7 +44,7 @@ def print_table(metrics: dict) -> None:
     methods = metrics["methods"]
     print(f"\n{primary} F1 x100 (paper in parentheses where it has the same method), "
           "proj_ratio")
-    print("lang".ljust(12) + "".join(resolve(m)[0].short.rjust(24) for m in methods))
+    print("lang".ljust(12) + "".join(parse_method(m).short.rjust(24) for m in methods))
     for code, entry in metrics["languages"].items():
         cells = []
         for m in methods:
@@ -73,14 +59,11 @@ def print_table(metrics: dict) -> None:
         print(code.ljust(12) + "".join(cells))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _main(argv: Sequence[str]) -> int:
     started = time.time()
-    _, cfg, ecfg = run(argv)
-    output = cfg.opts["output"]
-    print(f"\nxlner evaluate: run {cfg.run_id} finished in {time.time() - started:.1f} s")
+    _, ecfg = run(argv)
+    output = ecfg.opts.output
+    print(f"\nxlner evaluate: run {ecfg.run_id} finished in {time.time() - started:.1f} s")
     for name in ("metrics.json", "report.md", "report.html", "dead_letter/",
                  "predictions/"):
         print(f"  {join_path(output, name)}")
@@ -90,6 +73,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pass
     return 0
 
+
+main = main_of(_main)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,13 +1,13 @@
-"""Assembly of the evaluation job (translate-test, the paper's pipeline, method.md §1.2).
+"""Assembly of the evaluation job (translate-test, the paper's pipeline, method.md §1.2):
 
-gold target sentences -> detokenise -> translate to English -> split -> English NER ->
-[EasyProject back-translation for tgt2tgt] -> align -> project back onto the gold tokens
-with every requested method -> score against gold inside the graph (CombinePerKey over
-per-sentence counts) -> metrics.json, report.md, report.html, predictions.
+    read gold -> translate to English -> English NER -> pairs -> [tag targets]
+    -> per direction: [back-translate] -> Project[METHOD] for each method
+    -> join with gold -> score -> metrics.json, report.md, report.html, predictions
 
 Translation and English NER run once per sentence and fan out to all methods; one encoder
 pass per direction serves every alignment method. Predictions are joined with the gold
-sentences by key, never by position.
+sentences by key, never by position, and scored inside the graph (CombinePerKey over
+per-sentence counts).
 """
 
 from __future__ import annotations
@@ -15,113 +15,45 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 import xlner
-from pipeline.config import JobConfig, make_projector
-from pipeline.graph import project_pairs, translate_all
-from pipeline.options import csv_list, options_hash
+from pipeline.config import ENGLISH, EvalConfig
+from pipeline.options import options_hash
 from transforms.combiners import SumOf
-from transforms.deadletter import DEAD
-from transforms.easyproject import MarkedUnit, PlanEasyProject, RecoverEasyProject
-from transforms.ner import TagWords
+from transforms.deadletter import DEAD, DeadLetters
+from transforms.easyproject import BackTranslate
+from transforms.ner import TagTargets, TagWords, WordsToTag
 from transforms.progress import LogProgress
+from transforms.project import ProjectPairs
 from transforms.read import ReadLabeledSentences
-from transforms.split import SplitWords
-from transforms.translate import REQUESTS, plan_translation, to_translation
+from transforms.translate import TranslateSentences
 from transforms.write import WriteDeadLetters, join_path
-from xlner import languages as registry
-from xlner import methods as method_registry
+from xlner.bio import count_entities
 from xlner.evaluation import EvalCounts, assemble, score_sentence
-from xlner.records import SentencePair, pair_key
+from xlner.methods import DIRECTIONS
+from xlner.records import SentencePair, Translation, pair_key
 from xlner.report import paper_results, render_html, render_markdown
 
-ENGLISH = "eng_Latn"
-DEFAULT_PATTERNS = {"masakhaner2": "{data_dir}/{lang}/{split}.txt",
-                    "panx": "{data_dir}/{lang}/{split}"}
 # The options a reader of the report needs (the models and what was evaluated).
 REPORTED_OPTIONS = ("input", "data_dir", "split", "langs", "methods", "translation_model",
                     "easyproject_model", "ner_model", "alignment_model", "align_layer",
                     "paper_quirks")
 
 
-@dataclass
-class EvalConfig:
-    dataset: str
-    languages: list  # dicts: code, nllb, patterns, input_format
-    methods: list  # xlner.methods.Method
-    keep_types: Optional[tuple]
-    ignore_types: tuple
-    primary: str
-
-    @classmethod
-    def from_options(cls, cfg: JobConfig) -> "EvalConfig":
-        o = cfg.opts
-        dataset = o["dataset"]
-        methods = method_registry.resolve(o["methods"])
-        if dataset == "custom":
-            langs = csv_list(o["langs"])
-            if len(langs) != 1:
-                raise ValueError("--dataset custom evaluates one language: --langs <NLLB code>")
-            languages = [{"code": langs[0], "nllb": langs[0], "patterns": cfg.inputs,
-                          "input_format": o["input_format"]}]
-            keep, ignore = None, ()
-        else:
-            if not o["data_dir"] and not o["data_pattern"]:
-                raise ValueError(f"--dataset {dataset} needs --data_dir (or --data_pattern)")
-            pattern = o["data_pattern"] or DEFAULT_PATTERNS[dataset]
-            fmt = o["input_format"]
-            if fmt == "auto" and dataset == "panx" and not pattern.endswith(
-                    (".parquet", ".jsonl")):
-                fmt = "panx"
-            languages = []
-            for lang in registry.resolve(dataset, o["langs"] or "all"):
-                path = pattern.format(data_dir=o["data_dir"].rstrip("/"), lang=lang.code,
-                                      split=o["split"])
-                languages.append({"code": lang.code, "nllb": lang.nllb, "patterns": [path],
-                                  "input_format": fmt})
-            keep = registry.EVALUATED_TYPES[dataset]
-            ignore = registry.IGNORED_TYPES[dataset]
-        return cls(dataset, languages, methods, keep, ignore,
-                   "span" if o["span_only"] else "typed")
-
-
 # ---------------------------------------------------------------- per-record helpers
-def plan_english(s):
-    """Gold sentence -> its English translation (given) or a request to translate it."""
-    yield from plan_translation(s, ENGLISH, s.lang)
+def _english_words(t: Translation) -> WordsToTag:
+    return WordsToTag(t.words, t.source.id, t.source.lang, t)
 
 
-def _english_words(t):
-    return t.words
-
-
-def _translation_describe(t):
-    return t.source.id, t.source.lang
-
-
-def english_pair(t, spans) -> SentencePair:
+def english_pair(t: Translation, spans) -> SentencePair:
     """The English side (NER spans) projects back onto the gold tokens."""
     s = t.source
-    return SentencePair(id=s.id, src_lang=ENGLISH, tgt_lang=s.lang, src_words=t.words,
-                        src_spans=tuple(spans), tgt_words=s.tokens, context=t)
-
-
-def back_translation_unit(pair: SentencePair) -> MarkedUnit:
-    return MarkedUnit(pair.key, pair.id, ENGLISH, pair.tgt_lang, pair.src_words,
-                      pair.src_spans, context=pair)
-
-
-def back_translated_pair(ep) -> SentencePair:
-    """tgt2tgt: the EasyProject back-translation is the entity side, in the same language."""
-    pair: SentencePair = ep.unit.context
-    return SentencePair(id=pair.id, src_lang=pair.tgt_lang, tgt_lang=pair.tgt_lang,
-                        src_words=ep.words, src_spans=ep.spans, tgt_words=pair.tgt_words,
-                        context=pair.context)
+    return SentencePair(translation=t, src_lang=ENGLISH, tgt_lang=s.lang, src_words=t.words,
+                        src_spans=tuple(spans), tgt_words=s.tokens)
 
 
 def keyed_prediction(projection, method_key):
@@ -132,8 +64,8 @@ class _Score(beam.DoFn):
     """(key, {gold, pred}) -> ((lang, method), EvalCounts) per method, and examples."""
 
     def __init__(self, ecfg: EvalConfig):
-        self._methods = [m.key for m in ecfg.methods]
-        self._codes = {l["nllb"]: l["code"] for l in ecfg.languages}
+        self._methods = [m.key for m, _ in ecfg.methods]
+        self._codes = ecfg.codes
         self._keep = ecfg.keep_types
         self._ignore = ecfg.ignore_types
 
@@ -149,7 +81,7 @@ class _Score(beam.DoFn):
             pred = preds.get(m)
             counts = score_sentence(s.tags, pred, self._keep, self._ignore)
             yield (code, m), counts
-            n_gold = sum(1 for t in s.tags if t.startswith("B-"))
+            n_gold = count_entities(s.tags)
             example = {"id": s.id, "tokens": list(s.tokens), "gold": list(s.tags),
                        "pred": list(pred) if pred is not None else ["O"] * len(s.tags)}
             yield TaggedOutput("examples", ((code, m), (n_gold, s.id, example)))
@@ -172,7 +104,7 @@ class _WriteReport(beam.DoFn):
         dead_by_lang: dict = {}
         for (code, stage, reason), n in dead:
             dead_by_lang.setdefault(code, {}).setdefault(stage, {})[reason] = n
-        metrics = assemble(per_key, ecfg.languages, [m.key for m in ecfg.methods],
+        metrics = assemble(per_key, ecfg.languages, [m.key for m, _ in ecfg.methods],
                            paper_results(ecfg.dataset), ecfg.primary, dead_by_lang,
                            self._header)
         ex: dict = {}
@@ -198,59 +130,52 @@ class EvalOutputs:
     dead_letters: beam.PCollection
 
 
-def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> EvalOutputs:
-    o = cfg.opts
-    dead = []
+def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
+    o, models = ecfg.opts, ecfg.models
+    dead = DeadLetters()
     # 1. gold sentences of every language
     reads = []
     for lang in ecfg.languages:
-        r = p | f"Read[{lang['code']}]" >> ReadLabeledSentences(
-            lang["patterns"], lang["input_format"], cfg.label_names, lang["nllb"],
-            o["max_sentence_words"])
+        r = p | f"Read[{lang.code}]" >> ReadLabeledSentences(
+            lang.patterns, lang.input_format, ecfg.label_names, lang.nllb,
+            o.max_sentence_words)
         reads.append(r.ok)
         # Rejected gold sentences belong to their language: the report shows them there.
-        dead.append(r.dead | f"DeadOf[{lang['code']}]" >> beam.Map(
-            lambda d, lang=lang["nllb"]: dataclasses.replace(d, tgt_lang=d.tgt_lang or lang)))
+        dead.add(r.dead | f"DeadOf[{lang.code}]" >> beam.Map(
+            lambda d, lang=lang.nllb: dataclasses.replace(d, tgt_lang=d.tgt_lang or lang)))
     gold = (tuple(reads) | "AllGold" >> beam.Flatten()
             | "GoldSentences" >> beam.Map(lambda v: v.sentence))
 
-    # 2. English side: translate (unless given), split, tag
-    planned = gold | "PlanEnglish" >> beam.FlatMap(plan_english).with_outputs(
-        REQUESTS, DEAD, main="given")
-    texts, _ = translate_all(cfg, planned[REQUESTS], None, label="English")
-    translated = texts | "EnglishTranslations" >> beam.FlatMap(to_translation).with_outputs(
-        DEAD, main="ok")
-    english = (planned.given, translated.ok) | "AllEnglish" >> beam.Flatten()
-    split = english | "SplitEnglish" >> SplitWords()
-    tagged = split.ok | "EnglishNER" >> TagWords(
-        cfg.ner_handler(), _english_words, english_pair, _translation_describe,
-        stage="english_ner", batch_size=o["ner_batch_size"])
-    pairs = tagged.ok | "ProgressEnglish" >> LogProgress("english side")
-    dead += [planned[DEAD], translated[DEAD], split.dead, tagged.dead]
+    # 2. the English side: translated (unless given), split, tagged
+    english = dead.keep(gold | "TranslateToEnglish" >> TranslateSentences(
+        models.translate_texts(), [ENGLISH], key_by_source=True))
+    tagged = dead.keep(english | "EnglishWords" >> beam.Map(_english_words)
+                       | "EnglishNER" >> TagWords(models.tagger(), "english_ner",
+                                                  o.ner_batch_size))
+    pairs = (tagged | "EnglishPairs" >> beam.MapTuple(english_pair)
+             | "ProgressEnglish" >> LogProgress("english side"))
+    needs = ecfg.needs()
+    if needs.target_ner:  # the gold words are the target of both directions: tag them once
+        pairs = dead.keep(pairs | "TagTargets" >> TagTargets(
+            models.tagger(needs.word_probs), o.ner_batch_size))
 
-    # 3. project with every method, grouped by direction (one encoder pass each)
+    # 3. project with every method, per direction (one encoder pass each)
     predictions = []
-    for direction in ("src2tgt", "tgt2tgt"):
-        chosen = [m for m in ecfg.methods if m.direction == direction
-                  or (direction == "src2tgt" and m.projection == "model_transfer")]
+    for direction in DIRECTIONS:
+        chosen = [(m, pr) for m, pr in ecfg.methods if m.direction == direction]
         if not chosen:
             continue
         side = pairs
         if direction == "tgt2tgt":
-            ep_requests = (pairs | "BackTranslationUnits" >> beam.Map(back_translation_unit)
-                           | "PlanBackTranslation" >> PlanEasyProject())
-            _, ep_texts = translate_all(cfg, None, ep_requests, label="Back")
-            recovered = ep_texts | "RecoverBackTranslation" >> RecoverEasyProject(
-                o["paper_quirks"])
-            side = recovered.ok | "BackTranslatedPairs" >> beam.Map(back_translated_pair)
-            dead.append(recovered.dead)
-        projectors = [m.projection if m.projection == "model_transfer" else
-                      make_projector(o, m.projection, m.align_method, m.matching)
-                      for m in chosen]
-        outs, pdead = project_pairs(cfg, side, projectors, label=f"{direction}:")
-        dead += pdead
-        for m, out in zip(chosen, outs):
-            predictions.append(out | f"Key[{m.key}]" >> beam.Map(keyed_prediction, m.key))
+            side = dead.keep(pairs | "BackTranslate" >> BackTranslate(
+                models.translate_texts(models.easyproject_model), o.paper_quirks))
+        aligning = ecfg.needs(direction).alignment
+        projected = side | f"Project:{direction}" >> ProjectPairs(
+            chosen, models.align(aligning) if aligning else None)
+        dead.add(projected[DEAD])
+        for m, _ in chosen:
+            predictions.append(projected[m.key] | f"Key[{m.key}]" >> beam.Map(
+                keyed_prediction, m.key))
 
     # 4. score against gold by key, combine per (language, method), report
     keyed_gold = gold | "KeyGold" >> beam.Map(lambda s: (pair_key(s.id, s.lang), s))
@@ -264,23 +189,24 @@ def build_evaluation(p: beam.Pipeline, cfg: JobConfig, ecfg: EvalConfig) -> Eval
               | "SumPerLanguageMethod" >> beam.CombinePerKey(SumOf(EvalCounts))
               | "AllCounts" >> beam.combiners.ToList())
     examples = (scored.examples
-                | "TopExamples" >> beam.combiners.Top.PerKey(o["examples_per_method"])
+                | "TopExamples" >> beam.combiners.Top.PerKey(o.examples_per_method)
                 | "AllExamples" >> beam.combiners.ToList())
-    all_dead = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
-    _ = all_dead | "DeadLetters" >> WriteDeadLetters(o["output"])
-    codes = {l["nllb"]: l["code"] for l in ecfg.languages}
-    dead_counts = (all_dead | "DeadKey" >> beam.Map(_dead_key, codes)
+    all_dead = dead.flatten()
+    _ = all_dead | "DeadLetters" >> WriteDeadLetters(o.output)
+    dead_counts = (all_dead | "DeadKey" >> beam.Map(_dead_key, ecfg.codes)
                    | "CountDead" >> beam.combiners.Count.PerElement()
                    | "AllDeadCounts" >> beam.combiners.ToList())
     _ = scored.predictions | "WritePredictions" >> beam.io.WriteToParquet(
-        join_path(o["output"], "predictions", "part"), PREDICTIONS_SCHEMA,
+        join_path(o.output, "predictions", "part"), PREDICTIONS_SCHEMA,
         file_name_suffix=".parquet")
-    header = {"job": "translate-test", "run_id": cfg.run_id, "dataset": ecfg.dataset,
+    all_options = dataclasses.asdict(o)
+    header = {"job": "translate-test", "run_id": ecfg.run_id, "dataset": ecfg.dataset,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
-              "options": {k: o[k] for k in REPORTED_OPTIONS if o.get(k) not in ("", None)},
-              "all_options": o}
+              "options": {k: all_options[k] for k in REPORTED_OPTIONS
+                          if all_options.get(k) not in ("", None)},
+              "all_options": all_options}
     metrics = counts | "WriteReport" >> beam.ParDo(
-        _WriteReport(o["output"], ecfg, header), beam.pvalue.AsSingleton(examples),
+        _WriteReport(o.output, ecfg, header), beam.pvalue.AsSingleton(examples),
         beam.pvalue.AsSingleton(dead_counts))
     return EvalOutputs(metrics, all_dead)
 

@@ -1,30 +1,42 @@
-"""All options of the job, declared once.
+"""The options of both jobs, each declared once, in groups.
 
-``OPTION_SPECS`` is the single source of truth: it feeds the ``PipelineOptions`` subclass
-(``XlnerOptions``), the documentation, and the Dataflow Flex template metadata. Booleans
-take an optional value (``--no_overwrite`` or ``--no_overwrite=true``) because Flex
-templates always pass ``--name=value``.
+Each group is a frozen dataclass whose fields are options (name, type, default, help,
+choices, the Flex template's validation regex). A job's options are the union of its
+groups (``RunOptions`` for ``pipeline.run``, ``EvaluateOptions`` for
+``pipeline.evaluate``), parsed into one frozen object read by attribute. The same
+declarations give each job its ``--help``, its Flex template metadata and
+``docs/OPTIONS.md``, so a job shows exactly its own options. Everything else on the
+command line must be a Beam runner option; anything else stops the job before any work.
+Booleans take an optional value (``--no_overwrite`` or ``--no_overwrite=true``) because
+Flex templates always pass ``--name=value``.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import difflib
 import hashlib
 import json
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Optional, Sequence
-
-from apache_beam.options.pipeline_options import PipelineOptions
+from typing import Any, ClassVar, Optional, Sequence
 
 from xlner import alignment
+from xlner.methods import DIRECTIONS, MATCHINGS, PROJECTIONS
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
 
 NLLB_CODE = r"[a-z]{3}_[A-Z][a-z]{3}"
-SAMPLE_INPUT = "embedded:sample"
-PROJECTIONS = ("heuristic", "ngram", "ner", "easyproject", "model_transfer")  # the English sample shipped in the package
+SAMPLE_INPUT = "embedded:sample"  # the English sample shipped in the package
+_INT = r"^[0-9]+$"
+_BOOL = r"^(true|false)$"
+
+
+class ConfigError(ValueError):
+    """An operator's mistake (flag, value, path, model): one line, the job does not start."""
 
 
 def sample_input_path() -> str:
@@ -39,218 +51,403 @@ def parse_bool(value: Any) -> bool:
         return True
     if v in ("0", "false", "no", "n", "off", ""):
         return False
-    raise ValueError(f"not a boolean: {value!r}")
+    raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
+
+
+def option(default: Any, help: str, *, choices: Optional[Sequence[str]] = None,
+           regex: Optional[str] = None):
+    """A dataclass field that is a command-line option."""
+    return field(default=default, metadata={"help": help, "choices": choices,
+                                            "regex": regex})
 
 
 @dataclass(frozen=True)
 class OptionSpec:
+    """One option as the parser, the template and the docs see it."""
+
     name: str
     type: type
     default: Any
     help: str
+    group: str
     choices: Optional[Sequence[str]] = None
-    regex: Optional[str] = None  # validation for the Flex template UI
+    regex: Optional[str] = None
 
-    def add_to(self, parser) -> None:
-        kwargs: dict[str, Any] = {"default": self.default, "help": self.help}
-        if self.type is bool:
-            kwargs.update(type=parse_bool, nargs="?", const=True)
-        else:
-            kwargs["type"] = self.type
+    @property
+    def template_regex(self) -> Optional[str]:
+        """The validation regex the Flex template UI applies to the parameter."""
         if self.choices:
-            kwargs["choices"] = list(self.choices)
-        parser.add_argument(f"--{self.name}", **kwargs)
+            return "^(" + "|".join(self.choices) + ")$"
+        if self.type is bool:
+            return _BOOL
+        return self.regex
+
+    @property
+    def default_text(self) -> str:
+        return str(self.default).lower() if self.type is bool else str(self.default)
 
 
-_INT = r"^[0-9]+$"
-OPTION_SPECS: tuple[OptionSpec, ...] = (
-    # ---------------------------------------------------------------- input / output
-    OptionSpec("input", str, SAMPLE_INPUT,
-               "Labelled source data: local paths, globs or gs:// URLs, comma-separated. "
-               "Default: the English sample shipped with the package.", regex=r"^\S+$"),
-    OptionSpec("input_format", str, "auto",
-               "Format of the input files; auto picks by extension (.conll/.txt: CoNLL "
-               "columns, .jsonl, .parquet).", choices=("auto", "conll", "panx", "jsonl",
-                                                       "parquet")),
-    OptionSpec("label_list", str, "",
-               "Comma-separated label names for integer ner_tags (Hugging Face Parquet "
-               "exports carry them in their metadata).", regex=r"^[^\s]*$"),
-    OptionSpec("output", str, "xlner-output",
-               "Output directory (local or gs://): <lang>/ shards, dead_letter/, "
-               "summary.json.", regex=r"^\S+$"),
-    OptionSpec("source_lang", str, "eng_Latn",
-               "NLLB code of the labelled sentences (a row's src_lang field overrides it).",
-               regex=f"^{NLLB_CODE}$"),
-    OptionSpec("target_langs", str, "por_Latn",
-               "Comma-separated NLLB codes of the target languages.",
-               regex=f"^{NLLB_CODE}(,{NLLB_CODE})*$"),
-    OptionSpec("max_sentence_words", int, 256,
-               "Sentences with more words go to the dead letter (reason sentence_too_long).",
-               regex=_INT),
-    OptionSpec("gold_tags_field", str, "gold_translation_tags",
-               "Input field with gold tags over given translation_tokens; when present the "
-               "summary scores the projection against it.", regex=r"^[A-Za-z0-9_]*$"),
-    # ---------------------------------------------------------------- translation
-    OptionSpec("translation_model", str, EMBEDDED_TRANSLATOR,
-               "Hugging Face seq2seq model id or path (e.g. facebook/nllb-200-3.3B), or "
-               f"{EMBEDDED_TRANSLATOR} (offline en<->pt).", regex=r"^\S+$"),
-    OptionSpec("translation_batch_size", int, 32, "Sentences per translation batch.",
-               regex=_INT),
-    OptionSpec("translation_batch_tokens", int, 8192,
-               "Padded token budget of a translation batch.", regex=_INT),
-    OptionSpec("num_beams", int, 0, "Beam size; 0 keeps the checkpoint default (greedy for "
-               "NLLB, as in the paper).", regex=_INT),
-    OptionSpec("max_new_tokens", int, 0, "Generation limit; 0 keeps the checkpoint default "
-               "(max_length 200 for NLLB).", regex=_INT),
-    OptionSpec("translation_cache", str, "",
-               "Directory (local or gs://) of cached translations, read and extended; "
-               "empty disables it.", regex=r"^\S*$"),
-    # ---------------------------------------------------------------- alignment
-    OptionSpec("alignment_model", str, EMBEDDED_ENCODER,
-               "Encoder for word alignment: HF id or path (the paper: "
-               f"bert-base-multilingual-cased), or {EMBEDDED_ENCODER}.", regex=r"^\S+$"),
-    OptionSpec("align_method", str, "argmax", "Alignment extraction method.",
-               choices=alignment.METHODS),
-    OptionSpec("align_layer", int, 8, "Hidden layer whose subword vectors are compared.",
-               regex=_INT),
-    OptionSpec("align_batch_size", int, 64, "Sentence pairs per encoder batch.", regex=_INT),
-    OptionSpec("align_batch_tokens", int, 16384,
-               "Padded subword budget of an encoder batch.", regex=_INT),
-    # ---------------------------------------------------------------- projection
-    OptionSpec("projection", str, "heuristic",
-               "Projection method: the alignment heuristic, n-gram or NER-span candidates "
-               "with matching, EasyProject markers, or model transfer (tag the target with "
-               "--ner_model).", choices=PROJECTIONS),
-    OptionSpec("matching", str, "greedy",
-               "Candidate matching: the paper's greedy argmax, the exact ILP (HiGHS), or the "
-               "reference's bipartite variant.", choices=("greedy", "ilp", "bipartite")),
-    OptionSpec("align_direction", str, "src2tgt",
-               "src2tgt aligns the labelled side with the sentence to label; tgt2tgt aligns "
-               "that sentence with an EasyProject translation of the labelled side into its "
-               "own language (the paper's back-translation refinement).",
-               choices=("src2tgt", "tgt2tgt")),
-    OptionSpec("max_candidate_words", int, 0,
-               "Longest n-gram candidate; 0 = no cap (30 for languages written without "
-               "spaces, as the paper).", regex=_INT),
-    OptionSpec("n_proj", int, 1, "Candidate matching: projections allowed per source entity.",
-               regex=_INT),
-    OptionSpec("score_weights", str, "align=1",
-               "Candidate matching scores and their weights: align (the paper's alignment "
-               "Dice score) and ner (the thesis's NER-model score; needs a Hugging Face "
-               "--ner_model), e.g. align=0.5,ner=0.5.",
-               regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$"),
-    OptionSpec("ner_subranges", bool, False,
-               "NER candidates: also use every sub-span of each predicted span.",
-               regex=r"^(true|false)$"),
-    OptionSpec("merge_distance", int, 1,
-               "Heuristic: merge aligned runs separated by at most this many words.",
-               regex=_INT),
-    OptionSpec("length_ratio_threshold", float, 0.8,
-               "Heuristic: keep a run only if len(run)/len(entity) is strictly above this.",
-               regex=r"^[0-9]*\.?[0-9]+$"),
-    OptionSpec("no_overwrite", bool, False,
-               "Heuristic: skip a run that touches an already-labelled word instead of "
-               "overwriting it (the thesis variant).", regex=r"^(true|false)$"),
-    OptionSpec("paper_quirks", bool, False,
-               "Reproduce the reference implementation's quirks to match the paper exactly: "
-               "heuristic merge end (P9), EasyProject last-match and bracket handling (P12).",
-               regex=r"^(true|false)$"),
-    # ---------------------------------------------------------------- NER / EasyProject
-    OptionSpec("ner_model", str, EMBEDDED_NER,
-               "Token-classification model for NER candidates, model transfer and "
-               "--label_source: HF id or path (the paper: FacebookAI/xlm-roberta-large-"
-               f"finetuned-conll03-english), or {EMBEDDED_NER} (spaCy, English).",
-               regex=r"^\S+$"),
-    OptionSpec("ner_batch_size", int, 64, "Sentences per NER batch.", regex=_INT),
-    OptionSpec("label_source", bool, False,
-               "Label the source sentences with --ner_model instead of reading tags (rows "
-               "need only tokens).", regex=r"^(true|false)$"),
-    OptionSpec("easyproject_model", str, "",
-               "Translation model for EasyProject's marked sentences (the paper: "
-               "ychenNLP/nllb-200-3.3B-easyproject); empty = --translation_model.",
-               regex=r"^\S*$"),
-    # ---------------------------------------------------------------- evaluation
-    OptionSpec("dataset", str, "custom",
-               "pipeline.evaluate: the gold data set; masakhaner2 and panx read their "
-               "published file layouts under --data_dir, custom reads --input.",
-               choices=("custom", "masakhaner2", "panx")),
-    OptionSpec("data_dir", str, "", "pipeline.evaluate: root of the data set files (local or "
-               "gs://).", regex=r"^\S*$"),
-    OptionSpec("data_pattern", str, "",
-               "pipeline.evaluate: file pattern with {data_dir}, {lang} and {split}; default "
-               "{data_dir}/{lang}/{split}.txt (masakhaner2) or {data_dir}/{lang}/{split} "
-               "(panx).", regex=r"^\S*$"),
-    OptionSpec("split", str, "test", "pipeline.evaluate: the split to evaluate.",
-               regex=r"^[A-Za-z0-9_.-]+$"),
-    OptionSpec("langs", str, "",
-               "pipeline.evaluate: languages, comma-separated data-set codes (swa,yor; PAN-X "
-               "sw,de) or all; with --dataset custom one NLLB code.",
-               regex=r"^[A-Za-z_,]*$"),
-    OptionSpec("methods", str, "MT,H-s-S,H-s-A,Cg-s-S,Cg-s-A,Cn-s-S,Cn-s-A",
-               "pipeline.evaluate: methods by the paper's keys or abbreviations (see the "
-               "README), comma-separated, or all; +ilp after a candidate method uses the "
-               "exact ILP.", regex=r"^[A-Za-z0-9_+,-]+$"),
-    OptionSpec("span_only", bool, False,
-               "pipeline.evaluate: headline scores ignore entity types (both are always "
-               "reported).", regex=r"^(true|false)$"),
-    OptionSpec("examples_per_method", int, 3,
-               "pipeline.evaluate: projected examples per language and method in the report.",
-               regex=_INT),
-    # ---------------------------------------------------------------- models / workers
-    OptionSpec("device", str, "auto", "Inference device: auto (GPU when the worker has "
-               "one), cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$"),
-    OptionSpec("inference_dtype", str, "auto", "Model dtype; auto = bfloat16 on GPU, "
-               "float32 on CPU.", choices=("auto", "float32", "bfloat16", "float16")),
-    OptionSpec("model_cache_dir", str, "",
-               "Where converted embedded models live (default $XLNER_CACHE_DIR or "
-               "~/.cache/xlner).", regex=r"^\S*$"),
-    OptionSpec("share_models", bool, True,
-               "Load each model once per machine and share it across SDK worker processes "
-               "(Beam large_model); false loads one copy per process.",
-               regex=r"^(true|false)$"),
-    OptionSpec("model_copies", int, 0,
-               "With --share_models: copies of each model per machine (0 = one); more "
-               "copies use more GPU memory for more parallel inference.", regex=_INT),
-    OptionSpec("accelerator", str, "",
-               "Resource hint for the inference steps only (translation, alignment encoder, "
-               "NER), e.g. type:nvidia-l4;count:1;install-nvidia-driver. Empty: none.",
-               regex=r"^(type:[a-z0-9-]+;count:[0-9]+(;install-nvidia-driver(:[0-9.]+)?)?)?$"),
-    OptionSpec("inference_min_ram", str, "",
-               "Resource hint min_ram for the inference steps, e.g. 32GB. Empty: none.",
-               regex=r"^([0-9]+(\.[0-9]+)?\s*[KMGT]i?B)?$"),
-    # ---------------------------------------------------------------- publication
-    OptionSpec("publish", bool, False,
-               "Scheduled regeneration: write under OUTPUT/runs/<run_id>/, and when the run "
-               "finishes with a balanced summary write its manifest and move OUTPUT/LATEST "
-               "to it.", regex=r"^(true|false)$"),
-    OptionSpec("publish_min_rows", int, 1,
-               "With --publish: every target language must have at least this many rows.",
-               regex=_INT),
-    OptionSpec("run_id", str, "", "Identifier of this run (default: UTC time + random "
-               "suffix); recorded in provenance.", regex=r"^[A-Za-z0-9._-]*$"),
-)
-
-OPTION_NAMES = tuple(s.name for s in OPTION_SPECS)
+# ====================================================================== the groups
+@dataclass(frozen=True)
+class InputOptions:
+    TITLE: ClassVar[str] = "Input"
+    input: str = option(
+        SAMPLE_INPUT, "Labelled data: local paths, globs or gs:// URLs, comma-separated. "
+        "Default: the English sample shipped with the package.", regex=r"^\S+$")
+    input_format: str = option(
+        "auto", "Format of the input files; auto picks by extension (.conll/.txt: CoNLL "
+        "columns, .jsonl, .parquet).", choices=("auto", "conll", "panx", "jsonl", "parquet"))
+    label_list: str = option(
+        "", "Comma-separated label names for integer ner_tags (Hugging Face Parquet "
+        "exports carry them in their metadata).", regex=r"^[^\s]*$")
+    max_sentence_words: int = option(
+        256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
+        regex=_INT)
 
 
-class XlnerOptions(PipelineOptions):
-    """The job's own options (Beam runner options are parsed by Beam's classes)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        for spec in OPTION_SPECS:
-            spec.add_to(parser)
-
-
-def values(options: PipelineOptions) -> dict:
-    """Our option values as a plain dict, in declaration order."""
-    view = options.view_as(XlnerOptions)
-    return {name: getattr(view, name) for name in OPTION_NAMES}
+@dataclass(frozen=True)
+class OutputOptions:
+    TITLE: ClassVar[str] = "Output"
+    output: str = option(
+        "xlner-output", "Output directory (local or gs://); the job writes nothing outside "
+        "it.", regex=r"^\S+$")
+    run_id: str = option(
+        "", "Identifier of this run (default: UTC time + random suffix); recorded in "
+        "provenance.", regex=r"^[A-Za-z0-9._-]*$")
 
 
-def options_hash(values_: dict) -> str:
-    """A short hash of the options that determine the output (run id excluded)."""
-    payload = {k: v for k, v in sorted(values_.items()) if k not in ("run_id", "output")}
+@dataclass(frozen=True)
+class LanguageOptions:
+    TITLE: ClassVar[str] = "Languages"
+    source_lang: str = option(
+        "eng_Latn", "NLLB code of the labelled sentences (a row's src_lang field overrides "
+        "it).", regex=f"^{NLLB_CODE}$")
+    target_langs: str = option(
+        "por_Latn", "Comma-separated NLLB codes of the target languages.",
+        regex=f"^{NLLB_CODE}(,{NLLB_CODE})*$")
+
+
+@dataclass(frozen=True)
+class LabellingOptions:
+    TITLE: ClassVar[str] = "Source labels"
+    label_source: bool = option(
+        False, "Label the source sentences with --ner_model instead of reading tags (rows "
+        "need only tokens).")
+    gold_tags_field: str = option(
+        "gold_translation_tags", "Input field with gold tags over given "
+        "translation_tokens; when present the summary scores the projection against it.",
+        regex=r"^[A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class TranslationOptions:
+    TITLE: ClassVar[str] = "Translation"
+    translation_model: str = option(
+        EMBEDDED_TRANSLATOR, "Hugging Face seq2seq model id or path (e.g. "
+        f"facebook/nllb-200-3.3B), or {EMBEDDED_TRANSLATOR} (offline en<->pt).",
+        regex=r"^\S+$")
+    translation_batch_size: int = option(32, "Sentences per translation batch.", regex=_INT)
+    translation_batch_tokens: int = option(
+        8192, "Padded token budget of a translation batch.", regex=_INT)
+    num_beams: int = option(
+        0, "Beam size; 0 keeps the checkpoint default (greedy for NLLB, as in the paper).",
+        regex=_INT)
+    max_new_tokens: int = option(
+        0, "Generation limit; 0 keeps the checkpoint default (max_length 200 for NLLB).",
+        regex=_INT)
+    translation_cache: str = option(
+        "", "Directory (local or gs://) of cached translations, read and extended; empty "
+        "disables it.", regex=r"^\S*$")
+    easyproject_model: str = option(
+        "", "Translation model for EasyProject's marked sentences (the paper: "
+        "ychenNLP/nllb-200-3.3B-easyproject); empty = --translation_model.",
+        regex=r"^\S*$")
+
+
+@dataclass(frozen=True)
+class AlignmentOptions:
+    TITLE: ClassVar[str] = "Alignment"
+    alignment_model: str = option(
+        EMBEDDED_ENCODER, "Encoder for word alignment: HF id or path (the paper: "
+        f"bert-base-multilingual-cased), or {EMBEDDED_ENCODER}.", regex=r"^\S+$")
+    align_layer: int = option(8, "Hidden layer whose subword vectors are compared.",
+                              regex=_INT)
+    align_batch_size: int = option(64, "Sentence pairs per encoder batch.", regex=_INT)
+    align_batch_tokens: int = option(16384, "Padded subword budget of an encoder batch.",
+                                     regex=_INT)
+
+
+@dataclass(frozen=True)
+class MethodOptions:
+    TITLE: ClassVar[str] = "Projection method"
+    projection: str = option(
+        "heuristic", "Projection method: the alignment heuristic, n-gram or NER-span "
+        "candidates with matching, EasyProject markers, or model transfer (tag the target "
+        "with --ner_model).", choices=PROJECTIONS)
+    matching: str = option(
+        "greedy", "Candidate matching: the paper's greedy argmax, the exact ILP (HiGHS), or "
+        "the reference's bipartite variant.", choices=MATCHINGS)
+    align_method: str = option("argmax", "Alignment extraction method.",
+                               choices=alignment.METHODS)
+    align_direction: str = option(
+        "src2tgt", "src2tgt aligns the labelled side with the sentence to label; tgt2tgt "
+        "aligns that sentence with an EasyProject translation of the labelled side into "
+        "its own language (the paper's back-translation refinement).", choices=DIRECTIONS)
+
+
+@dataclass(frozen=True)
+class ProjectionOptions:
+    TITLE: ClassVar[str] = "Projection settings"
+    max_candidate_words: int = option(
+        0, "Longest n-gram candidate; 0 = no cap (30 for languages written without spaces, "
+        "as the paper).", regex=_INT)
+    n_proj: int = option(1, "Candidate matching: projections allowed per source entity.",
+                         regex=_INT)
+    score_weights: str = option(
+        "align=1", "Candidate matching scores and their weights: align (the paper's "
+        "alignment Dice score) and ner (the thesis's NER-model score; needs a Hugging Face "
+        "--ner_model), e.g. align=0.5,ner=0.5.", regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$")
+    ner_subranges: bool = option(
+        False, "NER candidates: also use every sub-span of each predicted span.")
+    merge_distance: int = option(
+        1, "Heuristic: merge aligned runs separated by at most this many words.", regex=_INT)
+    length_ratio_threshold: float = option(
+        0.8, "Heuristic: keep a run only if len(run)/len(entity) is strictly above this.",
+        regex=r"^[0-9]*\.?[0-9]+$")
+    no_overwrite: bool = option(
+        False, "Heuristic: skip a run that touches an already-labelled word instead of "
+        "overwriting it (the thesis variant).")
+    paper_quirks: bool = option(
+        False, "Reproduce the reference implementation's quirks to match the paper exactly: "
+        "heuristic merge end (P9), EasyProject last-match and bracket handling (P12).")
+
+
+@dataclass(frozen=True)
+class NEROptions:
+    TITLE: ClassVar[str] = "NER"
+    ner_model: str = option(
+        EMBEDDED_NER, "Token-classification model for NER candidates, model transfer and "
+        "source labelling: HF id or path (the paper: FacebookAI/xlm-roberta-large-"
+        f"finetuned-conll03-english), or {EMBEDDED_NER} (spaCy, English).", regex=r"^\S+$")
+    ner_batch_size: int = option(64, "Sentences per NER batch.", regex=_INT)
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    TITLE: ClassVar[str] = "Evaluation"
+    dataset: str = option(
+        "custom", "The gold data set; masakhaner2 and panx read their published file "
+        "layouts under --data_dir, custom reads --input.",
+        choices=("custom", "masakhaner2", "panx"))
+    data_dir: str = option("", "Root of the data set files (local or gs://).",
+                           regex=r"^\S*$")
+    data_pattern: str = option(
+        "", "File pattern with {data_dir}, {lang} and {split}; default "
+        "{data_dir}/{lang}/{split}.txt (masakhaner2) or {data_dir}/{lang}/{split} (panx).",
+        regex=r"^\S*$")
+    split: str = option("test", "The split to evaluate.", regex=r"^[A-Za-z0-9_.-]+$")
+    langs: str = option(
+        "", "Languages, comma-separated data-set codes (swa,yor; PAN-X sw,de) or all; with "
+        "--dataset custom one NLLB code.", regex=r"^[A-Za-z_,]*$")
+    methods: str = option(
+        "MT,H-s-S,H-s-A,Cg-s-S,Cg-s-A,Cn-s-S,Cn-s-A",
+        "Methods by the paper's keys or abbreviations (see the README), comma-separated, "
+        "or all; +ilp after a candidate method uses the exact ILP.",
+        regex=r"^[A-Za-z0-9_+,-]+$")
+    span_only: bool = option(
+        False, "Headline scores ignore entity types (both are always reported).")
+    examples_per_method: int = option(
+        3, "Projected examples per language and method in the report.", regex=_INT)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    TITLE: ClassVar[str] = "Models and workers"
+    device: str = option("auto", "Inference device: auto (GPU when the worker has one), "
+                         "cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$")
+    inference_dtype: str = option(
+        "auto", "Model dtype; auto = bfloat16 on GPU, float32 on CPU.",
+        choices=("auto", "float32", "bfloat16", "float16"))
+    model_cache_dir: str = option(
+        "", "Where converted embedded models live (default $XLNER_CACHE_DIR or "
+        "~/.cache/xlner).", regex=r"^\S*$")
+    share_models: bool = option(
+        True, "Load each model once per machine and share it across SDK worker processes "
+        "(Beam large_model); false loads one copy per process.")
+    model_copies: int = option(
+        0, "With --share_models: copies of each model per machine (0 = one); more copies "
+        "use more GPU memory for more parallel inference.", regex=_INT)
+    accelerator: str = option(
+        "", "Resource hint for the inference steps only (translation, alignment encoder, "
+        "NER), e.g. type:nvidia-l4;count:1;install-nvidia-driver. Empty: none.",
+        regex=r"^(type:[a-z0-9-]+;count:[0-9]+(;install-nvidia-driver(:[0-9.]+)?)?)?$")
+    inference_min_ram: str = option(
+        "", "Resource hint min_ram for the inference steps, e.g. 32GB. Empty: none.",
+        regex=r"^([0-9]+(\.[0-9]+)?\s*[KMGT]i?B)?$")
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    TITLE: ClassVar[str] = "Publication"
+    publish: bool = option(
+        False, "Scheduled regeneration: write under OUTPUT/runs/<run_id>/, and when the run "
+        "finishes with a balanced summary write its manifest and move OUTPUT/LATEST to it.")
+    publish_min_rows: int = option(
+        1, "With --publish: every target language must have at least this many rows.",
+        regex=_INT)
+
+
+# ====================================================================== the jobs
+RUN_GROUPS = (InputOptions, LanguageOptions, LabellingOptions, TranslationOptions,
+              AlignmentOptions, MethodOptions, ProjectionOptions, NEROptions, WorkerOptions,
+              OutputOptions, PublishOptions)
+EVALUATE_GROUPS = (EvaluationOptions, InputOptions, TranslationOptions, AlignmentOptions,
+                   ProjectionOptions, NEROptions, WorkerOptions, OutputOptions)
+
+
+@dataclass(frozen=True)
+class RunOptions(*reversed(RUN_GROUPS)):
+    """The options of ``pipeline.run`` (translate-train)."""
+
+    GROUPS: ClassVar[tuple] = RUN_GROUPS
+
+
+@dataclass(frozen=True)
+class EvaluateOptions(*reversed(EVALUATE_GROUPS)):
+    """The options of ``pipeline.evaluate`` (translate-test evaluation)."""
+
+    GROUPS: ClassVar[tuple] = EVALUATE_GROUPS
+
+
+@dataclass(frozen=True)
+class Job:
+    command: str  # python -m <command>
+    options: type
+    template: str  # templates/<template>.metadata.json
+    title: str
+    description: str
+
+
+JOBS = {
+    "run": Job("pipeline.run", RunOptions, "translate_train", "xlner-beam translate-train",
+               "Projected NER training data for low-resource languages: translate "
+               "labelled English sentences, align, project, write Parquet shards (with "
+               "--publish: atomically publish OUTPUT/LATEST)."),
+    "evaluate": Job("pipeline.evaluate", EvaluateOptions, "evaluate", "xlner-beam evaluate",
+                    "Translate-test evaluation of annotation projection against gold data "
+                    "(MasakhaNER2, PAN-X), with a report beside the paper's numbers."),
+}
+
+
+def specs(options_cls: type) -> list[OptionSpec]:
+    """The options of a job (or of one group), in group order."""
+    groups = getattr(options_cls, "GROUPS", (options_cls,))
+    out = []
+    for group in groups:
+        hints = typing.get_type_hints(group)
+        for f in dataclasses.fields(group):
+            out.append(OptionSpec(f.name, hints[f.name], f.default, f.metadata["help"],
+                                  group.TITLE, f.metadata["choices"], f.metadata["regex"]))
+    return out
+
+
+def all_option_names() -> dict[str, list[str]]:
+    """Option name -> the commands that have it."""
+    out: dict[str, list[str]] = {}
+    for job in JOBS.values():
+        for spec in specs(job.options):
+            out.setdefault(spec.name, []).append(job.command)
+    return out
+
+
+# ====================================================================== parsing
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise ConfigError(message)
+
+
+def _parser(job: Job) -> _Parser:
+    parser = _Parser(prog=f"python -m {job.command}", description=job.description,
+                     usage=f"python -m {job.command} [options] [Beam runner options]",
+                     allow_abbrev=False, add_help=False,
+                     epilog=f"Beam runner options (--runner, --project, --region, ...) are "
+                            f"accepted too: python -m {job.command} --help_beam lists them.",
+                     formatter_class=lambda prog: argparse.HelpFormatter(prog,
+                                                                         max_help_position=30))
+    parser.add_argument("-h", "--help", action="store_true", help="Show this help.")
+    parser.add_argument("--help_beam", action="store_true",
+                        help="Show Beam's runner options.")
+    groups = {}
+    for spec in specs(job.options):
+        group = groups.get(spec.group) or groups.setdefault(
+            spec.group, parser.add_argument_group(spec.group))
+        kwargs: dict[str, Any] = {"default": spec.default, "dest": spec.name}
+        help_text = spec.help.replace("%", "%%")
+        if spec.type is bool:
+            kwargs.update(type=parse_bool, nargs="?", const=True, metavar="BOOL")
+        else:
+            kwargs.update(type=spec.type, metavar=spec.type.__name__.upper())
+        if spec.choices:
+            kwargs["choices"] = list(spec.choices)
+            kwargs["metavar"] = "{" + ",".join(spec.choices) + "}"
+        if spec.default not in ("", None):
+            help_text += f" (default: {spec.default_text.replace('%', '%%')})"
+        group.add_argument(f"--{spec.name}", help=help_text, **kwargs)
+    return parser
+
+
+def _beam_parser():
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in PipelineOptions.__subclasses__():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - how Beam itself builds it
+    return parser
+
+
+def _unknown_option(name: str, job: Job, beam_names: Sequence[str]) -> str:
+    owners = all_option_names().get(name)
+    if owners:
+        return (f"--{name} is an option of {' and '.join(owners)}, not of "
+                f"python -m {job.command}")
+    ours = [s.name for s in specs(job.options)]
+    close = difflib.get_close_matches(name, ours + list(beam_names), n=3, cutoff=0.75)
+    if not close:
+        close = [o for o in ours if name in o][:4]
+    hint = f"; did you mean {' or '.join('--' + c for c in close)}?" if close else \
+        f"; python -m {job.command} --help lists the options"
+    return f"unknown option --{name}{hint}"
+
+
+def parse_args(job: Job, argv: Sequence[str]) -> tuple[Any, list[str]]:
+    """``argv`` -> (the job's frozen options, the Beam runner arguments).
+
+    Raises ConfigError for an unknown flag, an option of the other job or a bad value;
+    prints the help and exits for ``--help`` / ``--help_beam``.
+    """
+    parser = _parser(job)
+    ns, rest = parser.parse_known_args(list(argv))
+    if ns.help:
+        parser.print_help()
+        raise SystemExit(0)
+    if ns.help_beam:
+        _beam_parser().print_help()
+        raise SystemExit(0)
+    beam = _beam_parser()
+    beam_names = [a.dest for a in beam._actions]  # noqa: SLF001
+    _, unknown = beam.parse_known_args(rest)
+    for arg in unknown:
+        if arg.startswith("--"):
+            raise ConfigError(_unknown_option(arg[2:].split("=", 1)[0], job, beam_names))
+        raise ConfigError(f"unexpected argument {arg!r} (options are --name=value)")
+    values = {s.name: getattr(ns, s.name) for s in specs(job.options)}
+    return job.options(**values), rest
+
+
+def options_hash(opts) -> str:
+    """A short hash of the options that determine the output (run id and output excluded)."""
+    payload = {k: v for k, v in sorted(dataclasses.asdict(opts).items())
+               if k not in ("run_id", "output")}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
                           ).hexdigest()[:16]
 
@@ -259,74 +456,51 @@ def csv_list(value: str) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def suspicious_flags(argv: Sequence[str]) -> list[str]:
-    """Flags Beam would silently discard that look like a typo of one of ours."""
-    from apache_beam.options.pipeline_options import _BeamArgumentParser
-
-    parser = _BeamArgumentParser(allow_abbrev=False)
-    for cls in PipelineOptions.__subclasses__():
-        cls._add_argparse_args(parser)
-    _, unknown = parser.parse_known_args(list(argv))
-    problems = []
-    for flag in unknown:
-        if not flag.startswith("--"):
-            continue
-        name = flag[2:].split("=", 1)[0]
-        close = difflib.get_close_matches(name, OPTION_NAMES, n=1, cutoff=0.75)
-        if close:
-            problems.append(f"unknown option --{name}; did you mean --{close[0]}?")
-    return problems
-
-
-def template_regex(spec: OptionSpec) -> Optional[str]:
-    """The validation regex the Flex template UI applies to a parameter."""
-    if spec.choices:
-        return "^(" + "|".join(spec.choices) + ")$"
-    return spec.regex
-
-
-def flex_metadata(name: str, description: str) -> dict:
+# ====================================================================== docs and templates
+def flex_metadata(job: Job) -> dict:
     """Flex template metadata whose parameters are exactly the job's options."""
     params = []
-    for spec in OPTION_SPECS:
+    for spec in specs(job.options):
         param = {"name": spec.name, "label": spec.name.replace("_", " ").capitalize(),
                  "helpText": spec.help, "isOptional": True}
-        regex = template_regex(spec)
-        if regex:
-            param["regexes"] = [regex]
+        if spec.template_regex:
+            param["regexes"] = [spec.template_regex]
         params.append(param)
-    return {"name": name, "description": description, "streaming": False,
+    return {"name": job.title, "description": job.description, "streaming": False,
             "parameters": params}
 
 
-TEMPLATES = {
-    "translate_train": ("xlner-beam translate-train",
-                        "Projected NER training data for low-resource languages: translate "
-                        "labelled English sentences, align, project, write Parquet shards "
-                        "(with --publish: atomically publish OUTPUT/LATEST)."),
-    "evaluate": ("xlner-beam evaluate",
-                 "Translate-test evaluation of annotation projection against gold data "
-                 "(MasakhaNER2, PAN-X), with a report beside the paper's numbers."),
-}
-
-
-def markdown_table() -> str:
-    """The options as a Markdown table (docs/OPTIONS.md is generated from this)."""
-    lines = ["| option | default | meaning |", "|---|---|---|"]
-    for spec in OPTION_SPECS:
-        default = str(spec.default).lower() if spec.type is bool else spec.default
+def markdown_table(job: Job) -> str:
+    """The job's options as Markdown tables, one per group (docs/OPTIONS.md)."""
+    lines, group = [], None
+    for spec in specs(job.options):
+        if spec.group != group:
+            group = spec.group
+            lines += ["", f"### {group}", "", "| option | default | meaning |", "|---|---|---|"]
         text = spec.help + (f" One of: {', '.join(spec.choices)}." if spec.choices else "")
-        lines.append(f"| `--{spec.name}` | `{default}` | {text.replace('|', '/')} |")
-    return "\n".join(lines) + "\n"
+        lines.append(f"| `--{spec.name}` | `{spec.default_text}` | {text.replace('|', '/')} |")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def options_document() -> str:
+    out = ["# Options", "",
+           "Generated by `python -m pipeline.options > docs/OPTIONS.md`; a test keeps it in "
+           "sync. Each job accepts exactly its own options plus Beam's runner options "
+           "(`--help_beam`).", ""]
+    for job in JOBS.values():
+        out += [f"## `python -m {job.command}` ({job.title})", "", job.description, "",
+                markdown_table(job)]
+    return "\n".join(out)
 
 
 def write_templates(folder: str) -> None:
-    """templates/<name>.metadata.json for every template."""
+    """templates/<name>.metadata.json for every job."""
     import os
 
-    for key, (name, description) in TEMPLATES.items():
-        with open(os.path.join(folder, f"{key}.metadata.json"), "w", encoding="utf-8") as f:
-            json.dump(flex_metadata(name, description), f, indent=2)
+    for job in JOBS.values():
+        with open(os.path.join(folder, f"{job.template}.metadata.json"), "w",
+                  encoding="utf-8") as f:
+            json.dump(flex_metadata(job), f, indent=2)
             f.write("\n")
 
 
@@ -336,7 +510,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--templates"]:
         write_templates(sys.argv[2])
         sys.exit(0)
-    print("# Options of `python -m pipeline.run`\n")
-    print("Generated by `python -m pipeline.options > docs/OPTIONS.md`; a test keeps it in sync."
-          " Every Beam runner flag is accepted as well.\n")
-    print(markdown_table(), end="")
+    print(options_document(), end="")

@@ -2,46 +2,22 @@
 
 With no arguments it projects the English sample shipped in the package onto Portuguese
 with the embedded offline models. Any Beam runner flag works (``--runner=DataflowRunner``
-...); without one it runs in-process on the FnApiRunner (the DirectRunner would first try
-to download Prism).
+...); without one it runs in-process on the FnApiRunner.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from typing import Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.config import JobConfig
+from pipeline.config import RunConfig
 from pipeline.graph import build_translate_train
-from pipeline.options import XlnerOptions, suspicious_flags
+from pipeline.launch import LOG, check_patterns, main_of, parse
+from pipeline.options import JOBS
 from transforms.write import join_path, read_json
-
-LOG = logging.getLogger("xlner")
-
-
-def make_options(argv: Sequence[str]) -> PipelineOptions:
-    problems = suspicious_flags(argv)
-    if problems:
-        raise SystemExit("\n".join(problems))
-    options = PipelineOptions(list(argv))
-    std = options.view_as(StandardOptions)
-    if not std.runner:
-        std.runner = "FnApiRunner"
-    options.view_as(XlnerOptions)  # registers and validates our flags
-    return options
-
-
-def check_inputs(cfg: JobConfig) -> None:
-    """Fail before building the job when an input pattern matches nothing."""
-    for pattern in cfg.inputs:
-        if not FileSystems.match([pattern])[0].metadata_list:
-            raise SystemExit(f"--input {pattern!r} matches no file")
 
 
 def read_summary(output: str) -> Optional[dict]:
@@ -52,10 +28,9 @@ def read_summary(output: str) -> Optional[dict]:
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
-    options = make_options(argv)
-    FileSystems.set_options(options)  # gs:// credentials/endpoints for the checks below
-    cfg = JobConfig.from_options(options)
-    check_inputs(cfg)
+    opts, options = parse(JOBS["run"], argv)
+    cfg = RunConfig.from_options(opts)
+    check_patterns(cfg.inputs, "--input")
     started = time.time()
     pipeline = beam.Pipeline(options=options)
     build_translate_train(pipeline, cfg)
@@ -66,15 +41,10 @@ def run(argv: Sequence[str] = (), wait: bool = True):
     return result, cfg
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    started = time.time()
-    result, cfg = run(argv)
+def report(cfg: RunConfig, seconds: float) -> int:
     output = cfg.output_dir
     summary = read_summary(output)
-    print(f"\nxlner: run {cfg.run_id} finished in {time.time() - started:.1f} s")
+    print(f"\nxlner: run {cfg.run_id} finished in {seconds:.1f} s")
     for lang in cfg.target_langs:
         print(f"  shards:      {join_path(output, lang)}/part-*.parquet")
     print(f"  dead letter: {join_path(output, 'dead_letter')}/")
@@ -96,10 +66,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not summary["accounting_balanced"]:
             print("  WARNING: the summary does not account for every record", file=sys.stderr)
             return 1
-    if cfg.opts["publish"]:
-        print(f"  published:   {join_path(cfg.opts['output'], 'LATEST')} -> run {cfg.run_id}")
+    if cfg.opts.publish:
+        print(f"  published:   {join_path(cfg.opts.output, 'LATEST')} -> run {cfg.run_id}")
     return 0
 
+
+def _main(argv: Sequence[str]) -> int:
+    started = time.time()
+    _, cfg = run(argv)
+    return report(cfg, time.time() - started)
+
+
+main = main_of(_main)
 
 if __name__ == "__main__":
     sys.exit(main())

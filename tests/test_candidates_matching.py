@@ -11,7 +11,8 @@ from xlner.bio import is_iob2, tags_to_spans
 from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.matching import bipartite_match, greedy_match, ilp_match, total_score
 from xlner.projectors import CandidateProjector, HeuristicProjector
-from xlner.records import AlignedPair, SentencePair, Span
+from tests.helpers import make_pair, project
+from xlner.records import AlignedPair, Span
 from xlner.scores import alignment_scores, fuse, ner_model_scores
 
 
@@ -137,7 +138,7 @@ def aligned_pairs(draw):
                                            max_size=10)))))
     ner = tuple(tags_to_spans(repair_iob2(draw(st.lists(
         st.sampled_from(["O", "B-ORG", "I-ORG"]), min_size=n_tgt, max_size=n_tgt))).tags))
-    pair = SentencePair("x", "eng_Latn", "por_Latn", ("w",) * n_src, spans, ("v",) * n_tgt,
+    pair = make_pair("x", "eng_Latn", "por_Latn", ("w",) * n_src, spans, ("v",) * n_tgt,
                         tgt_spans=ner)
     return AlignedPair(pair, {"argmax": links}, "test")
 
@@ -154,7 +155,7 @@ def test_projection_properties(aligned):
     aligned_src = {s for s, _ in links}
     src_labels = {s.label for s in aligned.pair.src_spans}
     for projector in PROJECTORS:
-        tags, spans = projector.project(aligned)
+        tags, spans = project(projector, aligned)
         assert len(tags) == len(aligned.pair.tgt_words) and is_iob2(tags)
         assert {s.label for s in spans} <= src_labels  # every projection keeps a source type
         if isinstance(projector, CandidateProjector):
@@ -166,7 +167,7 @@ def test_projection_properties(aligned):
                      if any(s.start <= j < s.end for j in aligned_src))
         without = dataclasses.replace(aligned, pair=dataclasses.replace(aligned.pair,
                                                                         src_spans=kept))
-        assert projector.project(without) == (tags, spans)
+        assert project(projector, without) == (tags, spans)
         if not kept:
             assert spans == ()
 
@@ -196,7 +197,7 @@ def test_candidate_projectors_equal_the_unpruned_computation(aligned):
                                 prune_dominated=False)
         chosen = (greedy_match(full, cands) if projector.matching == "greedy"
                   else ilp_match(full, cands))
-        _, spans = projector.project(aligned)
+        _, spans = project(projector, aligned)
         assert total_score(full, chosen) == pytest.approx(sum(
             full[p, t] for p, t in chosen))
         assert len(spans) == len(chosen)
@@ -207,7 +208,7 @@ def test_candidate_projectors_equal_the_unpruned_computation(aligned):
 
 def test_fused_scores_use_the_targets_word_probabilities():
     # the alignment alone prefers "Lisboa" (word 2); a confident NER model says "Porto"
-    pair = SentencePair("x", "eng_Latn", "por_Latn", ("Porto",), (Span(0, 1, "LOC"),),
+    pair = make_pair("x", "eng_Latn", "por_Latn", ("Porto",), (Span(0, 1, "LOC"),),
                         ("em", "Porto", "Lisboa"),
                         tgt_word_probs=(("O", "B-LOC", "I-LOC"),
                                         np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0],
@@ -215,9 +216,9 @@ def test_fused_scores_use_the_targets_word_probabilities():
     aligned = AlignedPair(pair, {"argmax": ((0, 2),)}, "test")
     only_align = CandidateProjector("ngram")
     fused = CandidateProjector("ngram", score_weights=(("align", 0.5), ("ner", 1.0)))
-    assert only_align.project(aligned)[1] == (Span(2, 3, "LOC"),)
+    assert project(only_align, aligned)[1] == (Span(2, 3, "LOC"),)
     assert fused.needs_word_probs and not fused.prunable
-    assert fused.project(aligned)[1] == (Span(1, 2, "LOC"),)
+    assert project(fused, aligned)[1] == (Span(1, 2, "LOC"),)
     with pytest.raises(ValueError, match="word probabilities"):
-        fused.project(AlignedPair(dataclasses.replace(pair, tgt_word_probs=None),
-                                  {"argmax": ((0, 2),)}, "test"))
+        project(fused, AlignedPair(dataclasses.replace(pair, tgt_word_probs=None),
+                                   {"argmax": ((0, 2),)}, "test"))

@@ -1,9 +1,15 @@
-"""EasyProject markers and span recovery (method.md §7), with the real embedded translator."""
+"""EasyProject markers and span recovery (method.md §7), with the real embedded translator,
+and its two composites (EasyProject, BackTranslate) with assert_that over a fake model."""
 
+import apache_beam as beam
 import pytest
+from apache_beam.testing.util import assert_that, equal_to
 
+from tests.fakes import FAIL, fake_texts, sentence, test_pipeline
+from tests.helpers import make_pair
+from transforms.easyproject import BackTranslate, EasyProject
 from xlner.easyproject import entity_texts, marked_sentence, marked_words, recover
-from xlner.records import Span
+from xlner.records import MarkedUnit, Span
 
 WORDS = "Angela Merkel visited Paris on Monday with John Smith .".split()
 SPANS = (Span(0, 2, "PER"), Span(3, 4, "LOC"), Span(7, 9, "PER"))
@@ -55,3 +61,35 @@ def test_round_trip_through_the_embedded_marian_model():
     r = recover(out[0], out[1:], [s.label for s in SPANS])
     got = {(s.label, " ".join(r.words[s.start:s.end])) for s in r.spans}
     assert got == {("PER", "Angela Merkel"), ("LOC", "Paris"), ("PER", "John Smith")}
+
+
+# ------------------------------------------------------------------ the composites
+def test_easyproject_recovers_the_marked_entities_and_dead_letters_a_failed_unit():
+    words = ("Angela", "Merkel", "visited", "Paris", ".")
+    spans = (Span(0, 2, "PER"), Span(3, 4, "LOC"))
+    ok = MarkedUnit("por_Latn/u1", sentence("u1", words), "eng_Latn", "por_Latn", words, spans)
+    bad_words = ("Paris", FAIL)
+    bad = MarkedUnit("por_Latn/u2", sentence("u2", bad_words), "eng_Latn", "por_Latn",
+                     bad_words, (Span(0, 1, "LOC"),))
+    with test_pipeline() as p:
+        res = p | beam.Create([ok, bad]) | EasyProject(fake_texts())
+        assert_that(res.ok | beam.Map(lambda e: (e.unit.key, e.words, e.spans, e.matched)),
+                    equal_to([("por_Latn/u1", ("ANGELA", "MERKEL", "VISITED", "PARIS", "."),
+                               spans, 2)]), label="recovered")
+        assert_that(res.dead | beam.Map(lambda d: (d.stage, d.record_id, d.tgt_lang)),
+                    equal_to([("easyproject", "u2", "por_Latn")]), label="dead")
+
+
+def test_back_translation_replaces_the_source_side_and_keeps_the_key():
+    pair = make_pair("v1", "eng_Latn", "ell_Grek", ["John", "saw", "Mary"],
+                     [Span(0, 1, "PER"), Span(2, 3, "PER")], ["Ιωάννης", "είδε", "Μαρία"])
+    failing = make_pair("v2", "eng_Latn", "ell_Grek", ["John", FAIL], [Span(0, 1, "PER")],
+                        ["Ιωάννης", "x"])
+    with test_pipeline() as p:
+        res = p | beam.Create([pair, failing]) | BackTranslate(fake_texts())
+        assert_that(res.ok | beam.Map(lambda q: (q.key, q.src_lang, q.src_words, q.src_spans,
+                                                 q.tgt_words, q.record.id)),
+                    equal_to([(pair.key, "ell_Grek", ("JOHN", "SAW", "MARY"), pair.src_spans,
+                               pair.tgt_words, "v1")]), label="pairs")
+        assert_that(res.dead | beam.Map(lambda d: (d.stage, d.record_id, d.tgt_lang)),
+                    equal_to([("easyproject", "v2", "ell_Grek")]), label="dead")

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.evaluate import run
+from pipeline.options import ConfigError
 from xlner import languages as registry
 from xlner.methods import PAPER_METHODS, resolve
 
@@ -66,7 +67,7 @@ def test_panx_files_and_per_character_languages(tmp_path, tiny_models):
 
 
 def test_missing_gold_files_fail_before_running(tmp_path):
-    with pytest.raises(SystemExit, match="no gold data"):
+    with pytest.raises(ConfigError, match="gold data .* matches no file"):
         run([f"--output={tmp_path}", "--dataset=masakhaner2", f"--data_dir={tmp_path}",
              "--langs=swa"])
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from xlner.models.encoders import WordPairEncoder
+from xlner.models.lazy import ModelLoadError
 from xlner.models.translators import (EmbeddedMarianTranslator, GenerationSettings,
                                       HFSeq2SeqTranslator, LazyTranslator)
 
@@ -52,11 +53,20 @@ def test_nllb_path_forces_target_code_and_batches(tiny_nllb):
     assert bad[0].reason == "unsupported_language_pair"
 
 
-def test_lazy_translator_loads_only_when_called(tmp_path):
-    lazy = LazyTranslator(str(tmp_path / "does-not-exist"))
+def test_lazy_translator_loads_only_when_called_and_fails_once(tmp_path, monkeypatch):
+    import transformers
+
+    calls = []
+    real = transformers.AutoTokenizer.from_pretrained
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    missing = str(tmp_path / "does-not-exist")
+    lazy = LazyTranslator(missing)
     assert not lazy.loaded  # constructing it (RunInference setup) touches nothing
-    with pytest.raises(OSError):  # transformers: no such model directory
-        lazy.translate(["x"], "eng_Latn", "por_Latn")
+    for _ in range(3):  # every later call re-raises the first error: no reload per record
+        with pytest.raises(ModelLoadError, match=f"cannot load model '{missing}'"):
+            lazy.translate(["x"], "eng_Latn", "por_Latn")
+    assert len(calls) == 1
 
 
 def test_encoder_windows_long_sentences_without_dropping_words(tiny_bert):

@@ -1,34 +1,112 @@
+"""Options: declared once in groups, each job parses and shows exactly its own."""
+
+import dataclasses
 import os
 import re
+import subprocess
+import sys
 
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.options import OPTION_SPECS, XlnerOptions, markdown_table, options_hash, values
+from pipeline.launch import main_of
+from pipeline.options import (JOBS, ConfigError, EvaluateOptions, RunOptions, _beam_parser,
+                              options_document, options_hash, parse_args, specs)
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
+EVAL_ONLY = {"dataset", "data_dir", "data_pattern", "split", "langs", "methods", "span_only",
+             "examples_per_method"}
+RUN_ONLY = {"publish", "publish_min_rows", "target_langs", "source_lang", "projection",
+            "matching", "align_method", "align_direction", "label_source", "gold_tags_field"}
 
 
-def test_docs_options_table_is_generated_from_the_specs():
+def names(job):
+    return {s.name for s in specs(JOBS[job].options)}
+
+
+def test_each_job_has_exactly_its_own_options():
+    assert names("run") & EVAL_ONLY == set() and RUN_ONLY <= names("run")
+    assert names("evaluate") & RUN_ONLY == set() and EVAL_ONLY <= names("evaluate")
+    shared = names("run") & names("evaluate")
+    assert {"input", "output", "translation_model", "alignment_model", "ner_model",
+            "paper_quirks", "device"} <= shared
+
+
+def test_no_option_collides_with_a_beam_option():
+    beam = {a.dest for a in _beam_parser()._actions}
+    assert (names("run") | names("evaluate")) & beam == set()
+
+
+def test_docs_options_file_is_generated_from_the_declarations():
     with open(os.path.join(ROOT, "docs", "OPTIONS.md"), encoding="utf-8") as f:
-        assert markdown_table() in f.read(), "run: python -m pipeline.options > docs/OPTIONS.md"
+        assert f.read() == options_document(), "run: python -m pipeline.options > docs/OPTIONS.md"
 
 
 @pytest.mark.parametrize("flag, expected", [("--no_overwrite", True),
                                             ("--no_overwrite=true", True),
                                             ("--no_overwrite=false", False)])
 def test_booleans_accept_bare_flags_and_template_style_values(flag, expected):
-    assert PipelineOptions([flag]).view_as(XlnerOptions).no_overwrite is expected
+    opts, _ = parse_args(JOBS["run"], [flag])
+    assert opts.no_overwrite is expected
+
+
+def test_options_are_frozen_and_typed():
+    opts, beam_args = parse_args(JOBS["run"], ["--align_layer", "6", "--runner=FnApiRunner"])
+    assert isinstance(opts, RunOptions) and opts.align_layer == 6 and beam_args == [
+        "--runner=FnApiRunner"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.align_layer = 7
+
+
+@pytest.mark.parametrize("job, argv, message", [
+    ("run", ["--model", "facebook/nllb-200-3.3B"],
+     "unknown option --model; did you mean --translation_model or"),
+    ("run", ["--target_lang=swh_Latn"], "did you mean --target_langs"),
+    ("run", ["--methods=all"], "--methods is an option of pipeline.evaluate"),
+    ("evaluate", ["--publish"], "--publish is an option of pipeline.run"),
+    ("evaluate", ["--target_langs=swh_Latn"], "--target_langs is an option of pipeline.run"),
+    ("run", ["--align_layer=six"], "invalid int value"),
+    ("run", ["--projection=magic"], "invalid choice"),
+    ("run", ["stray"], "unexpected argument 'stray'"),
+])
+def test_mistakes_are_one_clear_line(job, argv, message):
+    with pytest.raises(ConfigError) as e:
+        parse_args(JOBS[job], argv)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_beam_runner_options_pass_through():
+    _, beam_args = parse_args(JOBS["run"], ["--runner", "DataflowRunner", "--project=p",
+                                            "--region", "us-central1"])
+    assert beam_args == ["--runner", "DataflowRunner", "--project=p", "--region",
+                         "us-central1"]
+
+
+def test_entry_point_exits_2_with_one_line_on_a_mistake(capsys):
+    code = main_of(lambda argv: parse_args(JOBS["run"], argv) and 0)(["--model=x"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("xlner: error: unknown option")
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_help_lists_exactly_the_jobs_options_grouped_with_defaults(job):
+    res = subprocess.run([sys.executable, "-m", JOBS[job].command, "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    flags = set(re.findall(r"^\s+--(\w+)", res.stdout, re.M)) - {"help", "help_beam"}
+    assert flags == names(job)
+    assert "--temp_location" not in res.stdout  # Beam's options are behind --help_beam
+    assert "Translation:" in res.stdout and "(default: 32)" in res.stdout
 
 
 def test_defaults_validate_against_their_own_template_regexes():
-    for spec in OPTION_SPECS:
-        if spec.regex:
-            value = str(spec.default).lower() if spec.type is bool else str(spec.default)
-            assert re.fullmatch(spec.regex, value), spec.name
+    for cls in (RunOptions, EvaluateOptions):
+        for spec in specs(cls):
+            if spec.template_regex:
+                assert re.fullmatch(spec.template_regex, spec.default_text), spec.name
 
 
 def test_options_hash_ignores_run_id_and_output_only():
-    base = values(PipelineOptions([]))
-    assert options_hash(base) == options_hash(dict(base, run_id="x", output="/elsewhere"))
-    assert options_hash(base) != options_hash(dict(base, align_layer=6))
+    base, _ = parse_args(JOBS["run"], [])
+    assert options_hash(base) == options_hash(dataclasses.replace(base, run_id="x",
+                                                                  output="/elsewhere"))
+    assert options_hash(base) != options_hash(dataclasses.replace(base, align_layer=6))

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from pipeline.options import ConfigError
 from tests.helpers import run_job, write_jsonl
 
 
@@ -150,15 +151,13 @@ def test_portable_runner_with_embedded_job_service_and_shared_models(tmp_path, t
     assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40
 
 
-def test_a_typo_in_our_options_is_an_error():
-    from pipeline.run import make_options
-
-    with pytest.raises(SystemExit, match="did you mean --target_langs"):
-        make_options(["--target_lang=por_Latn"])
+def test_a_typo_in_our_options_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="did you mean --target_langs"):
+        run_job(str(tmp_path / "out"), "--target_lang=por_Latn")
 
 
 def test_missing_input_fails_before_running(tmp_path):
-    with pytest.raises(SystemExit, match="matches no file"):
+    with pytest.raises(ConfigError, match="matches no file"):
         run_job(str(tmp_path / "out"), f"--input={tmp_path}/nothing-*.conll")
 
 
@@ -216,14 +215,9 @@ def test_label_source_tags_unlabelled_sentences_with_ner(tmp_path, tiny_aligner)
     assert summary["languages"]["por_Latn"]["entities_in"]["PER"] >= 2
 
 
-def test_tgt2tgt_with_other_projections_is_rejected():
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    from pipeline.config import JobConfig
-
-    with pytest.raises(ValueError, match="tgt2tgt"):
-        JobConfig.from_options(PipelineOptions(["--align_direction=tgt2tgt",
-                                                "--projection=easyproject"]))
+def test_tgt2tgt_with_other_projections_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="tgt2tgt needs an aligning projection"):
+        run_job(str(tmp_path / "out"), "--align_direction=tgt2tgt", "--projection=easyproject")
 
 
 def test_thesis_score_fusion_runs_with_a_hugging_face_tagger(tmp_path, tiny_aligner,
@@ -234,5 +228,5 @@ def test_thesis_score_fusion_runs_with_a_hugging_face_tagger(tmp_path, tiny_alig
     assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40 and dead == []
     settings = json.loads(rows["por_Latn"][0]["provenance"]["projection_settings"])
     assert settings["score_weights"] == [["align", 0.5], ["ner", 0.5]]
-    with pytest.raises(ValueError, match="spaCy gives no probabilities"):
+    with pytest.raises(ConfigError, match="spaCy gives no probabilities"):
         run_job(str(tmp_path / "out2"), "--projection=ngram", "--score_weights=align=1,ner=1")

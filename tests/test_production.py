@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.config import JobConfig
+from pipeline.config import RunConfig
 from pipeline.graph import build_translate_train
-from pipeline.options import OPTION_SPECS, TEMPLATES, flex_metadata, template_regex
+from pipeline.launch import beam_options
+from pipeline.options import JOBS, flex_metadata, parse_args, specs
 from tests.helpers import read_outputs
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -34,21 +34,27 @@ def read(path):
 
 
 # ------------------------------------------------------------------ Flex template metadata
-@pytest.mark.parametrize("template", sorted(TEMPLATES))
-def test_template_metadata_parameters_are_exactly_the_options(template):
-    metadata = json.loads(read(f"templates/{template}.metadata.json"))
-    assert metadata == flex_metadata(*TEMPLATES[template]), \
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_template_metadata_parameters_are_exactly_the_jobs_options(job):
+    metadata = json.loads(read(f"templates/{JOBS[job].template}.metadata.json"))
+    assert metadata == flex_metadata(JOBS[job]), \
         "regenerate: python -m pipeline.options --templates templates"
     params = {p["name"]: p for p in metadata["parameters"]}
-    specs = {s.name: s for s in OPTION_SPECS}
-    assert set(params) == set(specs)  # both ways
-    for name, spec in specs.items():
+    declared = {s.name: s for s in specs(JOBS[job].options)}
+    assert set(params) == set(declared)  # both ways
+    for name, spec in declared.items():
         assert params[name]["helpText"] == spec.help
-        assert params[name].get("regexes", [None])[0] == template_regex(spec)
+        assert params[name].get("regexes", [None])[0] == spec.template_regex
         # the defaults the job uses pass the template's own validation
-        default = str(spec.default).lower() if spec.type is bool else str(spec.default)
         if params[name].get("regexes"):
-            assert re.fullmatch(params[name]["regexes"][0], default), name
+            assert re.fullmatch(params[name]["regexes"][0], spec.default_text), name
+
+
+def test_the_two_templates_differ_by_the_job_only_options():
+    run, evaluate = ({p["name"] for p in json.loads(read(f"templates/{t}.metadata.json"))[
+        "parameters"]} for t in ("translate_train", "evaluate"))
+    assert {"publish", "target_langs", "projection"} <= run - evaluate
+    assert {"methods", "dataset", "langs"} <= evaluate - run
 
 
 # ------------------------------------------------------------------ Dockerfile and scripts
@@ -116,7 +122,7 @@ def test_scheduled_workflow_launches_the_template_with_a_dated_run_id():
     body = launch["args"]["body"]["launchParameter"]
     assert "translate_train.json" in body["containerSpecGcsPath"]
     params = body["parameters"]
-    ours = {s.name for s in OPTION_SPECS}
+    ours = {s.name for s in specs(JOBS["run"].options)}
     beam_flags = {"sdk_container_image", "dataflow_service_options"}
     assert set(params) <= ours | beam_flags
     assert params["publish"] == "true" and params["run_id"] == "${run_id}"
@@ -124,7 +130,7 @@ def test_scheduled_workflow_launches_the_template_with_a_dated_run_id():
 
 # ------------------------------------------------------------------ Dataflow, built offline
 def dataflow_options(*extra):
-    return PipelineOptions([
+    return parse_args(JOBS["run"], [
         "--runner=DataflowRunner", "--dry_run=True", "--project=my-proj",
         "--region=us-central1", "--temp_location=gs://my-bucket/tmp",
         "--staging_location=gs://my-bucket/staging", f"--sdk_container_image={IMAGE}",
@@ -138,18 +144,19 @@ def test_dataflow_job_puts_gpus_on_inference_steps_only_and_uses_the_container(m
     from apache_beam.runners.dataflow.internal import apiclient
 
     monkeypatch.setenv("NO_GCE_CHECK", "true")
-    options = dataflow_options("--projection=ner", "--label_source")
+    opts, beam_args = dataflow_options("--projection=ner", "--label_source")
+    options = beam_options(beam_args)
     pipeline = beam.Pipeline(options=options)
-    build_translate_train(pipeline, JobConfig.from_options(options))
+    build_translate_train(pipeline, RunConfig.from_options(opts))
     job = pipeline.run().job
     proto = job.proto_pipeline
     envs = proto.components.environments
     hinted = {t.unique_name for t in proto.components.transforms.values()
               if t.environment_id and envs[t.environment_id].resource_hints}
-    assert hinted == {"LabelSource/Tag/BeamML_RunInference",
-                      "TranslateTexts/Translate/BeamML_RunInference",
-                      "TagTarget/Tag/BeamML_RunInference",
-                      "Align/Encode/BeamML_RunInference"}
+    assert hinted == {"LabelSource/Tag/Tag/BeamML_RunInference",
+                      "Translate/TranslateTexts/Translate/BeamML_RunInference",
+                      "TagTargets/Tag/Tag/BeamML_RunInference",
+                      "Project/Align/Encode/BeamML_RunInference"}
     for t in proto.components.transforms.values():
         if t.unique_name in hinted:
             hints = envs[t.environment_id].resource_hints

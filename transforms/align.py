@@ -18,7 +18,7 @@ from transforms.batching import SortAndBatchByKey
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import AlignmentEncoderHandler
 from xlner import alignment
-from xlner.records import AlignedPair, SentencePair
+from xlner.records import AlignedPair, Failure, SentencePair
 
 
 @beam.typehints.with_output_types(AlignedPair)
@@ -31,8 +31,8 @@ class _Extract(beam.DoFn):
     def process(self, result: PredictionResult):
         pair: SentencePair = result.example
         sim = result.inference
-        if isinstance(sim, str):
-            yield dead_letter("align", "encoder_failed", pair.id, sim, pair.tgt_lang,
+        if isinstance(sim, Failure):
+            yield dead_letter("align", "encoder_failed", pair.id, sim.error, pair.tgt_lang,
                               {"src_words": list(pair.src_words),
                                "tgt_words": list(pair.tgt_words)})
             return

@@ -26,6 +26,25 @@ class Staged(NamedTuple):
     dead: PCollection
 
 
+class DeadLetters:
+    """The dead letters of a chain of stages: ``ok = dead.keep(pcoll | Stage(...))``."""
+
+    def __init__(self):
+        self._parts: list[PCollection] = []
+
+    def keep(self, staged: Staged) -> PCollection:
+        self._parts.append(staged.dead)
+        return staged.ok
+
+    def add(self, dead: PCollection) -> None:
+        self._parts.append(dead)
+
+    def flatten(self, label: str = "AllDeadLetters") -> PCollection:
+        import apache_beam as beam
+
+        return tuple(self._parts) | label >> beam.Flatten()
+
+
 def dead_letter(stage: str, reason: str, record_id: Optional[str], detail: str = "",
                 tgt_lang: Optional[str] = None, record: Any = None) -> TaggedOutput:
     """A tagged dead letter for ``ParDo(...).with_outputs(DEAD, main=...)``."""

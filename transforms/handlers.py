@@ -6,26 +6,47 @@ facades. ``load_model`` returns a lazy facade with plain-data methods: the model
 on the worker on first use (device picked there, GPU + bf16 when present) and, with
 ``share_across_processes``, loaded once per machine behind Beam's model-sharing proxy
 instead of once per SDK process. Inputs arrive pre-batched (``with_no_batching``) from
-``SortAndBatchByKey``. A batch that raises is retried sentence by sentence so that one bad
-input fails alone and becomes a dead letter.
+``SortAndBatchByKey``. A batch that raises is retried input by input (:func:`isolate`), so
+one bad input fails alone, as a :class:`~xlner.records.Failure`, and becomes a dead letter.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from xlner.models.encoders import LazyEncoder
+from xlner.models.lazy import ModelLoadError
 from xlner.models.ner import LazyTagger
 from xlner.models.translators import GenerationSettings, LazyTranslator, TranslationOutput
-from xlner.records import SentencePair, TranslationJob
+from xlner.records import Failure, SentencePair, TranslationJob
+
+X = TypeVar("X")
 
 
-def _error(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}"[:2000]
+def isolate(items: Sequence[X], run: Callable[[list[X]], list]) -> list:
+    """``run`` over the whole batch; if it raises, over each item alone, so one bad input
+    fails alone (as a :class:`Failure`) and the rest of its batch is kept. A model that
+    cannot load is not an input's fault: that error stops the job."""
+    try:
+        return list(run(list(items)))
+    except ModelLoadError:
+        raise
+    except Exception as e:  # noqa: BLE001 - isolated below
+        if len(items) == 1:
+            return [Failure.of(e)]
+    out = []
+    for item in items:
+        try:
+            out.extend(run([item]))
+        except ModelLoadError:
+            raise
+        except Exception as e:  # noqa: BLE001 - this input fails alone
+            out.append(Failure.of(e))
+    return out
 
 
 @dataclass(frozen=True)
@@ -46,13 +67,14 @@ class _PlacedModelHandler(ModelHandler):
     model (RunInference's ``model_identifier``), e.g. the forward and back translation of
     the evaluation job with a single model; None gives every step its own."""
 
-    def __init__(self, model: str, placement: Placement):
+    def __init__(self, model: str, placement: Placement,
+                 model_identifier: Optional[str] = None):
         share = placement.share_across_processes
         super().__init__(large_model=share and not placement.copies,
                          model_copies=(placement.copies or None) if share else None)
         self._model = model
         self._placement = placement
-        self.model_identifier: Optional[str] = None
+        self.model_identifier = model_identifier
 
     def run_inference_transform(self):
         """RunInference over pre-batched inputs, sharing the model by identifier."""
@@ -62,12 +84,21 @@ class _PlacedModelHandler(ModelHandler):
         return dict(self._placement.hints)
 
 
+def _text_or_failure(out: "TranslationOutput | Failure") -> "str | Failure":
+    if isinstance(out, Failure):
+        return out
+    if out.text is None:
+        return Failure(out.reason or "translation_failed", out.error or "")
+    return out.text
+
+
 class TranslationModelHandler(_PlacedModelHandler):
-    """TranslationJob -> PredictionResult(job, TranslationOutput)."""
+    """TranslationJob -> PredictionResult(job, translated text | Failure)."""
 
     def __init__(self, model: str, placement: Placement = Placement(),
-                 generation: GenerationSettings = GenerationSettings()):
-        super().__init__(model, placement)
+                 generation: GenerationSettings = GenerationSettings(),
+                 model_identifier: Optional[str] = None):
+        super().__init__(model, placement, model_identifier)
         self._generation = generation
 
     def load_model(self) -> LazyTranslator:
@@ -77,40 +108,27 @@ class TranslationModelHandler(_PlacedModelHandler):
     def run_inference(self, batch: Sequence[TranslationJob], model: LazyTranslator,
                       inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        outputs: list[Optional[TranslationOutput]] = [None] * len(batch)
+        outputs: list = [None] * len(batch)
         groups = defaultdict(list)  # batches are per pair already; stay correct if not
         for i, job in enumerate(batch):
             groups[(job.src_lang, job.tgt_lang)].append(i)
         for (src, tgt), idx in groups.items():
-            texts = [batch[i].text for i in idx]
-            try:
-                results = model.translate(texts, src, tgt)
-            except Exception as e:  # noqa: BLE001
-                if len(texts) == 1:
-                    results = [TranslationOutput(None, _error(e))]
-                else:
-                    results = [self._translate_one(model, t, src, tgt) for t in texts]
+            results = isolate([batch[i].text for i in idx],
+                              lambda texts: model.translate(texts, src, tgt))
             for i, r in zip(idx, results):
-                outputs[i] = r
+                outputs[i] = _text_or_failure(r)
         return [PredictionResult(job, out, self._model) for job, out in zip(batch, outputs)]
-
-    @staticmethod
-    def _translate_one(model, text, src, tgt) -> TranslationOutput:
-        try:
-            return model.translate([text], src, tgt)[0]
-        except Exception as e:  # noqa: BLE001
-            return TranslationOutput(None, _error(e))
 
     def get_metrics_namespace(self) -> str:
         return "xlner_translate"
 
 
 class AlignmentEncoderHandler(_PlacedModelHandler):
-    """SentencePair -> PredictionResult(pair, SubwordSimilarity | error string)."""
+    """SentencePair -> PredictionResult(pair, SubwordSimilarity | Failure)."""
 
     def __init__(self, model: str, layer: int, placement: Placement = Placement(),
-                 cache_dir: Optional[str] = None):
-        super().__init__(model, placement)
+                 cache_dir: Optional[str] = None, model_identifier: Optional[str] = None):
+        super().__init__(model, placement, model_identifier)
         self._layer = layer
         self._cache_dir = cache_dir
 
@@ -121,16 +139,7 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
     def run_inference(self, batch: Sequence[SentencePair], model: LazyEncoder,
                       inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        words = [(p.src_words, p.tgt_words) for p in batch]
-        try:
-            sims = model.similarities(words)
-        except Exception:  # noqa: BLE001 - isolate the pair that fails
-            sims = []
-            for w in words:
-                try:
-                    sims.append(model.similarities([w])[0])
-                except Exception as e:  # noqa: BLE001
-                    sims.append(_error(e))
+        sims = isolate([(p.src_words, p.tgt_words) for p in batch], model.similarities)
         return [PredictionResult(p, s, self._model) for p, s in zip(batch, sims)]
 
     def get_metrics_namespace(self) -> str:
@@ -138,31 +147,23 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
 
 
 class NERModelHandler(_PlacedModelHandler):
-    """TagRequest (words to tag) -> PredictionResult(request, result | error string).
+    """WordsToTag -> PredictionResult(request, spans | Failure).
 
-    The result is the spans, or with ``with_probabilities`` (spans, (labels, probs)).
+    With ``with_probabilities`` the result is (spans, (labels, probs)).
     """
 
     def __init__(self, model: str, placement: Placement = Placement(),
-                 with_probabilities: bool = False):
-        super().__init__(model, placement)
-        self._with_probs = with_probabilities
+                 with_probabilities: bool = False, model_identifier: Optional[str] = None):
+        super().__init__(model, placement, model_identifier)
+        self.with_probabilities = with_probabilities
 
     def load_model(self) -> LazyTagger:
         return LazyTagger(self._model, self._placement.device, self._placement.dtype)
 
     def run_inference(self, batch, model: LazyTagger, inference_args=None
                       ) -> Iterable[PredictionResult]:
-        tag = model.tag_with_probabilities if self._with_probs else model.tag
-        try:
-            results = tag([r.words for r in batch])
-        except Exception:  # noqa: BLE001 - isolate the sentence that fails
-            results = []
-            for r in batch:
-                try:
-                    results.append(tag([r.words])[0])
-                except Exception as e:  # noqa: BLE001
-                    results.append(_error(e))
+        tag = model.tag_with_probabilities if self.with_probabilities else model.tag
+        results = isolate([r.words for r in batch], tag)
         return [PredictionResult(r, s, self._model) for r, s in zip(batch, results)]
 
     def get_metrics_namespace(self) -> str:

@@ -1,14 +1,18 @@
 """Word-level NER as a composable stage: label source corpora, target candidates, model
 transfer, and (translate-test) the English side.
 
-``TagWords`` takes any record, a function giving the words to tag and a function attaching
-the predicted spans, so one batched RunInference stage serves every use.
+``TagWords`` takes words and returns spans: each input is a :class:`WordsToTag` (the words,
+the record they belong to for dead letters, and an opaque payload) and each output is
+``(payload, spans)`` — or ``(payload, (spans, (labels, probabilities)))`` with
+``with_probabilities``. The caller attaches the spans to its own record, so one batched
+RunInference stage serves every use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -17,58 +21,101 @@ from apache_beam.ml.inference.base import PredictionResult
 from transforms.batching import SortAndBatchByKey
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import NERModelHandler
+from xlner.bio import spans_to_tags
+from xlner.records import Failure, LabeledSentence, SentencePair
 
 
 @dataclass(frozen=True)
-class TagRequest:
-    item: Any
+class WordsToTag:
+    """Words to tag; ``record_id``/``lang`` name the record in a dead letter."""
+
     words: tuple[str, ...]
+    record_id: str
+    lang: Optional[str]
+    payload: Any
 
 
-class _Attach(beam.DoFn):
-    def __init__(self, attach: Callable, describe: Callable, stage: str):
-        self._attach = attach
-        self._describe = describe
+class _Unpack(beam.DoFn):
+    def __init__(self, stage: str):
         self._stage = stage
         self._tagged = Metrics.counter(NAMESPACE, f"tagged_{stage}")
 
     def process(self, result: PredictionResult):
-        req: TagRequest = result.example
-        if isinstance(result.inference, str):
-            rid, lang = self._describe(req.item)
-            yield dead_letter(self._stage, "ner_failed", rid, result.inference, lang,
-                              {"words": list(req.words)})
+        req: WordsToTag = result.example
+        if isinstance(result.inference, Failure):
+            yield dead_letter(self._stage, "ner_failed", req.record_id,
+                              result.inference.error, req.lang, {"words": list(req.words)})
             return
         self._tagged.inc()
-        yield self._attach(req.item, result.inference)
+        yield req.payload, result.inference
 
 
 class TagWords(beam.PTransform):
-    """X -> attach(X, spans of NER over words(X)); failures become dead letters.
+    """WordsToTag -> (payload, spans); failures become dead letters of ``stage``."""
 
-    ``describe(X)`` gives (record id, target language) for the dead letter.
-    """
-
-    def __init__(self, handler: NERModelHandler, words: Callable, attach: Callable,
-                 describe: Callable, stage: str = "ner", batch_size: int = 64,
+    def __init__(self, handler: NERModelHandler, stage: str = "ner", batch_size: int = 64,
                  batch_tokens: int = 16384):
         super().__init__()
         self._handler = handler
-        self._words = words
-        self._attach = attach
-        self._describe = describe
         self._stage = stage
         self._batch_size = batch_size
         self._batch_tokens = batch_tokens
 
-    def expand(self, items):
-        words = self._words
-        res = (items
-               | "Request" >> beam.Map(lambda x: TagRequest(x, tuple(words(x))))
+    def expand(self, requests):
+        res = (requests
                | "BatchByLength" >> SortAndBatchByKey(
                    key_fn=lambda r: 0, size_fn=lambda r: 2 * len(r.words) + 2,
                    max_batch_size=self._batch_size, max_batch_tokens=self._batch_tokens)
                | "Tag" >> self._handler.run_inference_transform()
-               | "Attach" >> beam.ParDo(_Attach(self._attach, self._describe, self._stage))
-               .with_outputs(DEAD, main="ok"))
+               | "Unpack" >> beam.ParDo(_Unpack(self._stage)).with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])
+
+
+def _target_words(pair: SentencePair) -> WordsToTag:
+    return WordsToTag(pair.tgt_words, pair.id, pair.tgt_lang, pair)
+
+
+def _attach(pair: SentencePair, result) -> SentencePair:
+    return pair.with_tgt_spans(result)
+
+
+def _attach_with_probabilities(pair: SentencePair, result) -> SentencePair:
+    spans, word_probs = result
+    return pair.with_tgt_spans(spans, word_probs)
+
+
+class TagTargets(beam.PTransform):
+    """SentencePair -> the same pair with NER spans (and word probabilities) on its target
+    words: the candidates of NER-candidate methods and the labels of model transfer."""
+
+    def __init__(self, handler: NERModelHandler, batch_size: int = 64):
+        super().__init__()
+        self._tag = TagWords(handler, "ner", batch_size)
+        self._attach = _attach_with_probabilities if handler.with_probabilities else _attach
+
+    def expand(self, pairs):
+        tagged = (pairs | "TargetWords" >> beam.Map(_target_words)
+                  | "Tag" >> self._tag)
+        return Staged(tagged.ok | "Attach" >> beam.MapTuple(self._attach), tagged.dead)
+
+
+def _source_words(s: LabeledSentence) -> WordsToTag:
+    return WordsToTag(s.tokens, s.id, None, s)
+
+
+def _relabel(s: LabeledSentence, spans) -> LabeledSentence:
+    return dataclasses.replace(s, tags=spans_to_tags(spans, len(s.tokens)))
+
+
+class LabelSentences(beam.PTransform):
+    """LabeledSentence -> the same sentence tagged by the NER model (``--label_source``:
+    an unlabelled source corpus); failures are dead letters before the fan-out."""
+
+    def __init__(self, handler: NERModelHandler, batch_size: int = 64):
+        super().__init__()
+        self._tag = TagWords(handler, "label_source", batch_size)
+
+    def expand(self, sentences):
+        tagged = (sentences | "SourceWords" >> beam.Map(_source_words)
+                  | "Tag" >> self._tag)
+        return Staged(tagged.ok | "Relabel" >> beam.MapTuple(_relabel), tagged.dead)

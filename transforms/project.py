@@ -1,45 +1,87 @@
-"""Project source entities onto target words with a configured projector."""
+"""Project source entities onto target words, with any number of methods at once.
+
+``ProjectPairs`` runs one encoder pass for every method that aligns (each extracts its
+own alignment from it) and hands the pairs to each method's projector; methods that need
+no alignment (model transfer, EasyProject) project the spans already on the target words.
+Step labels name the method: ``Project[cand-ngram-src2tgt-sim]``.
+"""
 
 from __future__ import annotations
+
+from typing import Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.align import Align
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
+from xlner.methods import Method
 from xlner.projectors import Projector
-from xlner.records import AlignedPair, Projection
+from xlner.records import AlignedPair, Projection, SentencePair
 
 
-@beam.typehints.with_input_types(AlignedPair)
 @beam.typehints.with_output_types(Projection)
 class _Project(beam.DoFn):
-    def __init__(self, projector: Projector):
+    def __init__(self, method: Method, projector: Projector):
+        self._key = method.key
         self._projector = projector
         self._projected = Metrics.counter(NAMESPACE, "sentences_projected")
         self._entities = Metrics.counter(NAMESPACE, "entities_projected")
 
-    def process(self, aligned: AlignedPair):
-        pair = aligned.pair
+    def process(self, element: AlignedPair | SentencePair):
+        aligned = isinstance(element, AlignedPair)
+        pair, alignments = (element.pair, element.alignments) if aligned else (element, {})
         try:
-            tags, spans = self._projector.project(aligned)
+            tags, spans = self._projector.project(pair, alignments)
         except Exception as e:  # noqa: BLE001 - the reference silently writes all-O here
             yield dead_letter("project", "projection_failed", pair.id,
                               f"{type(e).__name__}: {e}", pair.tgt_lang)
             return
         self._projected.inc()
         self._entities.inc(len(spans))
-        yield Projection(pair=pair, method=self._projector.name, tags=tags, spans=spans,
-                         alignment=aligned.alignments[self._projector.align_method])
+        yield Projection(pair=pair, method=self._key, tags=tags, spans=spans,
+                         alignment=alignments.get(self._projector.align_method, ()))
 
 
 class Project(beam.PTransform):
-    """AlignedPair -> Projection."""
+    """AlignedPair (or SentencePair for methods that do not align) -> Projection."""
 
-    def __init__(self, projector: Projector):
+    def __init__(self, method: Method, projector: Projector):
         super().__init__()
-        self._projector = projector
+        self._fn = _Project(method, projector)
 
-    def expand(self, aligned):
-        res = aligned | "Project" >> beam.ParDo(_Project(self._projector)).with_outputs(
-            DEAD, main="ok")
+    def expand(self, pairs):
+        res = pairs | "Project" >> beam.ParDo(self._fn).with_outputs(DEAD, main="ok")
         return Staged(res.ok, res[DEAD])
+
+
+class ProjectPairs(beam.PTransform):
+    """SentencePair -> {method key: Projection PCollection, ``DEAD``: dead letters}.
+
+    ``align`` is the alignment stage (None when no method aligns); every aligning method's
+    extraction runs on its one encoder pass. Pairs must already carry what the methods
+    need on their target side (NER spans, see ``Method.needs_target_ner``).
+    """
+
+    def __init__(self, methods: Sequence[tuple[Method, Projector]],
+                 align: Optional[Align] = None):
+        super().__init__()
+        self._methods = list(methods)
+        self._align = align
+        if any(m.needs_alignment for m, _ in self._methods) and align is None:
+            raise ValueError("aligning methods need an alignment stage")
+
+    def expand(self, pairs):
+        dead = []
+        aligned = None
+        if self._align is not None:
+            res = pairs | "Align" >> self._align
+            aligned, dead = res.ok, [res.dead]
+        out = {}
+        for method, projector in self._methods:
+            source = aligned if method.needs_alignment else pairs
+            res = source | f"Project[{method.key}]" >> Project(method, projector)
+            out[method.key] = res.ok
+            dead.append(res.dead)
+        out[DEAD] = tuple(dead) | "ProjectionDeadLetters" >> beam.Flatten()
+        return out

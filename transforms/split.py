@@ -40,6 +40,6 @@ class SplitWords(beam.PTransform):
 
 def translation_to_pair(t: Translation) -> SentencePair:
     """Translate-train: the labelled source is the entity side, the translation receives."""
-    return SentencePair(id=t.source.id, src_lang=t.source.lang, tgt_lang=t.tgt_lang,
+    return SentencePair(translation=t, src_lang=t.source.lang, tgt_lang=t.tgt_lang,
                         src_words=t.source.tokens, src_spans=tags_to_spans(t.source.tags),
-                        tgt_words=t.words, context=t)
+                        tgt_words=t.words)

@@ -7,9 +7,9 @@ distinct key once and routes the result back to every waiting request. With a tr
 cache the keys are first joined with earlier translations, so projection variants and
 re-runs never translate twice; new translations are appended to the cache.
 
-``PlanTranslations`` + ``to_translation`` are the plain sentence translation of
-translate-train around it: a row that carries its translation (``translation`` or
-``translation_tokens``) skips the model — a run where all rows do never loads one.
+``TranslateSentences`` is the sentence translation of both jobs around it: a row that
+carries its translation (``translation`` or ``translation_tokens``) skips the model — a
+run where all rows do never loads one — and every translation is split into words.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import SortAndBatchByKey
-from transforms.deadletter import DEAD, NAMESPACE, dead_letter, sentence_view
+from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
+from transforms.split import SplitWords
 from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
-from xlner.records import (LabeledSentence, TextRequest, TranslatedText, Translation,
-                           TranslationJob, key_lang, pair_key)
+from xlner.records import (Failure, LabeledSentence, TextRequest, TranslatedText,
+                           Translation, TranslationJob, key_lang, pair_key)
 from xlner.text import detokenize
 
 JOBS = "jobs"
@@ -80,13 +81,14 @@ class _Unpack(beam.DoFn):
     def process(self, result: PredictionResult):
         job: TranslationJob = result.example
         out = result.inference
-        text = out.text.strip() if out.text else None
+        failure = out if isinstance(out, Failure) else None
+        text = None if failure else out.strip()
         if not text:
             self._failed.inc()
-            reason = out.reason if out.text is None else "empty_translation"
-            error = out.error or "model returned an empty translation"
+            failure = failure or Failure("empty_translation",
+                                         "the model returned an empty translation")
             for r in job.members:
-                yield TranslatedText(r, None, "model", self._model, error, reason)
+                yield TranslatedText(r, None, "model", self._model, failure)
             return
         self._texts.inc()
         yield TaggedOutput(NEW_CACHE_ROWS, cache_row(job.cache_key, self._model, job.src_lang,
@@ -195,29 +197,48 @@ def plan_translation(s: LabeledSentence, tgt: str, key_lang: str):
                                              owner=s))
 
 
-def _plan_targets(s: LabeledSentence, target_langs: Sequence[str]):
-    for tgt in target_langs:
-        yield from plan_translation(s, tgt, tgt)
-
-
 def to_translation(t: TranslatedText):
     """A sentence's TranslatedText -> Translation, or a dead letter under its key's language."""
     s: LabeledSentence = t.request.owner
     if t.text is None:
-        yield dead_letter("translate", t.reason or "translation_failed", s.id, t.error or "",
+        yield dead_letter("translate", t.failure.reason, s.id, t.failure.error,
                           key_lang(t.request.owner_key), sentence_view(s))
         return
     yield Translation(source=s, tgt_lang=t.request.tgt_lang, text=t.text, origin=t.origin,
                       model=t.model)
 
 
-class PlanTranslations(beam.PTransform):
-    """LabeledSentence -> (given Translations, TextRequests, dead letters)."""
+def _plan_targets(s: LabeledSentence, target_langs: Sequence[str], key_by_source: bool):
+    for tgt in target_langs:
+        yield from plan_translation(s, tgt, s.lang if key_by_source else tgt)
 
-    def __init__(self, target_langs: Sequence[str]):
+
+class TranslateSentences(beam.PTransform):
+    """LabeledSentence -> Translation into each of ``target_langs``, split into words.
+
+    Given translations pass through; the others go through ``texts`` (one TranslateTexts,
+    so each distinct text is translated once). Outcomes are keyed and accounted under the
+    target language, or with ``key_by_source`` under the sentence's own language (the
+    evaluation job translates gold sentences of many languages into English).
+    """
+
+    def __init__(self, texts: TranslateTexts, target_langs: Sequence[str],
+                 key_by_source: bool = False):
         super().__init__()
-        self._targets = list(target_langs)
+        self._texts = texts
+        self._targets = tuple(target_langs)
+        self._key_by_source = key_by_source
 
     def expand(self, sentences):
-        return sentences | "Plan" >> beam.FlatMap(_plan_targets, self._targets).with_outputs(
-            REQUESTS, DEAD, main="given")
+        planned = sentences | "Plan" >> beam.FlatMap(
+            _plan_targets, self._targets, self._key_by_source).with_outputs(
+                REQUESTS, DEAD, main="given")
+        done = (planned[REQUESTS]
+                | "TranslateTexts" >> self._texts
+                | "ToTranslations" >> beam.FlatMap(to_translation).with_outputs(
+                    DEAD, main="ok"))
+        split = ((planned.given, done.ok) | "AllTranslations" >> beam.Flatten()
+                 | "SplitWords" >> SplitWords())
+        dead = ((planned[DEAD], done[DEAD], split.dead)
+                | "TranslationDeadLetters" >> beam.Flatten())
+        return Staged(split.ok, dead)

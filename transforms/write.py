@@ -112,7 +112,7 @@ class WriteSummary(beam.PTransform):
 
 def tally_written(p, gold_field: Optional[str]):
     """The summary contribution of one written projection."""
-    t = p.pair.context
+    t = p.pair.translation
     gold = None
     if gold_field and t.origin == "given":
         g = t.source.extra.get(gold_field)

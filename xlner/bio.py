@@ -7,6 +7,7 @@ We repair only what has exactly one reading and reject the rest with a reason.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -100,6 +101,15 @@ def spans_to_tags(spans: Iterable[Span], length: int) -> tuple[str, ...]:
         for k in range(s.start + 1, s.end):
             tags[k] = "I-" + s.label
     return repair_iob2(tags).tags
+
+
+def entity_types(tags: Sequence[str]) -> Counter:
+    """Entities per type, counted by their ``B-`` tags (IOB2: one per entity)."""
+    return Counter(t[2:] for t in tags if t.startswith("B-"))
+
+
+def count_entities(tags: Sequence[str]) -> int:
+    return sum(1 for t in tags if t.startswith("B-"))
 
 
 def label_list(types: Iterable[str]) -> list[str]:

@@ -48,27 +48,27 @@ def method_block(counts: EvalCounts, paper: Optional[Mapping]) -> dict:
             "failed": counts.failed, "paper": dict(paper) if paper else None}
 
 
-def assemble(per_key: Mapping[tuple[str, str], EvalCounts], languages: Sequence[dict],
+def assemble(per_key: Mapping[tuple[str, str], EvalCounts], languages: Sequence,
              methods: Sequence[str], paper: Mapping[tuple[str, str], Mapping],
              primary: str, dead_letters: Mapping[str, Mapping] | None = None,
              header: Mapping | None = None) -> dict:
     """The metrics.json document: per language x method scores beside the paper's.
 
-    ``languages`` are dicts with ``code`` (the data set's code, the report key) and
-    ``nllb``. Averages are over the languages where the paper has the method too, so the
+    ``languages`` have a ``code`` (the data set's code, the report key) and an ``nllb``
+    code. Averages are over the languages where the paper has the method too, so the
     two averages compare the same languages.
     """
     dead_letters = dead_letters or {}
     out_langs = {}
     for lang in languages:
-        code = lang["code"]
+        code = lang.code
         blocks = {}
         for m in methods:
             counts = per_key.get((code, m))
             if counts is not None:
                 blocks[m] = method_block(counts, paper.get((code, m)))
         sentences = max((b["typed"]["sentences"] for b in blocks.values()), default=0)
-        out_langs[code] = {"nllb": lang["nllb"], "sentences": sentences,
+        out_langs[code] = {"nllb": lang.nllb, "sentences": sentences,
                            "dead_letters": dead_letters.get(code, {}), "methods": blocks}
     averages = {}
     for m in methods:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-OUTSIDE = "O"
+from xlner.bio import OUTSIDE, count_entities
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -69,13 +69,9 @@ def map_labels(tags: Sequence[str], keep: Iterable[str] | None = None,
     return out
 
 
-def count_begins(tags: Sequence[str]) -> int:
-    return sum(1 for t in tags if t.startswith("B-"))
-
-
 def proj_ratio_term(gold_tags: Sequence[str], pred_tags: Sequence[str]) -> float:
     """One sentence's contribution to proj_ratio (method.md §9): B- counts, 1 when both 0."""
-    n_gold, n_pred = count_begins(gold_tags), count_begins(pred_tags)
+    n_gold, n_pred = count_entities(gold_tags), count_entities(pred_tags)
     if n_gold:
         return n_pred / n_gold
     return 1.0 if n_pred == 0 else 0.0

@@ -4,22 +4,24 @@
 * ``ngram`` / ``ner`` — candidate matching (§6): target candidates (all n-grams, or the
   spans an NER model predicts on the target words), scored against each source entity by
   the alignment Dice score, and matched greedily (the paper's "argmax"), exactly by ILP, or
-  by the reference's bipartite variant.
+  by the reference's bipartite variant;
+* ``model_transfer`` / ``easyproject`` — the spans already on the target words (an NER
+  model's, or those EasyProject recovered from its marked translation) are the labels.
 
-The two methods that need no alignment (EasyProject, model transfer) are stages of their
-own (``transforms/easyproject.py``, ``transforms/ner.py``).
+:func:`build_projector` makes the projector of a :class:`~xlner.methods.Method`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional, Protocol
+from typing import Mapping, Optional, Protocol
 
 from xlner import matching
 from xlner.bio import spans_to_tags
 from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.heuristic import project_heuristic
-from xlner.records import AlignedPair, Span
+from xlner.methods import Method
+from xlner.records import Alignment, SentencePair, Span
 from xlner.scores import alignment_scores, fuse, ner_model_scores
 from xlner.text import writes_without_spaces
 
@@ -27,15 +29,53 @@ from xlner.text import writes_without_spaces
 NO_SPACE_MAX_WORDS = 30
 
 
+Alignments = Mapping[str, Alignment]  # extraction method -> word alignment
+
+
 class Projector(Protocol):
     name: str
-    align_method: str
+    align_method: str  # "" for projectors that use no alignment
 
-    def project(self, aligned: AlignedPair) -> tuple[tuple[str, ...], tuple[Span, ...]]:
-        """Target tags and spans for one aligned pair."""
+    def project(self, pair: SentencePair, alignments: Alignments
+                ) -> tuple[tuple[str, ...], tuple[Span, ...]]:
+        """Target tags and spans for one pair (``alignments`` by extraction method)."""
 
     def describe(self) -> dict:
         """Settings recorded in the output's provenance."""
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    """The tunable settings of the projectors (the method picks which apply)."""
+
+    merge_distance: int = 1
+    length_ratio_threshold: float = 0.8
+    overwrite: bool = True
+    paper_quirks: bool = False
+    max_candidate_words: Optional[int] = None
+    n_proj: int = 1
+    ner_subranges: bool = False
+    score_weights: tuple = (("align", 1.0),)
+
+
+@dataclass(frozen=True)
+class SpanProjector:
+    """The spans already on the target words are the labels: model transfer (an NER
+    model's, method.md §8.2) and EasyProject (recovered from its marked translation)."""
+
+    name: str = "model_transfer"
+    align_method: str = ""
+    needs_word_probs: bool = False
+
+    def project(self, pair: SentencePair, alignments: Alignments = None):
+        if pair.tgt_spans is None:
+            raise ValueError(f"{self.name} needs spans on the target words; the graph must "
+                             "attach them first")
+        spans = tuple(pair.tgt_spans)
+        return spans_to_tags(spans, len(pair.tgt_words)), spans
+
+    def describe(self) -> dict:
+        return {"projection": self.name}
 
 
 @dataclass(frozen=True)
@@ -46,11 +86,11 @@ class HeuristicProjector:
     overwrite: bool = True
     reproduce_merge_quirk: bool = False
     name: str = "heuristic"
+    needs_word_probs: bool = False
 
-    def project(self, aligned: AlignedPair):
-        pair = aligned.pair
+    def project(self, pair: SentencePair, alignments: Alignments):
         return project_heuristic(
-            pair.src_spans, aligned.alignments[self.align_method], len(pair.tgt_words),
+            pair.src_spans, alignments[self.align_method], len(pair.tgt_words),
             merge_distance=self.merge_distance,
             length_ratio_threshold=self.length_ratio_threshold, overwrite=self.overwrite,
             reproduce_merge_quirk=self.reproduce_merge_quirk)
@@ -101,13 +141,12 @@ class CandidateProjector:
     def needs_word_probs(self) -> bool:
         return bool(dict(self.score_weights).get("ner"))
 
-    def scores(self, aligned: AlignedPair, cands):
-        pair = aligned.pair
+    def scores(self, pair: SentencePair, alignments: Alignments, cands):
         weights = {k: w for k, w in self.score_weights if w}
         mats = {}
         if "align" in weights:
             mats["align"] = alignment_scores(pair.src_spans, cands,
-                                             aligned.alignments[self.align_method],
+                                             alignments[self.align_method],
                                              len(pair.tgt_words), prune_dominated=self.prunable)
         if "ner" in weights:
             if pair.tgt_word_probs is None:
@@ -118,10 +157,9 @@ class CandidateProjector:
             return mats["align"]
         return fuse(mats, weights)
 
-    def project(self, aligned: AlignedPair):
-        pair = aligned.pair
+    def project(self, pair: SentencePair, alignments: Alignments):
         cands = self.candidates(pair)
-        scores = self.scores(aligned, cands)
+        scores = self.scores(pair, alignments, cands)
         if self.matching == "bipartite":
             chosen = matching.bipartite_match(scores, cands)
         else:
@@ -132,3 +170,20 @@ class CandidateProjector:
 
     def describe(self) -> dict:
         return asdict(self)
+
+
+def build_projector(method: Method, settings: ProjectionSettings = ProjectionSettings()
+                    ) -> Projector:
+    """The projector of ``method`` with ``settings``."""
+    if method.projection == "heuristic":
+        return HeuristicProjector(
+            align_method=method.align_method, merge_distance=settings.merge_distance,
+            length_ratio_threshold=settings.length_ratio_threshold,
+            overwrite=settings.overwrite, reproduce_merge_quirk=settings.paper_quirks)
+    if method.projection in ("ngram", "ner"):
+        return CandidateProjector(
+            name=method.projection, matching=method.matching,
+            align_method=method.align_method, max_words=settings.max_candidate_words,
+            n_proj=settings.n_proj, ner_subranges=settings.ner_subranges,
+            score_weights=settings.score_weights)
+    return SpanProjector(name=method.projection)

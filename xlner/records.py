@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 Alignment = tuple[tuple[int, int], ...]
 
@@ -72,7 +72,8 @@ class TextRequest:
     """A text to translate on behalf of an owner (a sentence, or part of one).
 
     ``slot`` says which part (``sentence``, ``marked``, ``entity:3``); ``owner`` is the
-    record the result is routed back to, by ``owner_key``.
+    record the result is routed back to, by ``owner_key``: the sentence itself, or the
+    EasyProject unit the marked sentence and entity strings belong to.
     """
 
     owner_key: str
@@ -80,19 +81,32 @@ class TextRequest:
     text: str
     src_lang: str
     tgt_lang: str
-    owner: Any = None
+    owner: Union[LabeledSentence, "MarkedUnit"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a model produced nothing for one input: a short stable ``reason`` code (it
+    becomes the dead letter's reason) and the ``error`` text. Model handlers return it in
+    place of a result, so one bad input fails alone instead of failing its batch."""
+
+    reason: str
+    error: str = ""
+
+    @classmethod
+    def of(cls, e: BaseException, reason: str = "model_error") -> "Failure":
+        return cls(reason, f"{type(e).__name__}: {e}"[:2000])
 
 
 @dataclass(frozen=True)
 class TranslatedText:
-    """The translation of a TextRequest, or why there is none."""
+    """The translation of a TextRequest (``text``), or why there is none (``failure``)."""
 
     request: TextRequest
     text: Optional[str]
     origin: str  # "cache" | "model"
     model: str
-    error: Optional[str] = None
-    reason: str = ""
+    failure: Optional[Failure] = None
 
 
 @dataclass(frozen=True)
@@ -126,10 +140,6 @@ class Translation:
     words: Optional[tuple[str, ...]] = None
     offsets: Optional[tuple[tuple[int, int], ...]] = None
 
-    @property
-    def key(self) -> str:
-        return pair_key(self.source.id, self.tgt_lang)
-
     def with_words(self, words, offsets) -> "Translation":
         return dataclasses.replace(self, words=tuple(words),
                                    offsets=None if offsets is None else tuple(offsets))
@@ -137,30 +147,72 @@ class Translation:
 
 @dataclass(frozen=True)
 class SentencePair:
-    """The unit that is aligned and projected.
+    """The per-(sentence, language) unit that is aligned and projected.
 
-    ``context`` is the stage record the writer needs afterwards (a ``Translation`` in
-    translate-train); the aligner and projectors never look at it.
+    The *source* side carries entity spans, the *target* side receives labels.
+    ``translation`` is how the input record was translated (its ``source`` is the record):
+    the target side in translate-train, the English side in the evaluation job. The
+    aligner and projectors look only at the words and spans.
     """
 
-    id: str
+    translation: Translation
     src_lang: str
     tgt_lang: str
     src_words: tuple[str, ...]
     src_spans: tuple[Span, ...]
     tgt_words: tuple[str, ...]
-    context: Any = None
-    # Spans an NER model predicts on the target words (NER candidates, model transfer).
+    # Spans known on the target words: an NER model's (NER candidates, model transfer) or
+    # those EasyProject recovered from its marked translation.
     tgt_spans: Optional[tuple[Span, ...]] = None
     # (label names, [n_words, n_labels] probabilities) of that model, for the NER score.
     tgt_word_probs: Optional[tuple] = None
 
-    def with_tgt_spans(self, spans, word_probs=None) -> "SentencePair":
-        return dataclasses.replace(self, tgt_spans=tuple(spans), tgt_word_probs=word_probs)
+    @property
+    def record(self) -> LabeledSentence:
+        """The input record this pair was made from."""
+        return self.translation.source
+
+    @property
+    def id(self) -> str:
+        return self.record.id
 
     @property
     def key(self) -> str:
         return pair_key(self.id, self.tgt_lang)
+
+    def with_tgt_spans(self, spans, word_probs=None) -> "SentencePair":
+        return dataclasses.replace(self, tgt_spans=tuple(spans), tgt_word_probs=word_probs)
+
+
+@dataclass(frozen=True)
+class MarkedUnit:
+    """Words with entity spans to carry into ``tgt_lang`` with EasyProject markers.
+
+    ``record`` is the input record; ``pair`` the sentence pair whose source side is
+    back-translated (tgt2tgt), None when EasyProject itself produces the target sentence.
+    """
+
+    key: str
+    record: LabeledSentence
+    src_lang: str
+    tgt_lang: str
+    words: tuple[str, ...]
+    spans: tuple[Span, ...]
+    pair: Optional[SentencePair] = None
+
+
+@dataclass(frozen=True)
+class EasyProjected:
+    """The target words and spans recovered from one unit's marked translation."""
+
+    unit: MarkedUnit
+    text: str  # the translation with the markers of recovered entities removed
+    words: tuple[str, ...]
+    spans: tuple[Span, ...]
+    markers: int
+    matched: int
+    origin: str
+    model: str
 
 
 @dataclass(frozen=True)

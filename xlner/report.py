@@ -17,7 +17,7 @@ from importlib.resources import files
 from typing import Optional
 
 from xlner.bio import InvalidTags, tags_to_spans
-from xlner.methods import BY_KEY
+from xlner.methods import UnknownMethod, parse
 
 PAPER_FILES = {"masakhaner2": "masakhaner2.csv", "panx": "xtreme39.csv",
                "europarl": "europarl.csv"}
@@ -104,10 +104,11 @@ def _cell_text(ours: Optional[float], paper: Optional[float]) -> str:
 
 
 def _short(method: str) -> str:
-    """The paper's abbreviation (``H-s-S``), keeping a ``+ilp`` style suffix."""
-    name, plus, variant = method.partition("+")
-    m = BY_KEY.get(name)
-    return (m.short if m else name) + plus + variant
+    """The paper's abbreviation (``H-s-S``, ``Cg-s-S+ilp``); unknown keys as they are."""
+    try:
+        return parse(method).short
+    except UnknownMethod:
+        return method
 
 
 def _average(metrics: dict, method: str) -> tuple[Optional[float], Optional[float], int]:

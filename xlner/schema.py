@@ -74,12 +74,12 @@ OUTPUT_SCHEMA = pa.schema([
 
 def output_row(p: Projection, provenance: Mapping[str, Any]) -> dict:
     """The Parquet row of one projected translate-train sentence."""
-    t = p.pair.context  # the Translation this pair was built from
+    t = p.pair.translation  # the target sentence, and the record it translates
     src = t.source
     return {
         "id": src.id,
         "lang": t.tgt_lang,
-        "tokens": list(t.words),
+        "tokens": list(p.pair.tgt_words),
         "ner_tags": list(p.tags),
         "entities": [{"start": s.start, "end": s.end, "label": s.label} for s in p.spans],
         "src_lang": src.lang,

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from xlner.bio import label_list
+from xlner.bio import entity_types, label_list
 from xlner.metrics import Counts, proj_ratio_term, sentence_counts
 
 # Stages where a record is rejected before it is valid; their dead letters are counted as
@@ -73,8 +73,8 @@ class Tally:
                    gold_tags=None) -> "Tally":
         lt = LangTally(
             written=1,
-            entities_in=Counter(t[2:] for t in src_tags if t.startswith("B-")),
-            entities_out=Counter(t[2:] for t in tgt_tags if t.startswith("B-")),
+            entities_in=entity_types(src_tags),
+            entities_out=entity_types(tgt_tags),
             proj_ratio_sum=proj_ratio_term(src_tags, tgt_tags),
             origins=Counter({origin: 1}),
         )

@@ -1,0 +1,83 @@
+"""Deterministic stand-in models for testing composites on their own (no weights).
+
+They plug into the real handlers by overriding ``load_model`` only, so batching,
+isolation of failures, unpacking and dead-letter routing are the production code.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from transforms.handlers import NERModelHandler, TranslationModelHandler
+from xlner.models.translators import TranslationOutput
+from xlner.records import Span
+
+FAIL = "FAIL"  # a text or word that makes the fake model raise
+
+
+class EchoTranslator:
+    """Translates by returning the text with each word upper-cased (markers kept); raises
+    on any batch that holds ``FAIL``, so the handler's isolation has something to do."""
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str):
+        if any(FAIL in t for t in texts):
+            raise RuntimeError("fake model failure")
+        return [TranslationOutput(t.upper()) for t in texts]
+
+
+class FakeTranslationHandler(TranslationModelHandler):
+    def load_model(self):
+        return EchoTranslator()
+
+
+class CapitalTagger:
+    """Every capitalised word is a one-word PER entity; raises on a batch holding FAIL."""
+
+    def tag(self, sentences):
+        if any(FAIL in s for s in sentences):
+            raise RuntimeError("fake tagger failure")
+        return [tuple(Span(i, i + 1, "PER") for i, w in enumerate(s) if w[:1].isupper())
+                for s in sentences]
+
+    def tag_with_probabilities(self, sentences):
+        raise ValueError("no probabilities")
+
+
+class FakeNERHandler(NERModelHandler):
+    def load_model(self):
+        return CapitalTagger()
+
+
+# ------------------------------------------------------------------ composite test helpers
+def test_pipeline():
+    """A TestPipeline on the in-process FnApiRunner (the DirectRunner would try Prism)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+
+
+test_pipeline.__test__ = False  # a helper, not a test
+
+
+def fake_texts(cache=None):
+    """TranslateTexts over the echo translator (batches of 4)."""
+    from transforms.translate import TranslateTexts
+
+    return TranslateTexts(FakeTranslationHandler("fake"), "fake", "fake|greedy",
+                          cache_location=cache, batch_size=4)
+
+
+def sentence(sid, words, tags=None, **kw):
+    from xlner.records import LabeledSentence
+
+    return LabeledSentence(sid, tuple(words), tuple(tags or ["O"] * len(words)), "eng_Latn",
+                           **kw)
+
+
+def counter(result, name) -> int:
+    """A Beam counter's committed value after a run."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+    return sum(c.committed for c in found)
