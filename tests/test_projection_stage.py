@@ -67,7 +67,7 @@ def test_steps_of_one_job_share_a_model_and_two_jobs_never_do():
     one, other = RunConfig.from_options(opts), RunConfig.from_options(opts)
 
     def ident(cfg):
-        return cfg.models.translate_texts()._handler.model_identifier
+        return cfg.models.translate_texts().model_identifier
 
     assert ident(one) == ident(one)  # forward and back translation: one model
     assert ident(one) != ident(other)  # Beam shares by identifier machine-wide

@@ -14,7 +14,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import PredictionResult
 
-from transforms.batching import SortAndBatchByKey
+from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import AlignmentEncoderHandler
 from xlner import alignment
@@ -55,21 +55,14 @@ class Align(beam.PTransform):
         unknown = set(methods) - set(alignment.METHODS)
         if unknown:
             raise ValueError(f"unknown alignment methods {sorted(unknown)}")
-        self._handler = handler
-        self._methods = tuple(methods)
-        self._aligner = aligner
-        self._batch_size = batch_size
-        self._batch_tokens = batch_tokens
+        self._encode = InferInBatches(
+            handler,
+            # two sequences per pair; ~1.5 subwords per word on average
+            size_fn=lambda p: 3 * max(len(p.src_words), len(p.tgt_words)) + 4,
+            max_batch_size=batch_size, max_batch_tokens=batch_tokens)
+        self._extract = _Extract(tuple(methods), aligner)
 
     def expand(self, pairs):
-        res = (
-            pairs
-            | "BatchByLength" >> SortAndBatchByKey(
-                key_fn=lambda p: 0,
-                # two sequences per pair; ~1.5 subwords per word on average
-                size_fn=lambda p: 3 * max(len(p.src_words), len(p.tgt_words)) + 4,
-                max_batch_size=self._batch_size, max_batch_tokens=self._batch_tokens)
-            | "Encode" >> self._handler.run_inference_transform()
-            | "Extract" >> beam.ParDo(_Extract(self._methods, self._aligner)).with_outputs(
-                DEAD, main="ok"))
+        res = (pairs | "Encode" >> self._encode
+               | "Extract" >> beam.ParDo(self._extract).with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])

@@ -73,3 +73,19 @@ class SortAndBatchByKey(beam.PTransform):
 
     def expand(self, pcoll):
         return pcoll | beam.ParDo(self._fn)
+
+
+class InferInBatches(beam.PTransform):
+    """``T -> PredictionResult``: length-sorted batches of one key each, through one
+    RunInference step of ``handler`` (a ``transforms.handlers`` model handler, which
+    takes the batches as they are). The one way every model step of the job is fed."""
+
+    def __init__(self, handler, size_fn: Callable[[Any], int], max_batch_size: int,
+                 max_batch_tokens: int, key_fn: Callable[[Any], Hashable] = lambda x: 0):
+        super().__init__()
+        self._handler = handler
+        self._batch = SortAndBatchByKey(key_fn, size_fn, max_batch_size, max_batch_tokens)
+
+    def expand(self, pcoll):
+        return (pcoll | "BatchByLength" >> self._batch
+                | "RunInference" >> self._handler.run_inference_transform())

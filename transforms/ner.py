@@ -18,7 +18,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import PredictionResult
 
-from transforms.batching import SortAndBatchByKey
+from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import NERModelHandler
 from xlner.bio import spans_to_tags
@@ -56,18 +56,13 @@ class TagWords(beam.PTransform):
     def __init__(self, handler: NERModelHandler, stage: str = "ner", batch_size: int = 64,
                  batch_tokens: int = 16384):
         super().__init__()
-        self._handler = handler
-        self._stage = stage
-        self._batch_size = batch_size
-        self._batch_tokens = batch_tokens
+        self._tag = InferInBatches(handler, size_fn=lambda r: 2 * len(r.words) + 2,
+                                   max_batch_size=batch_size, max_batch_tokens=batch_tokens)
+        self._unpack = _Unpack(stage)
 
     def expand(self, requests):
-        res = (requests
-               | "BatchByLength" >> SortAndBatchByKey(
-                   key_fn=lambda r: 0, size_fn=lambda r: 2 * len(r.words) + 2,
-                   max_batch_size=self._batch_size, max_batch_tokens=self._batch_tokens)
-               | "Tag" >> self._handler.run_inference_transform()
-               | "Unpack" >> beam.ParDo(_Unpack(self._stage)).with_outputs(DEAD, main="ok"))
+        res = (requests | "Tag" >> self._tag
+               | "Unpack" >> beam.ParDo(self._unpack).with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])
 
 

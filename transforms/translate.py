@@ -24,7 +24,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
-from transforms.batching import SortAndBatchByKey
+from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
 from transforms.split import SplitWords
@@ -132,12 +132,14 @@ class TranslateTexts(beam.PTransform):
                  cache_location: Optional[str] = None, batch_size: int = 32,
                  batch_tokens: int = 8192):
         super().__init__()
-        self._handler = handler
         self._model = model_id
         self._signature = model_signature
         self._cache = cache_location
-        self._batch_size = batch_size
-        self._batch_tokens = batch_tokens
+        self._translate = InferInBatches(
+            handler, key_fn=lambda j: (j.src_lang, j.tgt_lang),  # one language pair a batch
+            size_fn=lambda j: approx_tokens(j.text), max_batch_size=batch_size,
+            max_batch_tokens=batch_tokens)
+        self.model_identifier = handler.model_identifier
 
     def expand(self, requests):
         signature = self._signature
@@ -157,11 +159,7 @@ class TranslateTexts(beam.PTransform):
                     | "Jobs" >> beam.MapTuple(lambda key, rs: _job(key, list(rs))))
         translated = (
             jobs
-            | "BatchByLanguagePair" >> SortAndBatchByKey(
-                key_fn=lambda j: (j.src_lang, j.tgt_lang),
-                size_fn=lambda j: approx_tokens(j.text), max_batch_size=self._batch_size,
-                max_batch_tokens=self._batch_tokens)
-            | "Translate" >> self._handler.run_inference_transform()
+            | "Translate" >> self._translate
             | "Unpack" >> beam.ParDo(_Unpack(self._model)).with_outputs(
                 NEW_CACHE_ROWS, main="texts"))
         if self._cache:
