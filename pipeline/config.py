@@ -176,6 +176,18 @@ class RunConfig:
     def needs(self) -> Needs:
         return Needs.of([(self.method, self.projector)])
 
+    def models_in_use(self) -> list[tuple[str, str]]:
+        """(option, model) of every model this run's graph can load."""
+        o, m, needs = self.opts, self.method, self.needs
+        used = [("translation_model", o.translation_model)]
+        if (m.needs_marked_translation or m.needs_back_translation) and o.easyproject_model:
+            used.append(("easyproject_model", o.easyproject_model))
+        if needs.alignment:
+            used.append(("alignment_model", o.alignment_model))
+        if needs.target_ner or o.label_source:
+            used.append(("ner_model", o.ner_model))
+        return used
+
     @property
     def output_dir(self) -> str:
         """Where this run writes: OUTPUT itself, or its attempt folder with --publish."""
@@ -266,6 +278,16 @@ class EvalConfig:
     @property
     def models(self) -> Models:
         return Models(self.opts, self.job)
+
+    def models_in_use(self) -> list[tuple[str, str]]:
+        """(option, model) of every model this run's graph can load."""
+        o, needs = self.opts, self.needs()
+        used = [("translation_model", o.translation_model), ("ner_model", o.ner_model)]
+        if self.needs("tgt2tgt").alignment and o.easyproject_model:
+            used.append(("easyproject_model", o.easyproject_model))
+        if needs.alignment:
+            used.append(("alignment_model", o.alignment_model))
+        return used
 
     @property
     def primary(self) -> str:

@@ -21,9 +21,9 @@ import apache_beam as beam
 
 from pipeline.config import EvalConfig
 from pipeline.evaluation import build_evaluation
-from pipeline.launch import check_patterns, main_of, parse
+from pipeline.launch import check_models, check_output, check_patterns, main_of, parse
 from pipeline.options import JOBS
-from transforms.write import join_path, read_json
+from transforms.files import join_path, read_json
 from xlner.methods import parse as parse_method
 
 
@@ -31,6 +31,8 @@ def run(argv: Sequence[str] = (), wait: bool = True):
     opts, options = parse(JOBS["evaluate"], argv)
     ecfg = EvalConfig.from_options(opts)
     check_patterns([p for lang in ecfg.languages for p in lang.patterns], "gold data")
+    check_output(opts.output)
+    check_models(ecfg.models_in_use(), options, opts.allow_pickle_weights)
     pipeline = beam.Pipeline(options=options)
     build_evaluation(pipeline, ecfg)
     result = pipeline.run()
@@ -68,9 +70,15 @@ def _main(argv: Sequence[str]) -> int:
                  "predictions/"):
         print(f"  {join_path(output, name)}")
     try:
-        print_table(read_json(join_path(output, "metrics.json")))
+        metrics = read_json(join_path(output, "metrics.json"))
     except Exception:  # noqa: BLE001 - remote runs: metrics may not be readable here
-        pass
+        return 0
+    print_table(metrics)
+    empty = [code for code, entry in metrics["languages"].items() if not entry["sentences"]]
+    if empty and not ecfg.opts.allow_empty:
+        print(f"xlner: the run failed: no gold sentence was scored for {', '.join(empty)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -31,7 +31,8 @@ from transforms.progress import LogProgress
 from transforms.project import ProjectPairs
 from transforms.read import ReadLabeledSentences
 from transforms.translate import TranslateSentences
-from transforms.write import WriteDeadLetters, join_path
+from transforms.files import join_path
+from transforms.write import WriteDeadLetters
 from xlner.bio import count_entities
 from xlner.evaluation import EvalCounts, assemble, score_sentence
 from xlner.methods import DIRECTIONS

@@ -44,7 +44,7 @@ class JobOutputs:
 
 
 def tally_dead(d) -> Tally:
-    t = Tally.of_dead(d.stage, d.reason, d.tgt_lang)
+    t = Tally.of_dead(d.stage, d.reason, d.tgt_lang, d.record_id)
     if d.stage in REJECTED_STAGES:
         t.read = 1
     return t
@@ -108,7 +108,7 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
               "method": method.key, "provenance": cfg.provenance()}
-    summary_writer = WriteSummary(out, cfg.target_langs, static)
+    summary_writer = WriteSummary(out, cfg.target_langs, static, o.allow_empty)
     summary = tallies | "Summary" >> summary_writer
     if o.publish:
         summary = summary | "Publish" >> Publish(

@@ -4,14 +4,20 @@ checked before any work, run, and turn failures into one clear line and an exit 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from typing import Callable, Sequence
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (PipelineOptions, PortableOptions,
+                                                  StandardOptions)
 
 from pipeline.options import ConfigError, Job, parse_args
+from xlner.models.checks import model_problem
+from xlner.models.encoders import EMBEDDED_ENCODER
+from xlner.models.ner import EMBEDDED_NER
+from xlner.models.translators import EMBEDDED_TRANSLATOR
 
 LOG = logging.getLogger("xlner")
 # Our own errors, as they appear inside a runner's wrapped exception text.
@@ -43,6 +49,46 @@ def check_patterns(patterns: Sequence[str], what: str) -> None:
             raise ConfigError(f"{what} {pattern!r} cannot be read: {e}") from None
         if not found:
             raise ConfigError(f"{what} {pattern!r} matches no file")
+
+
+EMBEDDED = (EMBEDDED_TRANSLATOR, EMBEDDED_ENCODER, EMBEDDED_NER)
+# Runners whose workers run elsewhere (a model path may exist only in the worker image).
+_REMOTE_RUNNERS = ("DataflowRunner", "FlinkRunner", "SparkRunner", "PrismRunner")
+
+
+def runs_here(options: PipelineOptions) -> bool:
+    """True when the workers run on this machine, so local paths can be checked."""
+    runner = options.view_as(StandardOptions).runner or ""
+    env = (options.view_as(PortableOptions).environment_type or "").upper()
+    name = runner if isinstance(runner, str) else type(runner).__name__
+    return name not in _REMOTE_RUNNERS and env in ("", "LOOPBACK", "BEAM_PYTHON_SDK_HARNESS")
+
+
+def check_models(models: Sequence[tuple[str, str]], options: PipelineOptions,
+                 allow_pickle: bool) -> None:
+    """Every model the graph can load exists and holds safetensors weights (local runs)."""
+    if not runs_here(options):
+        return
+    for option, value in models:
+        problem = model_problem(value, option, EMBEDDED, allow_pickle)
+        if problem:
+            raise ConfigError(problem)
+
+
+def check_output(output: str) -> None:
+    """A local output root must be a writable folder (gs:// is checked by the run)."""
+    if "://" in output:
+        return
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ConfigError(f"--output {output!r} is a file, not a folder")
+    try:
+        os.makedirs(output, exist_ok=True)
+        probe = os.path.join(output, f".xlner-write-check-{os.getpid()}")
+        with open(probe, "w") as f:
+            f.write("")
+        os.remove(probe)
+    except OSError as e:
+        raise ConfigError(f"--output {output!r} is not writable: {e.strerror or e}") from None
 
 
 def failure_line(e: BaseException) -> str:

@@ -113,7 +113,10 @@ class OutputOptions:
         "it.", regex=r"^\S+$")
     run_id: str = option(
         "", "Identifier of this run (default: UTC time + random suffix); recorded in "
-        "provenance.", regex=r"^[A-Za-z0-9._-]*$")
+        "provenance.", regex=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")
+    allow_empty: bool = option(
+        False, "Exit 0 even when a language ends with no rows or an input file is empty "
+        "(by default such a run fails).")
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,9 @@ class WorkerOptions:
     inference_dtype: str = option(
         "auto", "Model dtype; auto = bfloat16 on GPU, float32 on CPU.",
         choices=("auto", "float32", "bfloat16", "float16"))
+    allow_pickle_weights: bool = option(
+        False, "Load model weights that are not safetensors (pickled .bin files run code "
+        "when loaded: only for checkpoints you trust).")
     model_cache_dir: str = option(
         "", "Where converted embedded models live (default $XLNER_CACHE_DIR or "
         "~/.cache/xlner).", regex=r"^\S*$")

@@ -15,9 +15,9 @@ import apache_beam as beam
 
 from pipeline.config import RunConfig
 from pipeline.graph import build_translate_train
-from pipeline.launch import LOG, check_patterns, main_of, parse
+from pipeline.launch import LOG, check_models, check_output, check_patterns, main_of, parse
 from pipeline.options import JOBS
-from transforms.write import join_path, read_json
+from transforms.files import join_path, read_json
 
 
 def read_summary(output: str) -> Optional[dict]:
@@ -31,6 +31,8 @@ def run(argv: Sequence[str] = (), wait: bool = True):
     opts, options = parse(JOBS["run"], argv)
     cfg = RunConfig.from_options(opts)
     check_patterns(cfg.inputs, "--input")
+    check_output(opts.output)
+    check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
     started = time.time()
     pipeline = beam.Pipeline(options=options)
     build_translate_train(pipeline, cfg)
@@ -63,8 +65,9 @@ def report(cfg: RunConfig, seconds: float) -> int:
                 line += (f", vs gold: F1 {100 * ov['f1']:.1f} (P {100 * ov['precision']:.1f} "
                          f"R {100 * ov['recall']:.1f})")
             print(line)
-        if not summary["accounting_balanced"]:
-            print("  WARNING: the summary does not account for every record", file=sys.stderr)
+        if summary["problems"]:
+            for problem in summary["problems"]:
+                print(f"xlner: the run failed: {problem}", file=sys.stderr)
             return 1
     if cfg.opts.publish:
         print(f"  published:   {join_path(cfg.opts.output, 'LATEST')} -> run {cfg.run_id}")

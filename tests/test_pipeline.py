@@ -67,7 +67,19 @@ def test_bad_input_goes_to_dead_letter_and_everything_is_accounted(tmp_path, tin
     assert ids == {"bad.conll:0", "bad.conll:3", "ok"}
 
 
-def test_given_translations_never_load_a_translation_model(tmp_path, tiny_aligner):
+def corrupt_weights(model_dir):
+    """Keep the folder a model by its look (it passes the pre-flight check) but make it
+    fail to load: a run that succeeds with it never loaded it."""
+    for name in os.listdir(model_dir):
+        if name.endswith(".safetensors"):
+            with open(os.path.join(model_dir, name), "wb") as f:
+                f.write(b"not a safetensors file")
+
+
+def test_given_translations_never_load_a_translation_model(tmp_path, tiny_aligner,
+                                                          tiny_nllb):
+    import shutil
+
     data = write_jsonl(tmp_path / "given.jsonl", [
         {"id": "a", "tokens": ["Maria", "lives", "in", "Lisbon"],
          "ner_tags": ["B-PER", "O", "O", "B-LOC"], "tgt_lang": "por_Latn",
@@ -76,9 +88,11 @@ def test_given_translations_never_load_a_translation_model(tmp_path, tiny_aligne
         {"id": "b", "tokens": ["Paris"], "ner_tags": ["B-LOC"],
          "translation": "Paris, França"},
     ])
-    missing_model = str(tmp_path / "no-such-model")
+    unloadable = str(tmp_path / "nllb")
+    shutil.copytree(tiny_nllb, unloadable)
+    corrupt_weights(unloadable)
     summary, rows, dead = run_job(str(tmp_path / "out"), f"--input={data}",
-                                  f"--translation_model={missing_model}", *tiny_aligner)
+                                  f"--translation_model={unloadable}", *tiny_aligner)
     assert dead == []
     by_id = {r["id"]: r for r in rows["por_Latn"]}
     assert by_id["a"]["tokens"] == ["Maria", "mora", "em", "Lisboa"]
@@ -108,7 +122,7 @@ def test_translation_cache_is_written_then_reused_without_the_model(tmp_path, ti
     import pyarrow.parquet as pq
     assert pq.read_table(os.path.join(cache, cached_files[0])).num_rows == 3  # 3 distinct texts
 
-    shutil.rmtree(model)  # a second run must not need the model any more
+    corrupt_weights(model)  # a second run must not need the model any more
     second, rows2, dead2 = run_job(str(tmp_path / "out2"), *args)
     assert second["languages"]["por_Latn"]["translation_origin"] == {"cache": 6}
     t1 = {r["id"]: r["translation"] for r in rows1["por_Latn"]}

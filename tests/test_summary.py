@@ -31,3 +31,23 @@ def test_accounting_across_stages_and_languages():
     # a record that vanishes without a dead letter breaks the books
     total.add(valid())
     assert not total.report(["por_Latn", "swh_Latn"])["accounting_balanced"]
+
+
+def test_every_dead_letter_reason_is_listed_with_its_count_and_two_example_ids():
+    from xlner.summary import Tally as T
+
+    parts = [tally_dead(DeadLetter("validate", "invalid_tag", rid)) for rid in ("z", "b", "q")]
+    parts += [tally_dead(DeadLetter("translate", "model_error", "k", tgt_lang="por_Latn")),
+              tally_dead(DeadLetter("read", "unreadable_file", None))]
+    forward, backward = T(), T()
+    for t in parts:
+        forward.add(t)
+    for t in reversed(parts):  # any combine order gives the same examples
+        backward.add(t)
+    reasons = forward.reasons()
+    assert reasons == backward.reasons()
+    assert reasons[0] == {"stage": "validate", "reason": "invalid_tag", "count": 3,
+                          "example_ids": ["b", "q"]}
+    assert {(r["stage"], r["reason"], r["count"]) for r in reasons[1:]} == {
+        ("translate", "model_error", 1), ("read", "unreadable_file", 1)}
+    assert forward.report(["por_Latn"])["dead_letter_reasons"] == reasons

@@ -13,20 +13,12 @@ from apache_beam.metrics import Metrics
 
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
+from transforms.files import join_path, read_json  # noqa: F401 - publish.py imports them here
+from transforms.shards import WriteShards
 from xlner.schema import OUTPUT_SCHEMA, output_row
 from xlner.summary import Tally
 
 LOG = logging.getLogger(__name__)
-
-
-def join_path(base: str, *parts: str) -> str:
-    return FileSystems.join(base.rstrip("/"), *parts)
-
-
-def read_json(path: str) -> dict:
-    """A JSON file the job wrote, from any filesystem Beam knows (local, gs://)."""
-    with FileSystems.open(path) as f:
-        return json.loads(f.read().decode("utf-8"))
 
 
 class Written(NamedTuple):
@@ -34,30 +26,25 @@ class Written(NamedTuple):
     files: beam.PCollection  # (lang, path) of every finalised shard
 
 
+def _fixed_schema(_):
+    return OUTPUT_SCHEMA
+
+
 class WriteProjections(beam.PTransform):
-    """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet`` for each target language."""
+    """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet`` for each target language,
+    deterministic whatever the runner (``transforms/shards.py``)."""
 
     def __init__(self, output: str, target_langs: Sequence[str], provenance: Mapping[str, Any],
-                 num_shards: int = 0):
+                 rows_per_shard: int = 50_000):
         super().__init__()
-        self._output = output
-        self._langs = list(target_langs)
         self._provenance = dict(provenance)
-        self._num_shards = num_shards
+        self._shards = WriteShards(output, target_langs, _fixed_schema,
+                                   rows_per_shard=rows_per_shard)
 
     def expand(self, projections):
-        provenance = self._provenance
-        langs = self._langs
-        rows = projections | "ToRows" >> beam.Map(output_row, provenance)
-        parts = rows | "ByLanguage" >> beam.Partition(
-            lambda row, n: langs.index(row["lang"]), len(langs))
-        files = []
-        for lang, part in zip(langs, parts):
-            written = part | f"Write[{lang}]" >> beam.io.WriteToParquet(
-                join_path(self._output, lang, "part"), OUTPUT_SCHEMA,
-                file_name_suffix=".parquet", num_shards=self._num_shards)
-            files.append(written | f"Files[{lang}]" >> beam.Map(lambda p, l=lang: (l, p)))
-        return Written(rows, tuple(files) | "AllShardFiles" >> beam.Flatten())
+        rows = projections | "ToRows" >> beam.Map(output_row, self._provenance)
+        written = rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r)) | self._shards
+        return Written(rows, written.files)
 
 
 class WriteDeadLetters(beam.PTransform):
@@ -76,13 +63,14 @@ class WriteDeadLetters(beam.PTransform):
 
 
 class _WriteSummary(beam.DoFn):
-    def __init__(self, path: str, target_langs, static: Mapping[str, Any]):
+    def __init__(self, path: str, target_langs, static: Mapping[str, Any], allow_empty: bool):
         self._path = path
         self._langs = list(target_langs)
         self._static = dict(static)
+        self._allow_empty = allow_empty
 
     def process(self, tally: Tally):
-        report = tally.report(self._langs)
+        report = tally.report(self._langs, self._allow_empty)
         summary = {**self._static, **report, "finished_unix": int(time.time())}
         with FileSystems.create(self._path, mime_type="application/json") as f:
             f.write(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False)
@@ -97,17 +85,15 @@ class WriteSummary(beam.PTransform):
     """Tallies -> ``OUTPUT/summary.json`` (counts, entities per class, proj_ratio, options)."""
 
     def __init__(self, output: str, target_langs: Sequence[str], static: Mapping[str, Any],
-                 filename: str = "summary.json"):
+                 allow_empty: bool = False, filename: str = "summary.json"):
         super().__init__()
         self.path = join_path(output, filename)
-        self._langs = list(target_langs)
-        self._static = static
+        self._fn = _WriteSummary(self.path, target_langs, static, allow_empty)
 
     def expand(self, tallies):
         return (tallies
                 | "CombineTallies" >> beam.CombineGlobally(SumOf(Tally))
-                | "WriteSummary" >> beam.ParDo(_WriteSummary(self.path, self._langs,
-                                                             self._static)))
+                | "WriteSummary" >> beam.ParDo(self._fn))
 
 
 def tally_written(p, gold_field: Optional[str]):

@@ -42,12 +42,33 @@ class LangTally:
             self.gold = (self.gold or Counts()).add(o.gold)
 
 
+EXAMPLES_PER_REASON = 2
+# Dead-letter reasons that mean an input file held nothing to read.
+EMPTY_INPUT_REASONS = ("empty_file",)
+
+
+def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool) -> list[str]:
+    """Why a finished run is not a success, one line each (empty: it is)."""
+    out = [] if balanced else ["the summary does not account for every input record"]
+    if allow_empty:
+        return out
+    for lang, entry in langs.items():
+        if not entry["written"]:
+            out.append(f"{lang}: no rows written ({entry['dead_lettered']} dead-lettered)")
+    for r in reasons:
+        if r["reason"] in EMPTY_INPUT_REASONS:
+            out.append(f"{r['count']} input file(s) hold no records ({r['stage']}/{r['reason']})")
+    return out
+
+
 @dataclass
 class Tally:
     read: int = 0
     valid: int = 0
     repaired: int = 0
     dead: Counter = field(default_factory=Counter)  # (stage, reason, lang or "") -> n
+    # (stage, reason) -> the smallest record ids (deterministic in any combine order)
+    examples: dict = field(default_factory=dict)
     langs: dict = field(default_factory=dict)  # lang -> LangTally
 
     def add(self, o: "Tally") -> "Tally":
@@ -55,6 +76,9 @@ class Tally:
         self.valid += o.valid
         self.repaired += o.repaired
         self.dead.update(o.dead)
+        for key, ids in o.examples.items():
+            merged = set(self.examples.get(key, ())) | set(ids)
+            self.examples[key] = tuple(sorted(merged)[:EXAMPLES_PER_REASON])
         for lang, lt in o.langs.items():
             self.langs.setdefault(lang, LangTally()).add(lt)
         return self
@@ -65,8 +89,10 @@ class Tally:
         return Tally(valid=1, repaired=int(repairs > 0))
 
     @staticmethod
-    def of_dead(stage: str, reason: str, lang: Optional[str]) -> "Tally":
-        return Tally(dead=Counter({(stage, reason, lang or ""): 1}))
+    def of_dead(stage: str, reason: str, lang: Optional[str],
+                record_id: Optional[str] = None) -> "Tally":
+        examples = {(stage, reason): (record_id,)} if record_id is not None else {}
+        return Tally(dead=Counter({(stage, reason, lang or ""): 1}), examples=examples)
 
     @staticmethod
     def of_written(lang: str, src_tags, tgt_tags, origin: str,
@@ -83,7 +109,18 @@ class Tally:
         return Tally(langs={lang: lt})
 
     # ---------------------------------------------------------------- report
-    def report(self, target_langs: Iterable[str]) -> dict:
+    def reasons(self) -> list[dict]:
+        """Every dead-letter reason: its stage, count and up to two example ids."""
+        counts: Counter = Counter()
+        for (stage, reason, _), n in self.dead.items():
+            counts[(stage, reason)] += n
+        return [{"stage": stage, "reason": reason, "count": n,
+                 "example_ids": list(self.examples.get((stage, reason), ()))}
+                for (stage, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    def report(self, target_langs: Iterable[str], allow_empty: bool = False) -> dict:
+        """The summary document; ``problems`` lists why the run must not count as a
+        success (an empty language or input file is one unless ``allow_empty``)."""
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
         rejected = sum(n for (stage, _, _), n in self.dead.items() if stage in REJECTED_STAGES)
         dead_by_reason: dict = {}
@@ -122,6 +159,8 @@ class Tally:
             "records_rejected": rejected,
             "dead_lettered": sum(self.dead.values()),
             "dead_letters_by_stage": dead_by_reason,
+            "dead_letter_reasons": self.reasons(),
             "accounting_balanced": balanced,
             "languages": langs,
+            "problems": problems(balanced, langs, self.reasons(), allow_empty),
         }

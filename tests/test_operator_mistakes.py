@@ -1,0 +1,121 @@
+"""Operator mistakes stop the job before any work with one line and a non-zero exit; a
+run that produced nothing useful never exits 0; outputs are deterministic and a reused
+output folder holds exactly the new run's rows."""
+
+import glob
+import hashlib
+import os
+import shutil
+
+import pytest
+
+from pipeline.run import main
+from tests.helpers import read_outputs, write_jsonl
+
+
+@pytest.fixture
+def tiny_aligner(tiny_bert):
+    return [f"--alignment_model={tiny_bert}", "--align_layer=2"]
+
+
+def one_line_error(capsys, argv, code=2):
+    got = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert got == code, err
+    lines = [line for line in err.splitlines() if line.startswith("xlner:")]
+    assert len(lines) == 1 and not any("Traceback" in line for line in err.splitlines())
+    return lines[0]
+
+
+def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert "is a file" in one_line_error(capsys, [f"--output={a_file}"])
+    # a folder that cannot be created (its parent is a file), whoever runs the test
+    assert "not writable" in one_line_error(capsys, [f"--output={a_file}/out"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--target_langs="], "--target_langs is empty"),
+    (["--target_langs=por_Latn,por_Latn"], "repeats a language"),
+    (["--model=facebook/nllb-200-3.3B"], "unknown option --model"),
+    (["--input=/no/such/*.conll"], "matches no file"),
+])
+def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
+    assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])
+    assert not os.path.exists(tmp_path / "out" / "summary.json")
+
+
+def test_models_that_cannot_load_are_named_before_any_work(tmp_path, capsys, tiny_nllb):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_nllb, pickled)
+    for f in glob.glob(str(pickled / "*.safetensors")):
+        os.rename(f, str(pickled / "pytorch_model.bin"))
+    out = f"--output={tmp_path}/out"
+    assert "no such folder" in one_line_error(
+        capsys, [out, f"--translation_model={tmp_path}/missing"])
+    assert "not a model folder (no config.json)" in one_line_error(
+        capsys, [out, f"--alignment_model={empty}"])
+    assert "--allow_pickle_weights" in one_line_error(capsys, [out, f"--translation_model={pickled}"])
+    assert "no such embedded model" in one_line_error(capsys, [out, "--ner_model=embedded:x",
+                                                               "--projection=ner"])
+
+
+def test_a_model_that_fails_to_load_stops_the_run_once_with_one_line(tmp_path, capsys,
+                                                                     tiny_nllb, tiny_aligner):
+    broken = tmp_path / "nllb"
+    shutil.copytree(tiny_nllb, broken)
+    for f in glob.glob(str(broken / "*.safetensors")):
+        with open(f, "wb") as fh:
+            fh.write(b"garbage")
+    line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--translation_model={broken}",
+                                   "--target_langs=swh_Latn", *tiny_aligner], code=1)
+    assert "ModelLoadError: cannot load model" in line and str(broken) in line
+
+
+def test_a_language_without_rows_fails_the_run_unless_allowed(tmp_path, capsys, tiny_aligner):
+    # the embedded translator has no English->Swahili: every swh_Latn record dead-letters
+    args = ["--target_langs=por_Latn,swh_Latn", *tiny_aligner]
+    line = one_line_error(capsys, [f"--output={tmp_path}/a", *args], code=1)
+    assert "swh_Latn: no rows written (40 dead-lettered)" in line
+    assert main([f"--output={tmp_path}/b", *args, "--allow_empty"]) == 0
+    summary, rows, _ = read_outputs(str(tmp_path / "b"))
+    assert summary["problems"] == [] and len(rows["por_Latn"]) == 40
+
+
+def digests(folder):
+    return {os.path.relpath(p, folder): hashlib.sha256(open(p, "rb").read()).hexdigest()
+            for p in sorted(glob.glob(os.path.join(folder, "*", "part-*.parquet")))}
+
+
+def test_shards_are_byte_identical_whatever_the_worker_count(tmp_path, tiny_aligner):
+    data = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": f"r{i:03d}", "tokens": ["Ana", "mora", "em", "Lisboa", str(i)],
+         "ner_tags": ["B-PER", "O", "O", "B-LOC", "O"], "tgt_lang": "por_Latn",
+         "translation_tokens": ["Ana", "lives", "in", "Lisbon", str(i)]} for i in range(120)])
+    common = [f"--input={data}", "--run_id=fixed", *tiny_aligner]
+    assert main([f"--output={tmp_path}/one", *common]) == 0
+    assert main([f"--output={tmp_path}/two", *common, "--direct_num_workers=2",
+                 "--direct_running_mode=multi_processing"]) == 0
+    one, two = digests(str(tmp_path / "one")), digests(str(tmp_path / "two"))
+    assert one and one == two
+
+
+def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner):
+    out = str(tmp_path / "out")
+    big = write_jsonl(tmp_path / "big.jsonl", [
+        {"id": f"b{i}", "tokens": ["Ana", str(i)], "ner_tags": ["B-PER", "O"],
+         "translation_tokens": ["Ana", str(i)]} for i in range(30)])
+    small = write_jsonl(tmp_path / "small.jsonl", [
+        {"id": f"s{i}", "tokens": ["Rui", str(i)], "ner_tags": ["B-PER", "O"],
+         "translation_tokens": ["Rui", str(i)]} for i in range(3)])
+    assert main([f"--output={out}", f"--input={big}", *tiny_aligner]) == 0
+    os.rename(glob.glob(f"{out}/por_Latn/part-*")[0], f"{out}/por_Latn/part-00007-of-00009.parquet")
+    (tmp_path / "out" / "keep.txt").write_text("not ours")
+    assert main([f"--output={out}", f"--input={small}", *tiny_aligner]) == 0
+    summary, rows, _ = read_outputs(out)
+    assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"]
+    assert summary["languages"]["por_Latn"]["written"] == 3
+    assert (tmp_path / "out" / "keep.txt").exists()  # only our own shards are replaced

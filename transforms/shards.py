@@ -1,0 +1,125 @@
+"""Deterministic Parquet shards: the same rows give byte-identical files on any runner.
+
+Beam's file sinks assign rows to shards by bundle, so two runs with different worker
+counts write the same rows into different files. Here the number of shards follows from
+the row count of each language (``rows_per_shard``), a row's shard from a stable hash of
+its id, and the rows of a shard are sorted by id; each shard is written whole under a
+temporary name and renamed into place (one object on GCS), so a retried bundle rewrites
+the same bytes. Once every shard exists, files of an earlier run left in the same folders
+(``part-*.parquet`` that this run did not write) are removed: a reused output folder holds
+exactly this run's rows. Nothing outside ``OUTPUT/<lang>/`` is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import uuid
+from typing import Any, Callable, NamedTuple, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.files import join_path
+
+LOG = logging.getLogger(__name__)
+PART = "part-{shard:05d}-of-{shards:05d}.parquet"
+
+
+def shard_of(record_id: str, shards: int) -> int:
+    """A stable shard for an id (not Python's salted ``hash``)."""
+    digest = hashlib.sha256(record_id.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def shard_count(rows: int, rows_per_shard: int) -> int:
+    return max(1, -(-rows // rows_per_shard))
+
+
+class Written(NamedTuple):
+    files: beam.PCollection  # (lang, path) of every shard written
+
+
+def _assign(element, counts, rows_per_shard):
+    lang, row = element
+    shards = shard_count(counts[lang], rows_per_shard)
+    return (lang, shard_of(row["id"], shards), shards), row
+
+
+class _WriteShard(beam.DoFn):
+    def __init__(self, output: str, schema_fn: Callable[[Any], Any]):
+        self._output = output
+        self._schema_fn = schema_fn
+
+    def process(self, element, schema_arg):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        (lang, shard, shards), rows = element
+        rows = sorted(rows, key=lambda r: r["id"])
+        schema = self._schema_fn(schema_arg)
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+        path = join_path(self._output, lang, PART.format(shard=shard, shards=shards))
+        tmp = join_path(self._output, lang, f".tmp-{uuid.uuid4().hex}-{shard:05d}.parquet")
+        with FileSystems.create(tmp) as f:
+            f.write(buf.getvalue())
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        FileSystems.rename([tmp], [path])
+        yield lang, path
+
+
+class _RemoveStale(beam.DoFn):
+    """Once all shards exist: delete shard files of earlier runs in the same folders."""
+
+    def __init__(self, output: str, langs: Sequence[str]):
+        self._output = output
+        self._langs = list(langs)
+
+    def process(self, _, written):
+        keep = {path for _, path in written}
+        for lang in self._langs:
+            pattern = join_path(self._output, lang, "part-*.parquet")
+            stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
+                     if m.path not in keep]
+            if stale:
+                LOG.info("removing %d shard(s) of an earlier run from %s", len(stale),
+                         join_path(self._output, lang))
+                FileSystems.delete(stale)
+        yield len(keep)
+
+
+class WriteShards(beam.PTransform):
+    """(lang, row dict with "id") -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet``.
+
+    ``schema_fn(schema_arg)`` gives the Arrow schema; ``schema_arg`` is a singleton
+    PCollection known only once the data is read (e.g. the label list), or a plain value.
+    """
+
+    def __init__(self, output: str, langs: Sequence[str], schema_fn: Callable,
+                 schema_arg=None, rows_per_shard: int = 50_000):
+        super().__init__()
+        self._output = output
+        self._langs = list(langs)
+        self._schema_fn = schema_fn
+        self._schema_arg = schema_arg
+        self._rows_per_shard = rows_per_shard
+
+    def expand(self, keyed_rows):
+        p = keyed_rows.pipeline
+        counts = keyed_rows | "CountPerLanguage" >> beam.combiners.Count.PerKey()
+        schema_arg = self._schema_arg
+        if not isinstance(schema_arg, beam.PCollection):
+            schema_arg = p | "SchemaArg" >> beam.Create([schema_arg])
+        files = (keyed_rows
+                 | "AssignShard" >> beam.Map(_assign, beam.pvalue.AsDict(counts),
+                                             self._rows_per_shard)
+                 | "GroupShard" >> beam.GroupByKey()
+                 | "WriteShard" >> beam.ParDo(_WriteShard(self._output, self._schema_fn),
+                                              beam.pvalue.AsSingleton(schema_arg)))
+        _ = (p | "AfterWrites" >> beam.Create([None])
+             | "RemoveStale" >> beam.ParDo(_RemoveStale(self._output, self._langs),
+                                           beam.pvalue.AsList(files)))
+        return Written(files)
