@@ -395,19 +395,14 @@ def source_names(paths: Iterable[str]) -> dict[str, str]:
     folder per language need), longer when two matched files share it
     (``a/data/x.conll``, ``b/data/x.conll``), so two files never give the same default ids.
     """
-    parts = {}
-    for p in set(paths):
-        norm = p.replace("\\", "/").rstrip("/")
-        if "://" in norm:
-            norm = norm.split("://", 1)[1]
-        parts[p] = norm.split("/")
+    parts = {p: p.split("/") for p in set(paths)}
     out = {}
     for p, comps in parts.items():
         k = min(2, len(comps))
         while k < len(comps) and any(q != p and qc[-k:] == comps[-k:]
                                      for q, qc in parts.items()):
             k += 1
-        out[p] = "/".join(comps[-k:]) if k < len(comps) else "/".join(comps)
+        out[p] = "/".join(comps[-k:])  # k == len(comps): the whole path, unique
     return out
 
 
@@ -431,7 +426,7 @@ def _check_values(row: Mapping[str, Any], rid: str) -> None:
         if isinstance(value, str):
             m = _SURROGATE.search(value)
             if m:
-                raise InvalidRecord("invalid_text", f"{where or 'a field name'} holds a lone "
+                raise InvalidRecord("invalid_text", f"{where} holds a lone "
                                     f"surrogate U+{ord(m.group()):04X} (not Unicode text)",
                                     rid)
             continue
@@ -441,7 +436,7 @@ def _check_values(row: Mapping[str, Any], rid: str) -> None:
         if isinstance(value, Mapping):
             for k, v in value.items():
                 sub = f"{where}.{k}" if where else str(k)
-                stack.append((k, sub, depth + 1))
+                stack.append((k, f"the field name {sub}", depth + 1))
                 stack.append((v, sub, depth + 1))
         elif isinstance(value, (list, tuple)):
             stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
