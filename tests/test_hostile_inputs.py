@@ -434,3 +434,30 @@ def test_hostile_fixture_is_what_the_generator_writes(tmp_path):
     assert json.loads((copy / "expected.json").read_text()) == _expected()
     counts = Counter(tuple(d[:2]) for d in _expected()["dead"])
     assert counts[("read", "empty_file")] == 2 and counts[("validate", "duplicate_id")] == 4
+
+
+def test_compressed_and_hostile_files_read_from_gcs():
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from tests.gcs import storage_emulator
+    from transforms.read import ReadLabeledSentences
+
+    exp = _expected()
+    with storage_emulator("xlner-hostile") as client:
+        bucket = client.bucket("xlner-hostile")
+        for rel in ("compressed/a.conll.gz", "compressed/b.jsonl.bz2",
+                    "compressed/truncated.conll.gz", "swa/test.txt"):
+            bucket.blob(f"data/{rel}").upload_from_filename(os.path.join(HOSTILE, "data", rel))
+        with TestPipeline(runner="FnApiRunner") as p:
+            read = p | ReadLabeledSentences(["gs://xlner-hostile/data/**"])
+            ok = read.ok | "Ok" >> beam.Map(lambda v: v.sentence.id)
+            dead = read.dead | "Dead" >> beam.Map(lambda d: (d.stage, d.reason))
+            assert_that(ok, equal_to(
+                [i.replace("data/swa", "swa") for i in exp["ok"]
+                 if i.startswith(("compressed/", "data/swa/")) or i == "bz"]), label="ok")
+            assert_that(dead, equal_to(
+                [("read", "invalid_token")] * 2 + [("read", "invalid_utf8"),
+                 ("validate", "token_too_long"), ("read", "malformed_line"),
+                 ("read", "unreadable_file")]), label="dead")
