@@ -415,11 +415,38 @@ def _as_list(value: Any, name: str, rid: str) -> list:
     return list(value)
 
 
+def _values_ok(row: Mapping[str, Any]) -> bool:
+    """Fast pass: no lone surrogate and no over-deep value (iterative, no paths built)."""
+    stack: list[tuple[Any, int]] = [(row, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return False
+        elif isinstance(value, (list, tuple, Mapping)):
+            if depth >= MAX_NESTING:
+                return False
+            if isinstance(value, Mapping):
+                stack.append((tuple(value.keys()), depth))
+                value = tuple(value.values())
+            try:  # a list of strings (tokens, tags): one check
+                joined = "".join(value)
+            except TypeError:
+                stack.extend((v, depth + 1) for v in value)
+            else:
+                if not joined.isascii() and _SURROGATE.search(joined):
+                    return False
+    return True
+
+
 def _check_values(row: Mapping[str, Any], rid: str) -> None:
     """Reject lone surrogates anywhere in the row, and over-deep pass-through values.
 
-    Iterative, so a deep value cannot exhaust the stack here.
+    Iterative, so a deep value cannot exhaust the stack here; the slow pass that names
+    the place runs only for a bad row.
     """
+    if _values_ok(row):
+        return
     stack: list[tuple[Any, str, int]] = [(row, "", 0)]
     while stack:
         value, where, depth = stack.pop()
@@ -430,9 +457,9 @@ def _check_values(row: Mapping[str, Any], rid: str) -> None:
                                     f"surrogate U+{ord(m.group()):04X} (not Unicode text)",
                                     rid)
             continue
-        if depth > MAX_NESTING:
+        if isinstance(value, (list, tuple, Mapping)) and depth >= MAX_NESTING:
             raise InvalidRecord("invalid_record", f"{where} is nested more than "
-                                f"{MAX_NESTING} levels deep", rid)
+                                f"{MAX_NESTING - 1} levels deep", rid)
         if isinstance(value, Mapping):
             for k, v in value.items():
                 sub = f"{where}.{k}" if where else str(k)
@@ -443,6 +470,12 @@ def _check_values(row: Mapping[str, Any], rid: str) -> None:
 
 
 def _check_words(words: list, what: str, rid: str, max_chars: int) -> None:
+    try:  # fast pass for the common case: all strings, none empty, long or odd
+        if (words and not _CONTROL.search("".join(words))
+                and max(map(len, words)) <= max_chars and all(map(str.strip, words))):
+            return
+    except TypeError:
+        pass
     for i, tok in enumerate(words):
         if not isinstance(tok, str) or not tok.strip():
             raise InvalidRecord("invalid_token", f"{what} {i} is empty or not a string", rid)
