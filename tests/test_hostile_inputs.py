@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xlner.bio import InvalidTags, is_iob2, repair_iob2
