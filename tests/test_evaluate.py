@@ -11,6 +11,7 @@ from pipeline.evaluate import run
 from pipeline.options import ConfigError
 from xlner import languages as registry
 from xlner.methods import PAPER_METHODS, resolve
+from xlner.text import writes_without_spaces
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 BIBLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bible-dev",
@@ -41,7 +42,8 @@ def test_registry_codes_and_rejections():
     assert len(registry.MASAKHANER2) == 20 and len(registry.PANX) == 40
     assert len(registry.resolve("masakhaner2", "all")) == 18
     assert len(registry.resolve("panx", "all")) == 39
-    assert {l.code for l in registry.PANX.values() if not l.whitespace} == {"ja", "zh", "th"}
+    assert {l.code for l in registry.PANX.values()
+            if writes_without_spaces(l.nllb)} == {"ja", "zh", "th"}
     assert registry.PANX["fa"].nllb == "pes_Arab" and registry.PANX["ms"].nllb == "zsm_Latn"
 
 
@@ -112,13 +114,6 @@ def test_bible_translate_test_metrics_equal_seqeval_on_the_predictions(tmp_path,
         assert block["span"]["overall"]["f1"] == pytest.approx(
             f1_score([strip(r["gold"]) for r in rows], [strip(r["pred"]) for r in rows]))
         assert block["span"]["overall"]["f1"] > 0.65
-
-
-def test_registry_whitespace_flags_agree_with_the_script_rule():
-    from xlner.text import writes_without_spaces
-
-    for lang in registry.PANX.values():
-        assert lang.whitespace == (not writes_without_spaces(lang.nllb)), lang.code
 
 
 def test_rejected_gold_sentences_are_reported_under_their_language(tmp_path, tiny_models):

@@ -13,6 +13,11 @@ summary (counts reconcile, every language has rows), writes the manifest, then r
 readers see whole or not at all). A failed or killed run never reaches it, so ``LATEST``
 keeps pointing at the previous run. Re-running a run id writes a new attempt folder and,
 once published, deletes that run id's other attempts — nothing of other runs.
+
+Run ids and attempts become path components, so they are checked (``check_run_id``: no
+``..``, ``/`` or leading dot), and the clean-up refuses to delete anything that does not
+resolve strictly inside ``OUTPUT/runs/<run_id>/`` (``check_inside``); a run id such as
+``..`` once made it delete ``LATEST`` and every published run.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
+import re
 import time
 import uuid
 from typing import Iterable, Optional, Sequence
@@ -40,11 +47,56 @@ class PublishRefused(RuntimeError):
     """The run finished but its summary checks failed: nothing is published."""
 
 
+class UnsafePath(ValueError):
+    """A run id, attempt or output path that would leave the output root."""
+
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def check_run_id(run_id: str, what: str = "--run_id") -> None:
+    """Raise UnsafePath (one line) unless ``run_id`` is one safe path component.
+
+    1-128 characters of letters, digits, ``_``, ``.`` and ``-``, starting with a letter or
+    digit, and no ``..`` anywhere: ``..``, ``.``, ``a/b``, ``../..`` and ``.hidden`` fail.
+    """
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
+        raise UnsafePath(f"{what}={run_id!r} is not a safe run id: use 1-128 letters, "
+                         "digits, '_', '.', '-', starting with a letter or digit, without "
+                         "'..' (e.g. 2026-11-16)")
+
+
+def _split_url(path: str) -> tuple[str, str]:
+    """('gs://', '/bucket/a/b') or ('', '/abs/local/path'), normalised, no filesystem use."""
+    if "://" in path:
+        scheme, rest = path.split("://", 1)
+        return scheme.lower() + "://", posixpath.normpath("/" + rest)
+    return "", os.path.normpath(os.path.abspath(path))
+
+
+def check_inside(root: str, path: str, what: str = "output path") -> str:
+    """``path`` normalised, if it lies strictly inside ``root``; else raise UnsafePath.
+
+    Both are read as the filesystem would (relative local paths from the current
+    directory), so pass ``join_path(root, part)``. ``..`` and ``.`` are resolved by name
+    (symlinks are not followed); the root itself is not inside. Works for local paths and
+    ``gs://`` alike; a path on another scheme or bucket is outside.
+    """
+    r_scheme, r_path = _split_url(root)
+    p_scheme, p_path = _split_url(path)
+    prefix = r_path.rstrip("/") + "/"
+    if r_scheme != p_scheme or not p_path.startswith(prefix) or p_path == r_path:
+        raise UnsafePath(f"{what} {path!r} is not inside {root!r}")
+    return p_scheme + p_path.lstrip("/") if p_scheme else p_path
+
+
 def run_root(root: str, run_id: str) -> str:
+    check_run_id(run_id)
     return join_path(root, "runs", run_id)
 
 
 def attempt_dir(root: str, run_id: str, attempt: str) -> str:
+    check_run_id(attempt, "attempt")
     return join_path(run_root(root, run_id), attempt)
 
 
@@ -135,20 +187,31 @@ def build_manifest(root: str, run_id: str, attempt: str, summary: dict,
 
 
 def delete_other_attempts(root: str, run_id: str, attempt: str) -> int:
-    """Remove this run id's files from other attempts (never anything else)."""
-    base = run_root(root, run_id)
+    """Remove this run id's files from other attempts (never anything else).
+
+    Every path is checked to lie strictly inside ``OUTPUT/runs/<run_id>/`` before the
+    first one is deleted (locally also after resolving symlinks); otherwise UnsafePath.
+    """
+    check_run_id(run_id)
+    check_run_id(attempt, "attempt")
+    base = check_inside(join_path(root, "runs"), run_root(root, run_id), "run folder")
     matched = FileSystems.match([join_path(base, "**")])[0].metadata_list
     stale = [m.path for m in matched
              if relative(base, m.path).split("/", 1)[0] not in (attempt, MANIFEST)]
+    folders = []
+    if "://" not in base:  # local: also drop the emptied attempt folders
+        folders = [os.path.join(base, n) for n in os.listdir(base)
+                   if n != attempt and os.path.isdir(os.path.join(base, n))]
+    for path in stale + folders:
+        check_inside(base, path, "stale attempt file")
+        if "://" not in path:  # a symlink must not lead the deletion elsewhere
+            check_inside(os.path.realpath(base), os.path.realpath(path), "stale attempt file")
     if stale:
         FileSystems.delete(stale)
-    if "://" not in base:  # local: also drop the emptied attempt folders
-        import shutil
+    import shutil
 
-        for name in os.listdir(base):
-            full = os.path.join(base, name)
-            if name != attempt and os.path.isdir(full):
-                shutil.rmtree(full, ignore_errors=True)
+    for full in folders:
+        shutil.rmtree(full, ignore_errors=True)
     return len(stale)
 
 
@@ -156,6 +219,8 @@ def publish(root: str, run_id: str, attempt: str, summary: dict,
             shards: Sequence[tuple[str, str]], others: Sequence[tuple[str, str]],
             target_langs: Sequence[str], min_rows: int, schema) -> dict:
     """Check, write the manifest, move LATEST, clean this run id's other attempts."""
+    check_run_id(run_id)
+    check_run_id(attempt, "attempt")
     problems = check_summary(summary, target_langs, min_rows)
     if problems:
         atomic_write(join_path(attempt_dir(root, run_id, attempt), "PUBLISH_REFUSED.json"),

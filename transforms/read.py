@@ -1,25 +1,36 @@
-"""Read labelled sentences from local paths or ``gs://`` and validate them.
+"""Read labelled sentences from local paths or ``gs://``, validate them, make ids unique.
 
-Files are matched and opened through Beam's filesystems (so ``gs://``, compressed files and
-globs work everywhere) and parsed whole, which is what gives every sentence a stable id
-(file + ordinal) without relying on element order. A reshuffle after parsing spreads the
-sentences of one large file over all workers.
+Files are matched and opened through Beam's filesystems (so ``gs://`` and globs work
+everywhere), decompressed by suffix (``.gz``, ``.bz2``, ``.xz``, ``.zst``, ``.deflate``;
+a truncated stream is an error, not a short file) and parsed whole, which is what gives
+every sentence a stable id (file + ordinal) without relying on element order.
+
+Nothing is lost silently: a pattern that matches no file (``no_match``), a file with no
+records (``empty_file``), a file that cannot be opened or decompressed (``unreadable_file``,
+after the records read before the error) each become one read-stage dead letter with
+``record_id`` None; every bad record is its own dead letter. Ids are unique per run:
+default ids use the shortest unique path suffix of each file (``source_names``), and of
+several valid records with one id the first by (file path, ordinal in file) is kept, the
+others are dead-lettered ``duplicate_id``. Grouping by id also spreads the sentences of
+one large file over all workers (it replaces a reshuffle).
 """
 
 from __future__ import annotations
 
-import io
 import os
 from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
-from xlner.inputs import (DEFAULT_MAX_WORDS, InvalidRecord, Validated, conll_rows,
-                          hf_label_names, jsonl_rows, validate)
+from xlner.inputs import (DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOKEN_CHARS, DEFAULT_MAX_WORDS,
+                          InvalidRecord, Validated, clean_text, conll_rows, hf_label_names,
+                          is_blank_id, jsonl_rows, open_binary, record_id, source_names,
+                          text_lines, validate)
 
 FORMATS = ("auto", "conll", "panx", "jsonl", "parquet")
 _EXTENSIONS = {".conll": "conll", ".conll03": "conll", ".iob": "conll", ".iob2": "conll",
@@ -37,47 +48,70 @@ def detect_format(path: str) -> str:
     return _EXTENSIONS.get(os.path.splitext(name)[1].lower(), "conll")
 
 
-def source_name(path: str) -> str:
-    """The file's parent folder and name (``swa/test.txt``): the prefix of default ids.
-
-    Data sets ship one folder per language with identical file names, so the name alone
-    would give two languages the same ids.
-    """
-    return "/".join(path.replace("\\", "/").rstrip("/").split("/")[-2:])
-
-
 class RawRow(NamedTuple):
-    """A parsed but unvalidated row, with the label names of its file (for integer tags)."""
+    """A parsed but unvalidated row, with the label names of its file (for integer tags)
+    and where it came from: (path, ordinal of the record in that file)."""
 
     row: dict
     label_names: Optional[list]
+    path: str = ""
+    index: int = 0
+
+
+def _dead(reason: str, path: str, detail: str):
+    return dead_letter("read", reason, None, clean_text(f"{path}: {detail}"),
+                       record={"path": clean_text(path)})
+
+
+class _MatchPattern(beam.DoFn):
+    """pattern -> matched file paths, or a dead letter when it matches nothing."""
+
+    def process(self, pattern: str):
+        matched = FileSystems.match([pattern])[0].metadata_list
+        if not matched:
+            yield _dead("no_match", pattern, "the input pattern matches no file")
+        for m in matched:
+            yield m.path, m.size_in_bytes
 
 
 class _ParseFile(beam.DoFn):
     """ReadableFile -> raw rows (dicts) and read-stage dead letters."""
 
-    def __init__(self, input_format: str, label_names: Optional[Sequence[str]]):
+    def __init__(self, input_format: str, label_names: Optional[Sequence[str]],
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
         self._format = input_format
         self._label_names = list(label_names) if label_names else None
+        self._max_line_bytes = max_line_bytes
         self._rows = Metrics.counter(NAMESPACE, "records_read")
 
-    def process(self, readable: fileio.ReadableFile):
+    def process(self, readable: fileio.ReadableFile, sources):
         path = readable.metadata.path
         fmt = detect_format(path) if self._format == "auto" else self._format
-        source = source_name(path)
+        source = sources.get(path) or source_names([path])[path]
+        n = 0
         try:
             if fmt == "parquet":
-                yield from self._parquet(readable, source)
-                return
-            with readable.open(compression_type=CompressionTypes.AUTO) as raw:
-                lines = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-                rows = (jsonl_rows(lines, source) if fmt == "jsonl"
-                        else conll_rows(lines, source, lang_prefix=fmt == "panx"))
-                for row in rows:
-                    yield from self._emit(row, self._label_names)
+                records = self._parquet(readable, source)
+            else:
+                records = self._text(readable, source, fmt)
+            for row, labels in records:
+                yield from self._emit(row, labels, path, n)
+                n += 1
         except Exception as e:  # noqa: BLE001 - an unreadable file is reported, not fatal
-            yield dead_letter("read", "unreadable_file", None, f"{path}: {type(e).__name__}: "
-                              f"{e}", record={"path": path})
+            yield _dead("unreadable_file", path, f"{type(e).__name__}: {e}"
+                        + (f" (after {n} records, which were kept)" if n else ""))
+            return
+        if n == 0:
+            yield _dead("empty_file", path, f"no records in {readable.metadata.size_in_bytes} "
+                        "bytes")
+
+    def _text(self, readable, source, fmt):
+        with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            lines = text_lines(open_binary(raw, readable.metadata.path), self._max_line_bytes)
+            rows = (jsonl_rows(lines, source) if fmt == "jsonl"
+                    else conll_rows(lines, source, lang_prefix=fmt == "panx"))
+            for row in rows:
+                yield row, self._label_names
 
     def _parquet(self, readable, source):
         import pyarrow.parquet as pq
@@ -88,54 +122,100 @@ class _ParseFile(beam.DoFn):
             n = 0
             for batch in pf.iter_batches(batch_size=1024):
                 for row in batch.to_pylist():
-                    if row.get("id") is None:
+                    if is_blank_id(row.get("id")):
                         row["id"] = f"{source}:{n}"
                     n += 1
-                    yield from self._emit(row, labels)
+                    yield row, labels
 
-    def _emit(self, row, label_names):
+    def _emit(self, row, label_names, path, index):
         self._rows.inc()
         if isinstance(row, InvalidRecord):
             yield dead_letter("read", row.reason, row.record_id, row.detail, record=row.record)
         else:
-            yield RawRow(row, label_names)
+            yield RawRow(row, label_names, path, index)
 
 
-@beam.typehints.with_input_types(RawRow)
+def id_key(raw: RawRow) -> bytes:
+    """The grouping key of a row: its id, or (when the id is unusable) its origin.
+
+    Bytes, because a lone surrogate in an id would make a str key unencodable.
+    """
+    try:
+        return b"i" + record_id(raw.row.get("id")).encode("utf-8", "surrogatepass")
+    except InvalidRecord:
+        return b"r" + repr((raw.path, raw.index)).encode("utf-8", "backslashreplace")
+
+
 @beam.typehints.with_output_types(Validated)
-class _Validate(beam.DoFn):
-    """Raw row -> LabeledSentence with IOB2 tags (repairs counted), or a dead letter."""
+class _ValidateUnique(beam.DoFn):
+    """(id, raw rows with that id) -> the first valid one, dead letters for the others.
 
-    def __init__(self, default_lang: str, max_words: int, require_tags: bool):
+    "First" is by (file path, ordinal in file), so the choice never depends on bundling.
+    Two passes over the group keep memory flat even when every row repeats one id.
+    """
+
+    def __init__(self, default_lang: str, max_words: int, require_tags: bool,
+                 max_token_chars: int):
         self._lang = default_lang
         self._max_words = max_words
         self._require_tags = require_tags
+        self._max_token_chars = max_token_chars
         self._repaired = Metrics.counter(NAMESPACE, "sentences_repaired")
         self._valid = Metrics.counter(NAMESPACE, "sentences_valid")
+        self._duplicates = Metrics.counter(NAMESPACE, "duplicate_ids")
 
-    def process(self, raw: RawRow):
-        try:
-            v = validate(raw.row, default_lang=self._lang, label_names=raw.label_names,
-                         max_words=self._max_words, require_tags=self._require_tags)
-        except InvalidRecord as e:
-            yield dead_letter("validate", e.reason, e.record_id, e.detail, record=e.record)
+    def _validate(self, raw: RawRow) -> Validated:
+        return validate(raw.row, default_lang=self._lang, label_names=raw.label_names,
+                        max_words=self._max_words, require_tags=self._require_tags,
+                        max_token_chars=self._max_token_chars)
+
+    def process(self, keyed):
+        _, raws = keyed
+        best, best_at, n_valid = None, None, 0
+        for raw in raws:
+            try:
+                v = self._validate(raw)
+            except InvalidRecord as e:
+                yield dead_letter("validate", e.reason, e.record_id, e.detail, record=e.record)
+                continue
+            n_valid += 1
+            if best is None or (raw.path, raw.index) < best_at:
+                best, best_at = v, (raw.path, raw.index)
+        if best is None:
             return
+        if n_valid > 1:
+            for raw in raws:
+                if (raw.path, raw.index) == best_at:
+                    continue
+                try:
+                    v = self._validate(raw)
+                except InvalidRecord:
+                    continue  # reported in the first pass
+                self._duplicates.inc()
+                yield dead_letter(
+                    "validate", "duplicate_id", v.sentence.id,
+                    clean_text(f"id {v.sentence.id!r} of {raw.path} record #{raw.index} "
+                               f"was already taken by {best_at[0]} record #{best_at[1]} "
+                               "(records counted from 0 in file order; the first is kept)"),
+                    record={"path": clean_text(raw.path), "index": raw.index,
+                            "kept": {"path": clean_text(best_at[0]), "index": best_at[1]}})
         self._valid.inc()
-        if v.repairs:
+        if best.repairs:
             self._repaired.inc()
-        yield v
+        yield best
 
 
 class ReadLabeledSentences(beam.PTransform):
     """File patterns -> ``Validated`` sentences (a LabeledSentence and its repair count).
 
     ``patterns`` are local paths, globs or ``gs://`` URLs; ``input_format`` is one of
-    FORMATS (``auto`` picks by extension).
+    FORMATS (``auto`` picks by extension). A file matched by two patterns is read once.
     """
 
     def __init__(self, patterns: Sequence[str], input_format: str = "auto",
                  label_names: Optional[Sequence[str]] = None, default_lang: str = "eng_Latn",
-                 max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True):
+                 max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True,
+                 max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS):
         super().__init__()
         self._require_tags = require_tags
         if input_format not in FORMATS:
@@ -145,20 +225,31 @@ class ReadLabeledSentences(beam.PTransform):
         self._labels = label_names
         self._lang = default_lang
         self._max_words = max_words
+        self._max_token_chars = max_token_chars
 
     def expand(self, pbegin):
+        matched = (pbegin
+                   | "Patterns" >> beam.Create(self._patterns)
+                   | "Match" >> beam.ParDo(_MatchPattern()).with_outputs(DEAD, main="paths"))
+        files = matched.paths | "DistinctPaths" >> beam.Distinct()
+        # Every file's default-id prefix depends on all matched paths: one side input.
+        sources = (files
+                   | "AllPaths" >> beam.combiners.ToList()
+                   | "SourceNames" >> beam.Map(lambda fs: source_names(p for p, _ in fs)))
         parsed = (
-            pbegin
-            | "Patterns" >> beam.Create(self._patterns)
-            | "Match" >> fileio.MatchAll()
+            files
+            | "Metadata" >> beam.MapTuple(FileMetadata)
             | "Open" >> fileio.ReadMatches()
-            | "Parse" >> beam.ParDo(_ParseFile(self._format, self._labels)).with_outputs(
-                DEAD, main="rows"))
+            | "Parse" >> beam.ParDo(_ParseFile(self._format, self._labels),
+                                    beam.pvalue.AsSingleton(sources))
+            .with_outputs(DEAD, main="rows"))
         validated = (
             parsed.rows
-            | "Spread" >> beam.Reshuffle()
-            | "Validate" >> beam.ParDo(_Validate(self._lang, self._max_words, self._require_tags))
+            | "KeyById" >> beam.Map(lambda raw: (id_key(raw), raw))
+            | "GroupById" >> beam.GroupByKey()
+            | "Validate" >> beam.ParDo(_ValidateUnique(
+                self._lang, self._max_words, self._require_tags, self._max_token_chars))
             .with_outputs(DEAD, main="ok"))
-        dead = (parsed[DEAD], validated[DEAD]) | "ReadDeadLetters" >> beam.Flatten()
+        dead = ((matched[DEAD], parsed[DEAD], validated[DEAD])
+                | "ReadDeadLetters" >> beam.Flatten())
         return Staged(validated.ok, dead)
-

@@ -7,6 +7,7 @@ We repair only what has exactly one reading and reject the rest with a reason.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -17,6 +18,8 @@ OUTSIDE = "O"
 # Prefixes of other span schemes that map onto IOB2 without ambiguity.
 _BEGIN_LIKE = {"B": "B", "S": "B", "U": "B"}
 _INSIDE_LIKE = {"I": "I", "E": "I", "L": "I", "M": "I"}
+# Control characters and lone surrogates: invisible in a type name, unwritable to Arrow.
+_BAD_LABEL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class InvalidTags(ValueError):
@@ -41,7 +44,8 @@ def split_tag(tag: str) -> tuple[str, str]:
     if tag == OUTSIDE:
         return OUTSIDE, ""
     prefix, sep, label = tag.partition("-")
-    if not sep or not label or not label.strip() or label != label.strip():
+    if (not sep or not label or not label.strip() or label != label.strip()
+            or _BAD_LABEL_CHARS.search(label)):
         raise InvalidTags("invalid_tag", f"tag {tag!r} is neither O nor PREFIX-TYPE")
     if prefix not in _BEGIN_LIKE and prefix not in _INSIDE_LIKE:
         raise InvalidTags("invalid_tag", f"tag {tag!r} has unknown prefix {prefix!r}")
