@@ -20,7 +20,7 @@ from pipeline.options import (SAMPLE_INPUT, ConfigError, EvaluateOptions, RunOpt
 from transforms.align import Align
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
                                  TranslationModelHandler)
-from transforms.publish import attempt_dir, new_attempt
+from transforms.publish import UnsafePath, attempt_dir, check_run_id, new_attempt
 from transforms.translate import TranslateTexts
 from xlner import languages as registry
 from xlner import methods as method_registry
@@ -117,6 +117,22 @@ class Models:
                                self._identifier("ner", self.opts.ner_model))
 
 
+def _check_codes(*named: tuple[str, str]) -> None:
+    for what, code in named:
+        try:
+            registry.check_nllb_code(code, what)
+        except registry.UnsupportedLanguage as e:
+            raise ConfigError(str(e)) from None
+
+
+def _check_run_id(run_id: str) -> None:
+    if run_id:
+        try:
+            check_run_id(run_id)
+        except UnsafePath as e:
+            raise ConfigError(str(e)) from None
+
+
 def _inputs(value: str) -> tuple[str, ...]:
     inputs = tuple(sample_input_path() if p == SAMPLE_INPUT else p for p in csv_list(value))
     if not inputs:
@@ -159,6 +175,11 @@ class RunConfig:
             raise ConfigError("--target_langs is empty")
         if len(set(targets)) != len(targets):
             raise ConfigError(f"--target_langs repeats a language: {','.join(targets)}")
+        _check_codes(("--source_lang", o.source_lang),
+                     *(("--target_langs", code) for code in targets))
+        if o.source_lang in targets:
+            raise ConfigError(f"--target_langs includes the source language {o.source_lang}")
+        _check_run_id(o.run_id)
         try:
             method = Method.of(o.projection, o.align_direction, o.align_method, o.matching)
         except UnknownMethod as e:
@@ -244,11 +265,13 @@ class EvalConfig:
         except UnknownMethod as e:
             raise ConfigError(f"--methods: {e}") from None
         settings = projection_settings(o)
+        _check_run_id(o.run_id)
         dataset = o.dataset
         if dataset == "custom":
             langs = csv_list(o.langs)
             if len(langs) != 1:
                 raise ConfigError("--dataset custom evaluates one language: --langs <NLLB code>")
+            _check_codes(("--langs", langs[0]))
             languages = (EvalLanguage(langs[0], langs[0], _inputs(o.input), o.input_format),)
             keep, ignore = None, ()
         else:

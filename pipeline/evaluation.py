@@ -139,7 +139,7 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     for lang in ecfg.languages:
         r = p | f"Read[{lang.code}]" >> ReadLabeledSentences(
             lang.patterns, lang.input_format, ecfg.label_names, lang.nllb,
-            o.max_sentence_words)
+            o.max_sentence_words, max_token_chars=o.max_token_chars)
         reads.append(r.ok)
         # Rejected gold sentences belong to their language: the report shows them there.
         dead.add(r.dead | f"DeadOf[{lang.code}]" >> beam.Map(

@@ -64,9 +64,9 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     o, method, models, needs = cfg.opts, cfg.method, cfg.models, cfg.needs
     dead = DeadLetters()
 
-    read = p | "Read" >> ReadLabeledSentences(cfg.inputs, o.input_format, cfg.label_names,
-                                              o.source_lang, o.max_sentence_words,
-                                              require_tags=not o.label_source)
+    read = p | "Read" >> ReadLabeledSentences(
+        cfg.inputs, o.input_format, cfg.label_names, o.source_lang, o.max_sentence_words,
+        require_tags=not o.label_source, max_token_chars=o.max_token_chars)
     sentences = (dead.keep(read) | "Sentences" >> beam.Map(_sentence)
                  | "ProgressRead" >> LogProgress("read"))
     if o.label_source:

@@ -103,6 +103,9 @@ class InputOptions:
     max_sentence_words: int = option(
         256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
         regex=_INT)
+    max_token_chars: int = option(
+        200, "Sentences with a longer word go to the dead letter (reason token_too_long): a "
+        "10,000-character token slows translation twelvefold.", regex=_INT)
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class OutputOptions:
         "it.", regex=r"^\S+$")
     run_id: str = option(
         "", "Identifier of this run (default: UTC time + random suffix); recorded in "
-        "provenance.", regex=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")
+        "provenance.", regex=r"^(?!.*\.\.)([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")
     allow_empty: bool = option(
         False, "Exit 0 even when a language ends with no rows or an input file is empty "
         "(by default such a run fails).")

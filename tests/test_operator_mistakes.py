@@ -119,3 +119,44 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
     assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"]
     assert summary["languages"]["por_Latn"]["written"] == 3
     assert (tmp_path / "out" / "keep.txt").exists()  # only our own shards are replaced
+
+
+HOSTILE = os.path.join(os.path.dirname(__file__), "fixtures", "hostile")
+
+
+def test_the_hostile_file_set_goes_through_the_job_with_every_record_accounted(
+        tmp_path, capsys, tiny_aligner):
+    import json
+
+    with open(os.path.join(HOSTILE, "expected.json"), encoding="utf-8") as f:
+        expected = json.load(f)
+    args = [f"--input={HOSTILE}/data/**", *tiny_aligner]
+    # two input files hold no records: that alone fails a run ...
+    line = one_line_error(capsys, [f"--output={tmp_path}/strict", *args], code=1)
+    assert "2 input file(s) hold no records (read/empty_file)" in line
+    # ... unless allowed; then every record is written or dead-lettered with its reason
+    assert main([f"--output={tmp_path}/out", *args, "--allow_empty"]) == 0
+    summary, rows, dead = read_outputs(str(tmp_path / "out"))
+    written = {r["id"] for r in rows["por_Latn"]}
+    assert written == set(expected["ok"])
+    assert sorted((d["stage"], d["reason"], d["record_id"]) for d in dead) == sorted(
+        (s, r, i) for s, r, i in expected["dead"])
+    assert summary["accounting_balanced"] and summary["records_read"] == len(
+        expected["ok"]) + len(expected["dead"])
+    reasons = {(r["stage"], r["reason"]): r for r in summary["dead_letter_reasons"]}
+    assert reasons[("validate", "duplicate_id")]["count"] == 4
+    assert all(d["detail"] for d in dead)  # every reason comes with a readable detail
+
+
+def test_no_secret_from_the_environment_reaches_an_output_or_the_log(tmp_path, capfd,
+                                                                      monkeypatch, tiny_aligner):
+    secret = "s3cr3t-7f1c9a"
+    for name in ("HF_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS_JSON", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, secret)
+    assert main([f"--output={tmp_path}/out", *tiny_aligner]) == 0
+    logged = "".join(capfd.readouterr())
+    assert secret not in logged
+    for path in glob.glob(f"{tmp_path}/out/**", recursive=True):
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                assert secret.encode() not in f.read(), path

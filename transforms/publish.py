@@ -35,7 +35,7 @@ from typing import Iterable, Optional, Sequence
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.write import join_path, read_json
+from transforms.files import join_path, read_json
 
 LOG = logging.getLogger(__name__)
 LATEST = "LATEST"
@@ -147,9 +147,10 @@ def file_facts(path: str, kind: str) -> dict:
 
 
 def check_summary(summary: dict, target_langs: Sequence[str], min_rows: int) -> list[str]:
-    """Why this run must not be published (empty list: publish)."""
-    problems = []
-    if not summary.get("accounting_balanced"):
+    """Why this run must not be published (empty list: publish): the run's own problems
+    (unbalanced books, empty languages or inputs) and languages below ``min_rows``."""
+    problems = list(summary.get("problems", []))
+    if not summary.get("accounting_balanced") and not problems:
         problems.append("the summary does not account for every input record")
     for lang in target_langs:
         written = summary.get("languages", {}).get(lang, {}).get("written", 0)

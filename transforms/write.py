@@ -13,7 +13,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
-from transforms.files import join_path, read_json  # noqa: F401 - publish.py imports them here
+from transforms.files import join_path
 from transforms.shards import WriteShards
 from xlner.schema import OUTPUT_SCHEMA, output_row
 from xlner.summary import Tally

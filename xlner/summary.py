@@ -44,7 +44,7 @@ class LangTally:
 
 EXAMPLES_PER_REASON = 2
 # Dead-letter reasons that mean an input file held nothing to read.
-EMPTY_INPUT_REASONS = ("empty_file",)
+EMPTY_INPUT_REASONS = ("empty_file", "no_match")
 
 
 def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool) -> list[str]:
