@@ -103,14 +103,16 @@ class Models:
                               batch_size=o.translation_batch_size,
                               batch_tokens=o.translation_batch_tokens)
 
-    def align(self, methods) -> Align:
-        """One encoder pass, extracting every alignment method in ``methods``."""
+    def align(self, methods, shared_side: str = "src") -> Align:
+        """One encoder pass, extracting every alignment method in ``methods``; pairs are
+        grouped by ``shared_side``, the side that repeats across them."""
         o = self.opts
         handler = AlignmentEncoderHandler(
             o.alignment_model, o.align_layer, self.placement, o.model_cache_dir or None,
             self._identifier("encode", o.alignment_model, o.align_layer))
         return Align(handler, sorted(set(methods)), f"{o.alignment_model}@layer{o.align_layer}",
-                     batch_size=o.align_batch_size, batch_tokens=o.align_batch_tokens)
+                     batch_size=o.align_batch_size, batch_tokens=o.align_batch_tokens,
+                     shared_side=shared_side)
 
     def tagger(self, with_probabilities: bool = False) -> NERModelHandler:
         return NERModelHandler(self.opts.ner_model, self.placement, with_probabilities,

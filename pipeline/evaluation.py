@@ -1,11 +1,11 @@
 """Assembly of the evaluation job (translate-test, the paper's pipeline, method.md §1.2):
 
     read gold -> translate to English -> English NER -> pairs -> [tag targets]
-    -> per direction: [back-translate] -> Project[METHOD] for each method
+    -> [back-translate] -> Project[METHOD] for each method (one encoder pass)
     -> join with gold -> score -> metrics.json, report.md, report.html, predictions
 
 Translation and English NER run once per sentence and fan out to all methods; one encoder
-pass per direction serves every alignment method. Predictions are joined with the gold
+pass serves every alignment method of both directions. Predictions are joined with the gold
 sentences by key, never by position, and scored inside the graph (CombinePerKey over
 per-sentence counts).
 """
@@ -35,7 +35,6 @@ from transforms.files import join_path
 from transforms.write import WriteDeadLetters
 from xlner.bio import count_entities
 from xlner.evaluation import EvalCounts, assemble, score_sentence
-from xlner.methods import DIRECTIONS
 from xlner.records import SentencePair, Translation, pair_key
 from xlner.report import paper_results, render_html, render_markdown
 
@@ -160,23 +159,18 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
         pairs = dead.keep(pairs | "TagTargets" >> TagTargets(
             models.tagger(needs.word_probs), o.ner_batch_size))
 
-    # 3. project with every method, per direction (one encoder pass each)
-    predictions = []
-    for direction in DIRECTIONS:
-        chosen = [(m, pr) for m, pr in ecfg.methods if m.direction == direction]
-        if not chosen:
-            continue
-        side = pairs
-        if direction == "tgt2tgt":
-            side = dead.keep(pairs | "BackTranslate" >> BackTranslate(
-                models.translate_texts(models.easyproject_model), o.paper_quirks))
-        aligning = ecfg.needs(direction).alignment
-        projected = side | f"Project:{direction}" >> ProjectPairs(
-            chosen, models.align(aligning) if aligning else None)
-        dead.add(projected[DEAD])
-        for m, _ in chosen:
-            predictions.append(projected[m.key] | f"Key[{m.key}]" >> beam.Map(
-                keyed_prediction, m.key))
+    # 3. project with every method: the directions share one encoder pass, in which each
+    #    gold sentence (the target of both) is encoded once
+    lanes = {"src2tgt": pairs}
+    if any(m.needs_back_translation for m, _ in ecfg.methods):
+        lanes["tgt2tgt"] = dead.keep(pairs | "BackTranslate" >> BackTranslate(
+            models.translate_texts(models.easyproject_model), o.paper_quirks))
+    projected = lanes | "Project" >> ProjectPairs(
+        ecfg.methods, models.align(needs.alignment, shared_side="tgt")
+        if needs.alignment else None)
+    dead.add(projected[DEAD])
+    predictions = [projected[m.key] | f"Key[{m.key}]" >> beam.Map(keyed_prediction, m.key)
+                   for m, _ in ecfg.methods]
 
     # 4. score against gold by key, combine per (language, method), report
     keyed_gold = gold | "KeyGold" >> beam.Map(lambda s: (pair_key(s.id, s.lang), s))

@@ -244,3 +244,26 @@ def test_thesis_score_fusion_runs_with_a_hugging_face_tagger(tmp_path, tiny_alig
     assert settings["score_weights"] == [["align", 0.5], ["ner", 0.5]]
     with pytest.raises(ConfigError, match="spaCy gives no probabilities"):
         run_job(str(tmp_path / "out2"), "--projection=ngram", "--score_weights=align=1,ner=1")
+
+
+def test_each_distinct_sentence_is_encoded_once_across_target_languages(tmp_path, tiny_nllb,
+                                                                        tiny_aligner):
+    """The English side is shared by every target language: 3 languages encode it once."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from pipeline.run import run
+
+    targets = ["por_Latn", "swh_Latn", "yor_Latn"]
+    result, cfg = run([f"--output={tmp_path}/out", f"--translation_model={tiny_nllb}",
+                       f"--target_langs={','.join(targets)}", "--max_new_tokens=8",
+                       *tiny_aligner])
+    counters = result.metrics().query(MetricsFilter().with_name("sentences_encoded"))
+    encoded = sum(c.committed for c in counters["counters"])
+    from tests.helpers import read_outputs
+
+    _, rows, _ = read_outputs(f"{tmp_path}/out")
+    pairs = [r for lang in targets for r in rows[lang]]
+    sources = {tuple(r["src_tokens"]) for r in pairs}
+    translations = {(tuple(r["tokens"])) for r in pairs}
+    assert len(pairs) == 120 and len(sources) == 40
+    assert encoded == len(sources | translations) < 2 * len(pairs)

@@ -16,13 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
 
+from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from xlner.models.encoders import LazyEncoder
 from xlner.models.lazy import ModelLoadError
 from xlner.models.ner import LazyTagger
 from xlner.models.translators import GenerationSettings, LazyTranslator, TranslationOutput
-from xlner.records import Failure, SentencePair, TranslationJob
+from xlner.records import Failure, TranslationJob
 
 X = TypeVar("X")
 
@@ -124,7 +125,10 @@ class TranslationModelHandler(_PlacedModelHandler):
 
 
 class AlignmentEncoderHandler(_PlacedModelHandler):
-    """SentencePair -> PredictionResult(pair, SubwordSimilarity | Failure)."""
+    """AlignGroup -> PredictionResult(group, [shared Encoded, one per member] | Failure).
+
+    Every distinct sentence of the batch is encoded once (``LazyEncoder.encode`` sorts
+    them by length into sub-batches)."""
 
     def __init__(self, model: str, layer: int, placement: Placement = Placement(),
                  cache_dir: Optional[str] = None, model_identifier: Optional[str] = None):
@@ -136,11 +140,19 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
         return LazyEncoder(self._model, self._layer, self._placement.device,
                            self._placement.dtype, self._cache_dir)
 
-    def run_inference(self, batch: Sequence[SentencePair], model: LazyEncoder,
+    def run_inference(self, batch, model: LazyEncoder,
                       inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        sims = isolate([(p.src_words, p.tgt_words) for p in batch], model.similarities)
-        return [PredictionResult(p, s, self._model) for p, s in zip(batch, sims)]
+        encoded_counter = Metrics.counter("xlner", "sentences_encoded")
+
+        def encode_groups(groups):
+            distinct = list(dict.fromkeys(s for g in groups for s in (g.shared, *g.others())))
+            encoded = dict(zip(distinct, model.encode(distinct)))
+            encoded_counter.inc(len(distinct))
+            return [[encoded[g.shared]] + [encoded[o] for o in g.others()] for g in groups]
+
+        results = isolate(batch, encode_groups)
+        return [PredictionResult(g, r, self._model) for g, r in zip(batch, results)]
 
     def get_metrics_namespace(self) -> str:
         return "xlner_align"

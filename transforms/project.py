@@ -55,11 +55,18 @@ class Project(beam.PTransform):
         return Staged(res.ok, res[DEAD])
 
 
-class ProjectPairs(beam.PTransform):
-    """SentencePair -> {method key: Projection PCollection, ``DEAD``: dead letters}.
+def _in_lane(pair, lane: str):
+    return lane, pair
 
-    ``align`` is the alignment stage (None when no method aligns); every aligning method's
-    extraction runs on its one encoder pass. Pairs must already carry what the methods
+
+class ProjectPairs(beam.PTransform):
+    """{lane: SentencePair PCollection} -> {method key: Projection PCollection, ``DEAD``: dead
+    letters}. A method takes the pairs of the lane named by its direction (src2tgt,
+    tgt2tgt); a single PCollection is the lane of every method.
+
+    ``align`` is the alignment stage (None when no method aligns): the pairs of every lane
+    go through its one encoder pass, each distinct sentence encoded once, and every
+    aligning method's extraction runs on it. Pairs must already carry what the methods
     need on their target side (NER spans, see ``Method.needs_target_ner``).
     """
 
@@ -71,15 +78,23 @@ class ProjectPairs(beam.PTransform):
         if any(m.needs_alignment for m, _ in self._methods) and align is None:
             raise ValueError("aligning methods need an alignment stage")
 
-    def expand(self, pairs):
-        dead = []
-        aligned = None
-        if self._align is not None:
-            res = pairs | "Align" >> self._align
-            aligned, dead = res.ok, [res.dead]
+    def expand(self, lanes):
+        if not isinstance(lanes, dict):
+            lanes = {m.direction: lanes for m, _ in self._methods}
+        dead, aligned = [], {}
+        aligning = sorted({m.direction for m, _ in self._methods if m.needs_alignment})
+        if aligning:
+            tagged = tuple(lanes[lane] | f"Lane[{lane}]" >> beam.Map(_in_lane, lane)
+                           for lane in aligning)
+            res = tagged | "AllLanes" >> beam.Flatten() | "Align" >> self._align
+            dead.append(res.dead)
+            parts = res.ok | "ByLane" >> beam.Partition(
+                lambda x, n: aligning.index(x[0]), len(aligning))
+            for lane, part in zip(aligning, parts):
+                aligned[lane] = part | f"Aligned[{lane}]" >> beam.Values()
         out = {}
         for method, projector in self._methods:
-            source = aligned if method.needs_alignment else pairs
+            source = (aligned if method.needs_alignment else lanes)[method.direction]
             res = source | f"Project[{method.key}]" >> Project(method, projector)
             out[method.key] = res.ok
             dead.append(res.dead)

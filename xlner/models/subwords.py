@@ -1,10 +1,12 @@
-"""Running a Hugging Face encoder over pre-split words, in windows, in one padded batch.
+"""Running a Hugging Face encoder over pre-split words, in windows, in sorted sub-batches.
 
 Both the alignment encoder and the word-level NER tagger need per-subword outputs mapped
-back to words, for sentences that can be longer than the model's window. Sentences are
-tokenised word by word (``is_split_into_words``), cut into windows at word boundaries when
-they exceed the model's maximum, and all windows of a batch run in one forward pass; the
-per-window outputs are concatenated back per sentence. Nothing is truncated silently.
+back to words, for sentences that can be longer than the model's window. All sentences of
+a call are tokenised in one fast-tokenizer call (``is_split_into_words``), cut into
+windows at word boundaries when they exceed the model's maximum, sorted by their own
+length and run in sub-batches under a padded-token budget, so padding stays small however
+the caller batched them; the per-window outputs are concatenated back per sentence.
+Nothing is truncated silently.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+DEFAULT_MAX_TOKENS = 8192  # padded subwords per forward pass
+
 
 class WindowedWordEncoder:
     """Tokenise word lists and run ``forward(input_ids, attention_mask) -> [B, T, ...]``."""
 
-    def __init__(self, tokenizer, max_positions: int, device: str):
+    def __init__(self, tokenizer, max_positions: int, device: str,
+                 max_tokens: int = DEFAULT_MAX_TOKENS):
         import torch
 
         self.tokenizer = tokenizer
@@ -29,16 +34,26 @@ class WindowedWordEncoder:
             else tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id or 0
         self.device = device
+        self.max_tokens = max(max_tokens, limit)
         self._torch = torch
 
+    def subwords_batch(self, sentences: Sequence[Sequence[str]]
+                       ) -> list[tuple[list[int], list[int]]]:
+        """Per sentence: content subword ids and, for each, the index of its word."""
+        nonempty = [k for k, s in enumerate(sentences) if len(s)]
+        out: list[tuple[list[int], list[int]]] = [([], []) for _ in sentences]
+        if not nonempty:
+            return out
+        enc = self.tokenizer([list(sentences[k]) for k in nonempty], is_split_into_words=True,
+                             add_special_tokens=False)
+        for row, k in enumerate(nonempty):
+            ids, word_of = enc["input_ids"][row], enc.word_ids(row)
+            keep = [j for j, w in enumerate(word_of) if w is not None]
+            out[k] = ([ids[j] for j in keep], [word_of[j] for j in keep])
+        return out
+
     def subwords(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
-        """Content subword ids and, for each, the index of its word."""
-        if not words:
-            return [], []
-        enc = self.tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
-        ids, word_of = enc["input_ids"], enc.word_ids()
-        keep = [k for k, w in enumerate(word_of) if w is not None]
-        return [ids[k] for k in keep], [word_of[k] for k in keep]
+        return self.subwords_batch([words])[0]
 
     def windows(self, word_of: Sequence[int]) -> list[tuple[int, int]]:
         """[a, b) subword ranges of at most ``window`` that do not cut a word in two."""
@@ -54,28 +69,46 @@ class WindowedWordEncoder:
             start = end
         return spans
 
+    def _sub_batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Chunk indices, sorted by length, grouped so count x longest <= max_tokens."""
+        order = sorted(range(len(lengths)), key=lambda r: lengths[r])
+        batches, batch = [], []
+        for r in order:
+            if batch and (len(batch) + 1) * lengths[r] > self.max_tokens:
+                batches.append(batch)
+                batch = []
+            batch.append(r)
+        if batch:
+            batches.append(batch)
+        return batches
+
     def run(self, sentences: Sequence[Sequence[str]],
             forward: Callable) -> list[tuple[Optional["object"], np.ndarray]]:
         """Per sentence: (output tensor [n_subwords, ...] or None if empty, word_of)."""
         torch = self._torch
-        tokenised = [self.subwords(s) for s in sentences]
+        tokenised = self.subwords_batch(sentences)
         chunks, owners = [], []
         for si, (ids, word_of) in enumerate(tokenised):
             for a, b in self.windows(word_of):
-                chunks.append([self.cls_id] + ids[a:b] + [self.sep_id])
+                chunks.append(np.asarray([self.cls_id] + ids[a:b] + [self.sep_id],
+                                         dtype=np.int64))
                 owners.append(si)
-        pieces: list[list] = [[] for _ in sentences]
-        if chunks:
-            width = max(len(c) for c in chunks)
-            input_ids = torch.full((len(chunks), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(chunks), width), dtype=torch.long)
-            for r, c in enumerate(chunks):
-                input_ids[r, :len(c)] = torch.tensor(c)
-                mask[r, :len(c)] = 1
+        outputs: list = [None] * len(chunks)
+        for rows in self._sub_batches([len(c) for c in chunks]):
+            width = len(chunks[rows[-1]])  # sorted: the last is the longest
+            input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for i, r in enumerate(rows):
+                input_ids[i, :len(chunks[r])] = chunks[r]
+                mask[i, :len(chunks[r])] = 1
             with torch.inference_mode():
-                out = forward(input_ids.to(self.device), mask.to(self.device))
-            for r, c in enumerate(chunks):
-                pieces[owners[r]].append(out[r, 1:len(c) - 1])
+                out = forward(torch.from_numpy(input_ids).to(self.device),
+                              torch.from_numpy(mask).to(self.device))
+            for i, r in enumerate(rows):
+                outputs[r] = out[i, 1:len(chunks[r]) - 1]
+        pieces: list[list] = [[] for _ in sentences]
+        for r, si in enumerate(owners):  # windows of a sentence in order
+            pieces[si].append(outputs[r])
         return [(torch.cat(pieces[si]) if pieces[si] else None,
                  np.asarray(word_of, dtype=np.int32))
                 for si, (_, word_of) in enumerate(tokenised)]
