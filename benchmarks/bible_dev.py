@@ -28,6 +28,7 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 from xlner.bio import spans_to_tags, tags_to_spans
 from xlner.metrics import proj_ratio_term
 from xlner.records import Span
+from xlner.schema import decoded_rows
 
 DEFAULT_INPUT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                              "bible-dev", "dev.jsonl")
@@ -57,7 +58,7 @@ def run_one(input_path, out, extra):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     rows = [r for f in sorted(glob.glob(f"{out}/ell_Grek/*.parquet"))
-            for r in pq.read_table(f).to_pylist()]
+            for r in decoded_rows(pq.read_table(f))]
     return rows, wall
 
 

@@ -28,8 +28,8 @@ from transforms.publish import Publish
 from transforms.read import ReadLabeledSentences
 from transforms.split import translation_to_pair
 from transforms.translate import TranslateSentences
-from transforms.write import WriteDeadLetters, WriteProjections, WriteSummary, tally_written
-from xlner.schema import OUTPUT_SCHEMA
+from transforms.write import (WriteCard, WriteDeadLetters, WriteProjections, WriteSummary,
+                              tally_written)
 from xlner.summary import REJECTED_STAGES, Tally
 
 
@@ -95,8 +95,7 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     projections = projected[method.key] | "ProgressProjected" >> LogProgress("projected")
 
     out = cfg.output_dir
-    written = projections | "WriteShards" >> WriteProjections(out, cfg.target_langs,
-                                                             cfg.provenance())
+    written = projections | "WriteShards" >> WriteProjections(out, cfg.target_langs)
     all_dead = dead.flatten()
     dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(out)
     tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid),
@@ -109,9 +108,11 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
               "method": method.key, "provenance": cfg.provenance()}
     summary_writer = WriteSummary(out, cfg.target_langs, static, o.allow_empty)
-    summary = tallies | "Summary" >> summary_writer
+    card = WriteCard(out, cfg.target_langs)
+    summary = tallies | "Summary" >> summary_writer | "Card" >> card
     if o.publish:
         summary = summary | "Publish" >> Publish(
             o.output, cfg.run_id, cfg.attempt, cfg.target_langs, o.publish_min_rows,
-            summary_writer.path, OUTPUT_SCHEMA, written.files, dead_files)
+            [("summary", summary_writer.path), ("card", card.path)], written.files,
+            dead_files)
     return JobOutputs(projections, written.rows, all_dead, summary)

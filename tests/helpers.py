@@ -9,6 +9,7 @@ import os
 import pyarrow.parquet as pq
 
 from pipeline.run import run
+from xlner.schema import decoded_rows
 
 
 def run_job(output, *args, runner="FnApiRunner"):
@@ -18,12 +19,13 @@ def run_job(output, *args, runner="FnApiRunner"):
 
 
 def read_outputs(output):
+    """(summary, rows by language with tags as strings, dead letters) of a finished run."""
     with open(os.path.join(output, "summary.json"), encoding="utf-8") as f:
         summary = json.load(f)
     rows = {}
     for lang in summary["languages"]:
         files = sorted(glob.glob(os.path.join(output, lang, "*.parquet")))
-        rows[lang] = [r for f in files for r in pq.read_table(f).to_pylist()]
+        rows[lang] = [r for f in files for r in decoded_rows(pq.read_table(f))]
     dead = []
     for f in sorted(glob.glob(os.path.join(output, "dead_letter", "*.jsonl"))):
         with open(f, encoding="utf-8") as fh:

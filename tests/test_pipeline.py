@@ -25,14 +25,15 @@ def test_sample_run_writes_readable_shards_and_a_balanced_summary(tmp_path, tiny
     for r in por:
         assert len(r["tokens"]) == len(r["ner_tags"]) > 0
         assert [r["translation"][o["start"]:o["end"]] for o in r["token_offsets"]] == r["tokens"]
-        assert r["translation_origin"] == "model"
-        assert r["provenance"]["translation_model"] == "embedded:marian-en-pt"
-        assert r["provenance"]["options_hash"] == summary["options_hash"]
+        assert r["translation_origin"] == "model" and "provenance" not in r
+    assert summary["provenance"]["translation_model"] == "embedded:marian-en-pt"
     assert sorted(r["id"] for r in por)[0] == "data/sample_en.conll:0"
     assert summary["label_list"][0] == "O" and "B-PER" in summary["label_list"]
-    ds = datasets.load_dataset("parquet", data_files=str(out / "por_Latn" / "*.parquet"),
-                               split="train")
+    # the trainer's one line: the card's config per language, typed ClassLabel tags
+    ds = datasets.load_dataset(str(out), "por_Latn", split="train")
     assert ds.num_rows == 40 and set(ds.column_names) >= {"id", "tokens", "ner_tags"}
+    assert ds.features["ner_tags"].feature.names == summary["label_list"]
+    assert ds.features["entities"].feature["score"].dtype == "float32"
 
 
 def test_bad_input_goes_to_dead_letter_and_everything_is_accounted(tmp_path, tiny_aligner):
@@ -188,7 +189,7 @@ def test_every_projection_method_runs_through_the_graph(tmp_path, tiny_aligner, 
     method = flags[0].split("=")[1]
     for r in rows["por_Latn"]:
         assert is_iob2(r["ner_tags"]) and len(r["ner_tags"]) == len(r["tokens"])
-        assert r["provenance"]["projection"] == method
+        assert summary["provenance"]["projection"] == method
         spans = tags_to_spans(r["ner_tags"])
         assert [(s.start, s.end, s.label) for s in spans] == [
             (e["start"], e["end"], e["label"]) for e in r["entities"]]
@@ -214,7 +215,7 @@ def test_tgt2tgt_gives_one_outcome_per_record_even_when_both_branches_fail(tmp_p
     swh = [d for d in dead if d["tgt_lang"] == "swh_Latn"]
     assert len(swh) == 40 and len({d["record_id"] for d in swh}) == 40
     assert summary["accounting_balanced"]
-    settings = json.loads(rows["por_Latn"][0]["provenance"]["projection_settings"])
+    settings = json.loads(summary["provenance"]["projection_settings"])
     assert settings["align_direction"] == "tgt2tgt"
 
 
@@ -240,7 +241,7 @@ def test_thesis_score_fusion_runs_with_a_hugging_face_tagger(tmp_path, tiny_alig
                                   "--score_weights=align=0.5,ner=0.5",
                                   f"--ner_model={tiny_tagger_dir}", *tiny_aligner)
     assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40 and dead == []
-    settings = json.loads(rows["por_Latn"][0]["provenance"]["projection_settings"])
+    settings = json.loads(summary["provenance"]["projection_settings"])
     assert settings["score_weights"] == [["align", 0.5], ["ner", 0.5]]
     with pytest.raises(ConfigError, match="spaCy gives no probabilities"):
         run_job(str(tmp_path / "out2"), "--projection=ngram", "--score_weights=align=1,ner=1")

@@ -35,9 +35,9 @@ def test_publish_rerun_and_refusal(tmp_path, tiny_bert):
     aligner = (f"--alignment_model={tiny_bert}", "--align_layer=2")
     first = publish_run(root, "2026-11-16", aligner=aligner)
     assert first["run_id"] == "2026-11-16" and first["rows_by_lang"] == {"por_Latn": 40}
-    assert {f["kind"] for f in first["files"]} == {"shard", "dead_letter", "summary"}
+    assert {f["kind"] for f in first["files"]} == {"shard", "dead_letter", "summary", "card"}
     assert all(len(f["sha256"]) == 64 for f in first["files"])
-    assert "ner_tags: list<item: string>" in first["schema"] and first["label_list"][0] == "O"
+    assert "ner_tags: list<item: int64>" in first["schema"] and first["label_list"][0] == "O"
     old = snapshot(root / "runs" / "2026-11-16")
 
     second = publish_run(root, "2026-11-23", aligner=aligner)
@@ -54,6 +54,11 @@ def test_publish_rerun_and_refusal(tmp_path, tiny_bert):
     assert snapshot(root / "runs" / "2026-11-16") == old
     assert all(p.startswith(str(root)) and os.path.exists(p)
                for p in latest_shards(str(root), "por_Latn"))
+    # the root's dataset card points at the published run: a trainer loads it in one line
+    import datasets
+
+    ds = datasets.load_dataset(str(root), "por_Latn", split="train")
+    assert ds.num_rows == 40 and again["attempt"] in (root / "README.md").read_text()
 
     # A run whose checks fail (every sentence dead-lettered: no Swahili in the embedded
     # translator) fails and publishes nothing.

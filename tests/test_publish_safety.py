@@ -76,7 +76,7 @@ def test_a_symlinked_attempt_cannot_lead_the_deletion_outside(corpus, tmp_path):
 def test_publish_with_a_bad_run_id_writes_and_deletes_nothing(corpus):
     before = tree(corpus.parent)
     with pytest.raises(UnsafePath):
-        publish(str(corpus), "..", "a9", {"accounting_balanced": True}, [], [], [], 0, None)
+        publish(str(corpus), "..", "a9", {"accounting_balanced": True}, [], [], [], 0)
     with pytest.raises(UnsafePath):
         attempt_dir(str(corpus), "2026-11-23", "../../..")
     assert tree(corpus.parent) == before and (corpus / LATEST).read_text() == "{}"

@@ -16,11 +16,21 @@ def test_shards_load_cast_and_train_one_step(tmp_path, tiny_bert):
     with open(out / "summary.json", encoding="utf-8") as f:
         labels = json.load(f)["label_list"]
 
-    ds = datasets.load_dataset("parquet", data_files=str(out / "por_Latn" / "*.parquet"),
-                               split="train")
-    ds = ds.cast_column("ner_tags", datasets.Sequence(datasets.ClassLabel(names=labels)))
+    # One line, no casting: the card names the config, the files carry the features.
+    ds = datasets.load_dataset(str(out), "por_Latn", split="train")
     assert ds.features["ner_tags"].feature.names == labels
     assert all(0 <= t < len(labels) for row in ds["ner_tags"] for t in row)
+    # pyarrow and pandas read the same files: integer tags, names in the schema metadata
+    import glob
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    shard = sorted(glob.glob(str(out / "por_Latn" / "*.parquet")))[0]
+    assert json.loads(pq.read_schema(shard).metadata[b"label_list"]) == labels
+    assert list(pd.read_parquet(shard)["ner_tags"].iloc[0]) == ds["ner_tags"][0]
+    entities = ds[0]["entities"]
+    assert entities and {"start", "end", "label", "score", "source_index"} <= set(entities[0])
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
 

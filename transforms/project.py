@@ -17,7 +17,7 @@ from transforms.align import Align
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from xlner.methods import Method
 from xlner.projectors import Projector
-from xlner.records import AlignedPair, Projection, SentencePair
+from xlner.records import AlignedPair, ProjectedEntity, Projection, SentencePair
 
 
 @beam.typehints.with_output_types(Projection)
@@ -39,7 +39,9 @@ class _Project(beam.DoFn):
             return
         self._projected.inc()
         self._entities.inc(len(spans))
-        yield Projection(pair=pair, method=self._key, tags=tags, spans=spans,
+        entities = tuple(s if isinstance(s, ProjectedEntity) else
+                         ProjectedEntity(s.start, s.end, s.label) for s in spans)
+        yield Projection(pair=pair, method=self._key, tags=tags, entities=entities,
                          alignment=alignments.get(self._projector.align_method, ()))
 
 

@@ -36,6 +36,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import join_path, read_json
+from xlner.card import CARD, dataset_card
+from xlner.schema import output_schema
 
 LOG = logging.getLogger(__name__)
 LATEST = "LATEST"
@@ -160,8 +162,8 @@ def check_summary(summary: dict, target_langs: Sequence[str], min_rows: int) -> 
 
 
 def build_manifest(root: str, run_id: str, attempt: str, summary: dict,
-                   shards: Iterable[tuple[str, str]], others: Iterable[tuple[str, str]],
-                   schema) -> dict:
+                   shards: Iterable[tuple[str, str]], others: Iterable[tuple[str, str]]
+                   ) -> dict:
     files = []
     rows_by_lang: dict = {}
     for lang, path in sorted(shards):
@@ -178,7 +180,8 @@ def build_manifest(root: str, run_id: str, attempt: str, summary: dict,
         "created_unix": int(time.time()),
         "files": files,
         "rows_by_lang": rows_by_lang,
-        "schema": schema.to_string(show_schema_metadata=False),
+        "schema": output_schema(summary.get("label_list") or ["O"]).to_string(
+            show_schema_metadata=False),
         "label_list": summary.get("label_list"),
         "options": summary.get("options"),
         "models": summary.get("provenance"),
@@ -218,8 +221,9 @@ def delete_other_attempts(root: str, run_id: str, attempt: str) -> int:
 
 def publish(root: str, run_id: str, attempt: str, summary: dict,
             shards: Sequence[tuple[str, str]], others: Sequence[tuple[str, str]],
-            target_langs: Sequence[str], min_rows: int, schema) -> dict:
-    """Check, write the manifest, move LATEST, clean this run id's other attempts."""
+            target_langs: Sequence[str], min_rows: int) -> dict:
+    """Check, write the manifest, move LATEST and the root's dataset card, clean this run
+    id's other attempts."""
     check_run_id(run_id)
     check_run_id(attempt, "attempt")
     problems = check_summary(summary, target_langs, min_rows)
@@ -227,12 +231,16 @@ def publish(root: str, run_id: str, attempt: str, summary: dict,
         atomic_write(join_path(attempt_dir(root, run_id, attempt), "PUBLISH_REFUSED.json"),
                      json.dumps({"problems": problems}, indent=2).encode())
         raise PublishRefused("; ".join(problems))
-    manifest = build_manifest(root, run_id, attempt, summary, shards, others, schema)
+    manifest = build_manifest(root, run_id, attempt, summary, shards, others)
     manifest_path = join_path(run_root(root, run_id), MANIFEST)
     atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
     pointer = {"run_id": run_id, "manifest": relative(root, manifest_path),
                "published_unix": int(time.time())}
     atomic_write(join_path(root, LATEST), json.dumps(pointer).encode())
+    # The root's card points at the published shards: load_dataset(root, lang) reads them.
+    card = dataset_card(summary, target_langs, relative(root, attempt_dir(root, run_id, attempt)),
+                        root_hint=root)
+    atomic_write(join_path(root, CARD), card.encode("utf-8"))
     removed = delete_other_attempts(root, run_id, attempt)
     LOG.info("published run %s (attempt %s, %d files; %d stale files removed)", run_id,
              attempt, len(manifest["files"]), removed)
@@ -259,32 +267,31 @@ def latest_shards(root: str, lang: Optional[str] = None) -> list[str]:
 
 # ------------------------------------------------------------------ the graph's last stage
 class _PublishFn(beam.DoFn):
-    def __init__(self, root, run_id, attempt, target_langs, min_rows, summary_path, schema):
+    def __init__(self, root, run_id, attempt, target_langs, min_rows, files):
         self._args = (root, run_id, attempt)
         self._langs = list(target_langs)
         self._min_rows = min_rows
-        self._summary_path = summary_path
-        self._schema = schema
+        self._files = list(files)
 
     def process(self, summary, shards, dead_files):
         root, run_id, attempt = self._args
-        others = [("summary", self._summary_path)] + [("dead_letter", p) for p in dead_files]
+        others = self._files + [("dead_letter", p) for p in dead_files]
         yield publish(root, run_id, attempt, summary, list(shards), others, self._langs,
-                      self._min_rows, self._schema)
+                      self._min_rows)
 
 
 class Publish(beam.PTransform):
     """summary (one element) -> manifest, once every written file exists.
 
-    ``shards`` ((lang, path) pairs) and ``dead_files`` (paths) are the outputs of the
-    writes; taking them as side inputs makes publication wait for every file.
+    ``files`` are the run's other files as (kind, path) (summary, card); ``shards``
+    ((lang, path) pairs) and ``dead_files`` (paths) are the outputs of the writes; taking
+    them as side inputs makes publication wait for every file.
     """
 
     def __init__(self, root: str, run_id: str, attempt: str, target_langs: Sequence[str],
-                 min_rows: int, summary_path: str, schema, shards, dead_files):
+                 min_rows: int, files: Sequence[tuple[str, str]], shards, dead_files):
         super().__init__()
-        self._fn = _PublishFn(root, run_id, attempt, target_langs, min_rows, summary_path,
-                              schema)
+        self._fn = _PublishFn(root, run_id, attempt, target_langs, min_rows, files)
         self._shards = shards
         self._dead_files = dead_files
 

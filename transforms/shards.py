@@ -48,19 +48,17 @@ def _assign(element, counts, rows_per_shard):
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, output: str, schema_fn: Callable[[Any], Any]):
+    def __init__(self, output: str, to_table: Callable[[list, Any], Any]):
         self._output = output
-        self._schema_fn = schema_fn
+        self._to_table = to_table
 
-    def process(self, element, schema_arg):
-        import pyarrow as pa
+    def process(self, element, table_arg):
         import pyarrow.parquet as pq
 
         (lang, shard, shards), rows = element
         rows = sorted(rows, key=lambda r: r["id"])
-        schema = self._schema_fn(schema_arg)
         buf = io.BytesIO()
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+        pq.write_table(self._to_table(rows, table_arg), buf)
         path = join_path(self._output, lang, PART.format(shard=shard, shards=shards))
         tmp = join_path(self._output, lang, f".tmp-{uuid.uuid4().hex}-{shard:05d}.parquet")
         with FileSystems.create(tmp) as f:
@@ -94,31 +92,28 @@ class _RemoveStale(beam.DoFn):
 class WriteShards(beam.PTransform):
     """(lang, row dict with "id") -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet``.
 
-    ``schema_fn(schema_arg)`` gives the Arrow schema; ``schema_arg`` is a singleton
-    PCollection known only once the data is read (e.g. the label list), or a plain value.
+    ``to_table(rows, table_arg)`` makes the Arrow table of one shard; ``table_arg`` is a
+    singleton PCollection known only once the data is read (e.g. the run's label list).
     """
 
-    def __init__(self, output: str, langs: Sequence[str], schema_fn: Callable,
-                 schema_arg=None, rows_per_shard: int = 50_000):
+    def __init__(self, output: str, langs: Sequence[str], to_table: Callable,
+                 table_arg: beam.PCollection, rows_per_shard: int = 50_000):
         super().__init__()
         self._output = output
         self._langs = list(langs)
-        self._schema_fn = schema_fn
-        self._schema_arg = schema_arg
+        self._write = _WriteShard(output, to_table)
+        self._table_arg = table_arg
         self._rows_per_shard = rows_per_shard
 
     def expand(self, keyed_rows):
         p = keyed_rows.pipeline
         counts = keyed_rows | "CountPerLanguage" >> beam.combiners.Count.PerKey()
-        schema_arg = self._schema_arg
-        if not isinstance(schema_arg, beam.PCollection):
-            schema_arg = p | "SchemaArg" >> beam.Create([schema_arg])
         files = (keyed_rows
                  | "AssignShard" >> beam.Map(_assign, beam.pvalue.AsDict(counts),
                                              self._rows_per_shard)
                  | "GroupShard" >> beam.GroupByKey()
-                 | "WriteShard" >> beam.ParDo(_WriteShard(self._output, self._schema_fn),
-                                              beam.pvalue.AsSingleton(schema_arg)))
+                 | "WriteShard" >> beam.ParDo(self._write,
+                                              beam.pvalue.AsSingleton(self._table_arg)))
         _ = (p | "AfterWrites" >> beam.Create([None])
              | "RemoveStale" >> beam.ParDo(_RemoveStale(self._output, self._langs),
                                            beam.pvalue.AsList(files)))

@@ -15,36 +15,53 @@ from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
 from transforms.files import join_path
 from transforms.shards import WriteShards
-from xlner.schema import OUTPUT_SCHEMA, output_row
+from xlner.card import CARD, dataset_card
+from xlner.schema import entity_types, output_row, run_label_list, to_table
 from xlner.summary import Tally
 
 LOG = logging.getLogger(__name__)
 
 
 class Written(NamedTuple):
-    rows: beam.PCollection  # the output rows (dicts)
+    rows: beam.PCollection  # the output rows (dicts, tags as strings)
     files: beam.PCollection  # (lang, path) of every finalised shard
+    label_list: beam.PCollection  # the one label list of the run (singleton)
 
 
-def _fixed_schema(_):
-    return OUTPUT_SCHEMA
+class _LabelList(beam.CombineFn):
+    """The run's one label list, from the entity types of every written row."""
+
+    def create_accumulator(self):
+        return set()
+
+    def add_input(self, acc, row):
+        return acc | entity_types(row)
+
+    def merge_accumulators(self, accs):
+        return set().union(*accs)
+
+    def extract_output(self, acc):
+        return run_label_list(acc)
 
 
 class WriteProjections(beam.PTransform):
     """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet`` for each target language,
-    deterministic whatever the runner (``transforms/shards.py``)."""
+    deterministic whatever the runner (``transforms/shards.py``), tags as indices into the
+    run's label list with the Hugging Face features in each file's schema."""
 
-    def __init__(self, output: str, target_langs: Sequence[str], provenance: Mapping[str, Any],
-                 rows_per_shard: int = 50_000):
+    def __init__(self, output: str, target_langs: Sequence[str], rows_per_shard: int = 50_000):
         super().__init__()
-        self._provenance = dict(provenance)
-        self._shards = WriteShards(output, target_langs, _fixed_schema,
-                                   rows_per_shard=rows_per_shard)
+        self._output = output
+        self._langs = list(target_langs)
+        self._rows_per_shard = rows_per_shard
 
     def expand(self, projections):
-        rows = projections | "ToRows" >> beam.Map(output_row, self._provenance)
-        written = rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r)) | self._shards
-        return Written(rows, written.files)
+        rows = projections | "ToRows" >> beam.Map(output_row)
+        labels = rows | "LabelList" >> beam.CombineGlobally(_LabelList())
+        written = (rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
+                   | "Shards" >> WriteShards(self._output, self._langs, to_table, labels,
+                                             self._rows_per_shard))
+        return Written(rows, written.files, labels)
 
 
 class WriteDeadLetters(beam.PTransform):
@@ -105,3 +122,28 @@ def tally_written(p, gold_field: Optional[str]):
         if isinstance(g, (list, tuple)) and len(g) == len(p.tags):
             gold = [str(x) for x in g]
     return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold)
+
+
+class _WriteCard(beam.DoFn):
+    def __init__(self, output: str, target_langs: Sequence[str]):
+        self._output = output
+        self._langs = list(target_langs)
+
+    def process(self, summary: dict):
+        text = dataset_card(summary, self._langs, root_hint=self._output)
+        with FileSystems.create(join_path(self._output, CARD), mime_type="text/markdown") as f:
+            f.write(text.encode("utf-8"))
+        yield summary
+
+
+class WriteCard(beam.PTransform):
+    """summary -> ``OUTPUT/README.md``, the dataset card (one config per language); passes
+    the summary on, so a later stage runs after the card exists."""
+
+    def __init__(self, output: str, target_langs: Sequence[str]):
+        super().__init__()
+        self.path = join_path(output, CARD)
+        self._fn = _WriteCard(output, target_langs)
+
+    def expand(self, summary):
+        return summary | "WriteCard" >> beam.ParDo(self._fn)

@@ -225,6 +225,27 @@ class AlignedPair:
 
 
 @dataclass(frozen=True)
+class ProjectedEntity:
+    """A projected span with where it came from and how sure the method is of it.
+
+    ``source_index`` is the source entity it projects (None for model transfer);
+    ``score`` the method's confidence (matching score, aligned fraction, fuzzy ratio);
+    ``length_ratio`` the span's length over the source entity's.
+    """
+
+    start: int
+    end: int
+    label: str
+    source_index: Optional[int] = None
+    score: Optional[float] = None
+    length_ratio: Optional[float] = None
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end, self.label)
+
+
+@dataclass(frozen=True)
 class Projection:
     """Target-side IOB2 tags produced by one projection method.
 
@@ -235,8 +256,12 @@ class Projection:
     pair: SentencePair
     method: str
     tags: tuple[str, ...]
-    spans: tuple[Span, ...]
+    entities: tuple[ProjectedEntity, ...]
     alignment: Alignment = ()
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        return tuple(e.span for e in self.entities)
 
 
 @dataclass(frozen=True)

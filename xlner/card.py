@@ -1,0 +1,93 @@
+"""The dataset card (``README.md``) written beside the shards: one ``datasets`` config per
+target language, so ``datasets.load_dataset(OUTPUT, "swh_Latn", split="train")`` loads that
+language alone, with its typed features, and a page that says how the data was made.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional, Sequence
+
+from xlner.languages import NLLB_LANGUAGES
+
+CARD = "README.md"
+
+
+def _yaml_list(items: Sequence[str], indent: str = "") -> list[str]:
+    return [f"{indent}- {json.dumps(i, ensure_ascii=False)}" for i in items]
+
+
+def load_line(root: str, lang: str) -> str:
+    return f'datasets.load_dataset("{root}", "{lang}", split="train")'
+
+
+def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
+                 root_hint: Optional[str] = None) -> str:
+    """The card for the run ``summary`` describes; shard paths are relative to the card's
+    folder (``data_prefix`` + ``<lang>/*.parquet``)."""
+    prefix = data_prefix.rstrip("/") + "/" if data_prefix else ""
+    iso = sorted({code.split("_")[0] for code in langs})
+    lines = ["---", "configs:"]
+    for lang in langs:
+        lines += [f"- config_name: {lang}", "  data_files:", "  - split: train",
+                  f"    path: {json.dumps(prefix + lang + '/*.parquet')}"]
+    lines += ["language:", *_yaml_list(iso), "task_categories:", "- token-classification",
+              "task_ids:", "- named-entity-recognition", "tags:", "- annotation-projection",
+              "- xlner-beam", "---", ""]
+    provenance = summary.get("provenance") or {}
+    settings = json.loads(provenance.get("projection_settings") or "{}")
+    label_list = summary.get("label_list") or []
+    root = root_hint or "OUTPUT"
+    lines += [
+        "# Projected NER training data", "",
+        "Named-entity annotations projected from labelled sentences onto their "
+        "translations by xlner-beam (annotation projection: translate, align, project; Politov et al., "
+        "NoDaLiDa 2025). Labels are machine-made: expect "
+        "projection noise, and see the per-entity `score` column to filter it.", "",
+        "## Load", "", "```python", "import datasets", "",
+        *[f"ds = {load_line(root, lang)}" for lang in langs[:1]],
+        "ds.features[\"ner_tags\"].feature.names  # the label list below",
+        "```", "",
+        "One config per target language: " + ", ".join(f"`{lang}`" for lang in langs) + ".", "",
+        "## Languages and rows", "",
+        "| config | language | rows | entities (source → projected) | projection ratio |",
+        "|---|---|---|---|---|"]
+    for lang in langs:
+        s = (summary.get("languages") or {}).get(lang, {})
+        ratio = s.get("proj_ratio")
+        lines.append(f"| `{lang}` | {NLLB_LANGUAGES.get(lang, lang)} | {s.get('written', 0)} | "
+                     f"{s.get('entities_in_total', 0)} → {s.get('entities_out_total', 0)} | "
+                     f"{'–' if ratio is None else f'{ratio:.3f}'} |")
+    lines += ["", "## Labels", "",
+              "`ner_tags` and `src_ner_tags` are IOB2 tags stored as indices into this list "
+              "(a `ClassLabel` in the files' features):", "",
+              "```", json.dumps(label_list, ensure_ascii=False), "```", "",
+              "## How it was made", "",
+              f"- run: `{summary.get('run_id', '')}`, xlner-beam "
+              f"{summary.get('package_version', '')}, options hash "
+              f"`{summary.get('options_hash', '')}`",
+              f"- method: `{summary.get('method', '')}` "
+              f"(projection `{provenance.get('projection', '')}`)",
+              f"- translation: `{provenance.get('translation_model', '')}`; origins per "
+              "language in `summary.json` (`given` rows carried their translation)",
+              f"- alignment: `{provenance.get('alignment_model') or 'none'}`"
+              + (f", layer {provenance.get('align_layer')}, "
+                 f"{provenance.get('align_method')}" if provenance.get('alignment_model')
+                 else ""),
+              f"- settings: `{json.dumps(settings, sort_keys=True)}`",
+              f"- records read {summary.get('records_read', 0)}, rejected "
+              f"{summary.get('records_rejected', 0)}, dead-lettered "
+              f"{summary.get('dead_lettered', 0)} in all (reasons in `summary.json`, records "
+              "in `dead_letter/`)", ""]
+    filters = summary.get("filters")
+    if filters:
+        lines += ["## Filters", "", "| filter | setting | removed |", "|---|---|---|"]
+        lines += [f"| {f['name']} | `{f['setting']}` | {f['removed']} {f['unit']} |"
+                  for f in filters]
+        lines.append("")
+    lines += ["## Columns", "",
+              "`id`, `lang`, `tokens`, `ner_tags`, `entities` (start, end, label, "
+              "source_index, score, length_ratio), `src_lang`, `src_tokens`, `src_ner_tags`, "
+              "`translation`, `token_offsets`, `translation_origin`, `alignment`, `extra` "
+              "(input fields passed through, JSON).", ""]
+    return "\n".join(lines)
