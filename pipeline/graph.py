@@ -68,7 +68,7 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
         cfg.inputs, o.input_format, cfg.label_names, o.source_lang, o.max_sentence_words,
         require_tags=not o.label_source, max_token_chars=o.max_token_chars)
     sentences = (dead.keep(read) | "Sentences" >> beam.Map(_sentence)
-                 | "ProgressRead" >> LogProgress("read"))
+                 | "ProgressRead" >> LogProgress("read", "records"))
     if o.label_source:
         sentences = dead.keep(sentences | "LabelSource" >> LabelSentences(
             models.tagger(), o.ner_batch_size))
@@ -81,7 +81,6 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
         translations = dead.keep(sentences | "Translate" >> TranslateSentences(
             models.translate_texts(), cfg.target_langs))
         pairs = translations | "Pairs" >> beam.Map(translation_to_pair)
-    pairs = pairs | "ProgressTranslated" >> LogProgress("translated")
     if needs.target_ner:
         pairs = dead.keep(pairs | "TagTargets" >> TagTargets(
             models.tagger(needs.word_probs), o.ner_batch_size))
@@ -92,7 +91,7 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     projected = pairs | "Project" >> ProjectPairs(
         [(method, cfg.projector)], models.align(needs.alignment) if needs.alignment else None)
     dead.add(projected[DEAD])
-    projections = projected[method.key] | "ProgressProjected" >> LogProgress("projected")
+    projections = projected[method.key]
 
     out = cfg.output_dir
     written = projections | "WriteShards" >> WriteProjections(out, cfg.target_langs)

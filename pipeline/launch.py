@@ -35,8 +35,33 @@ def beam_options(beam_args: Sequence[str]) -> PipelineOptions:
     return options
 
 
+class _QuietBeam(logging.Filter):
+    """Hide Beam's chatter below WARNING: the model-sharing proxy's start-up lines and
+    the like say nothing a user can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return not (record.name.startswith("apache_beam") or record.module in (
+            "multi_process_shared", "fn_runner", "portable_runner", "worker_pool_main"))
+
+
+def setup_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, _QuietBeam) for f in handler.filters):
+            handler.addFilter(_QuietBeam())
+    root.setLevel(level)
+    logging.getLogger("apache_beam").setLevel(max(logging.WARNING, root.level))
+
+
 def parse(job: Job, argv: Sequence[str]):
     opts, beam_args = parse_args(job, argv)
+    setup_logging(opts.log_level)
     return opts, beam_options(beam_args)
 
 
@@ -105,9 +130,7 @@ def main_of(run: Callable[[Sequence[str]], int]) -> Callable:
     """An entry point: logging set up, operator mistakes exit 2, failed runs exit 1."""
 
     def main(argv=None) -> int:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("apache_beam").setLevel(logging.WARNING)
+        setup_logging()
         argv = sys.argv[1:] if argv is None else list(argv)
         try:
             return run(argv)

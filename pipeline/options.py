@@ -117,6 +117,9 @@ class OutputOptions:
     run_id: str = option(
         "", "Identifier of this run (default: UTC time + random suffix); recorded in "
         "provenance.", regex=r"^(?!.*\.\.)([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")
+    log_level: str = option(
+        "INFO", "Log level: INFO shows a progress line per model step while it runs; "
+        "WARNING only problems.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     allow_empty: bool = option(
         False, "Exit 0 even when a language ends with no rows or an input file is empty "
         "(by default such a run fails).")

@@ -15,9 +15,10 @@ import apache_beam as beam
 
 from pipeline.config import RunConfig
 from pipeline.graph import build_translate_train
-from pipeline.launch import LOG, check_models, check_output, check_patterns, main_of, parse
+from pipeline.launch import check_models, check_output, check_patterns, main_of, parse
 from pipeline.options import JOBS
 from transforms.files import join_path, read_json
+from xlner.card import load_line
 
 
 def read_summary(output: str) -> Optional[dict]:
@@ -33,44 +34,50 @@ def run(argv: Sequence[str] = (), wait: bool = True):
     check_patterns(cfg.inputs, "--input")
     check_output(opts.output)
     check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
-    started = time.time()
     pipeline = beam.Pipeline(options=options)
     build_translate_train(pipeline, cfg)
     result = pipeline.run()
     if wait:
         result.wait_until_finish()
-        LOG.info("run %s finished in %.1f s", cfg.run_id, time.time() - started)
     return result, cfg
 
 
 def report(cfg: RunConfig, seconds: float) -> int:
+    """What the run made, in words a user can act on; 1 when the run is not a success."""
     output = cfg.output_dir
     summary = read_summary(output)
-    print(f"\nxlner: run {cfg.run_id} finished in {seconds:.1f} s")
-    for lang in cfg.target_langs:
-        print(f"  shards:      {join_path(output, lang)}/part-*.parquet")
-    print(f"  dead letter: {join_path(output, 'dead_letter')}/")
-    print(f"  summary:     {join_path(output, 'summary.json')}")
-    if summary:
-        print(f"  read {summary['records_read']}, rejected {summary['records_rejected']}, "
-              f"dead-lettered {summary['dead_lettered']} in all")
-        for lang, s in summary["languages"].items():
-            ratio = s["proj_ratio"]
-            line = (f"  {lang}: written {s['written']}, entities {s['entities_in_total']} -> "
-                    f"{s['entities_out_total']}, proj_ratio "
-                    f"{'n/a' if ratio is None else f'{ratio:.3f}'}")
-            gold = s.get("gold_evaluation")
-            if gold:
-                ov = gold["overall"]
-                line += (f", vs gold: F1 {100 * ov['f1']:.1f} (P {100 * ov['precision']:.1f} "
-                         f"R {100 * ov['recall']:.1f})")
-            print(line)
-        if summary["problems"]:
-            for problem in summary["problems"]:
-                print(f"xlner: the run failed: {problem}", file=sys.stderr)
-            return 1
+    if summary is None:  # a remote runner still finishing, or an unreadable output
+        print(f"xlner: run {cfg.run_id} submitted; its summary will be at "
+              f"{join_path(output, 'summary.json')}")
+        return 0
+    print(f"\nxlner: run {cfg.run_id} finished in {seconds:.1f} s: "
+          f"{summary['records_read']} records read, {summary['records_rejected']} rejected "
+          f"as input, {summary['dead_lettered']} dead letters in all")
+    for lang, s in summary["languages"].items():
+        ratio = s["proj_ratio"]
+        line = (f"  {lang}: {s['written']} rows, {s['entities_in_total']} source entities "
+                f"-> {s['entities_out_total']} projected (projection ratio "
+                f"{'n/a' if ratio is None else f'{ratio:.3f}'})")
+        gold = s.get("gold_evaluation")
+        if gold:
+            ov = gold["overall"]
+            line += (f", vs gold F1 {100 * ov['f1']:.1f} (P {100 * ov['precision']:.1f} "
+                     f"R {100 * ov['recall']:.1f})")
+        print(line)
+    print("  (projection ratio: projected / source entities per sentence, averaged; 1.0 = "
+          "every entity found once)")
+    print(f"  data:    {join_path(output, '<lang>', 'part-*.parquet')}, card "
+          f"{join_path(output, 'README.md')}")
+    print(f"  records: {join_path(output, 'summary.json')} (counts, reasons), "
+          f"{join_path(output, 'dead_letter')}/ (every record not written, with why)")
+    root = cfg.opts.output if cfg.opts.publish else output
+    print(f"  load:    {load_line(root, cfg.target_langs[0])}")
+    if summary["problems"]:
+        for problem in summary["problems"]:
+            print(f"xlner: the run failed: {problem}", file=sys.stderr)
+        return 1
     if cfg.opts.publish:
-        print(f"  published:   {join_path(cfg.opts.output, 'LATEST')} -> run {cfg.run_id}")
+        print(f"  published: {join_path(cfg.opts.output, 'LATEST')} -> run {cfg.run_id}")
     return 0
 
 

@@ -54,5 +54,6 @@ def make_pair(id, src_lang, tgt_lang, src_words, src_spans, tgt_words, **target)
 
 
 def project(projector, aligned):
-    """A projector's (tags, spans) for an AlignedPair."""
-    return projector.project(aligned.pair, aligned.alignments)
+    """A projector's (tags, spans) for an AlignedPair (entities reduced to their spans)."""
+    tags, entities = projector.project(aligned.pair, aligned.alignments)
+    return tags, tuple(getattr(e, "span", e) for e in entities)

@@ -40,8 +40,8 @@ def test_later_entities_overwrite_unless_no_overwrite():
 
 
 def test_unaligned_entity_is_not_projected():
-    tags, spans = project_heuristic([Span(0, 1, "PER"), Span(2, 3, "LOC")], [(0, 0)], 3)
-    assert tags == ("B-PER", "O", "O") and spans == (Span(0, 1, "PER"),)
+    tags, entities = project_heuristic([Span(0, 1, "PER"), Span(2, 3, "LOC")], [(0, 0)], 3)
+    assert tags == ("B-PER", "O", "O") and [e.span for e in entities] == [Span(0, 1, "PER")]
 
 
 def test_out_of_order_arrivals_grow_and_merge_runs():
@@ -62,3 +62,13 @@ def test_overwrite_artefacts_become_valid_iob2():
     tags, out = project_heuristic(spans, alignment, 3)
     assert tags == ("B-ORG", "B-PER", "B-ORG")  # ORG run 0-2 overwritten in the middle
     assert [s.label for s in out] == ["ORG", "PER", "ORG"]
+
+
+def test_each_entity_names_its_source_and_how_well_links_support_it():
+    spans = [Span(0, 2, "ORG"), Span(3, 4, "PER")]
+    # ORG: words 1 and 3 aligned, merged over the unaligned word 2; PER: word 5 alone
+    tags, entities = project_heuristic(spans, [(0, 1), (1, 3), (3, 5)], 6)
+    assert tags == ("O", "B-ORG", "I-ORG", "I-ORG", "O", "B-PER")
+    org, per = entities
+    assert (org.source_index, org.score, org.length_ratio) == (0, 2 / 3, 3 / 2)
+    assert (per.source_index, per.score, per.length_ratio) == (1, 1.0, 1.0)

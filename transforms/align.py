@@ -47,6 +47,9 @@ class AlignGroup:
         return [p.tgt_words if self.shared_is_source else p.src_words
                 for _, p in self.members]
 
+    def count(self) -> int:
+        return len(self.members)
+
     def size(self) -> int:
         """Words to encode, for batch budgets (~1.5 subwords per word)."""
         return 2 * (len(self.shared) + sum(len(o) for o in self.others())) + 4
@@ -117,7 +120,9 @@ class Align(beam.PTransform):
             raise ValueError(f"shared_side must be src or tgt, not {shared_side!r}")
         self._shared_is_source = shared_side == "src"
         self._encode = InferInBatches(handler, size_fn=AlignGroup.size,
-                                      max_batch_size=batch_size, max_batch_tokens=batch_tokens)
+                                      max_batch_size=batch_size, max_batch_tokens=batch_tokens,
+                                      progress="align", unit="sentence pairs",
+                                      weight=AlignGroup.count)
         self._extract = _Extract(tuple(methods), aligner)
 
     def expand(self, lane_pairs):

@@ -75,17 +75,42 @@ class SortAndBatchByKey(beam.PTransform):
         return pcoll | beam.ParDo(self._fn)
 
 
+class _Weigh:
+    """Units of work of a model result, from its input (picklable, unlike a lambda)."""
+
+    def __init__(self, weight: Callable[[Any], int]):
+        self._weight = weight
+
+    def __call__(self, result) -> int:
+        return self._weight(result.example)
+
+
 class InferInBatches(beam.PTransform):
     """``T -> PredictionResult``: length-sorted batches of one key each, through one
     RunInference step of ``handler`` (a ``transforms.handlers`` model handler, which
-    takes the batches as they are). The one way every model step of the job is fed."""
+    takes the batches as they are). The one way every model step of the job is fed.
+
+    With ``progress`` (a stage name, e.g. ``translate``) it logs done/total ``unit``s
+    while the step runs, ``weight(element)`` units per input (default 1).
+    """
 
     def __init__(self, handler, size_fn: Callable[[Any], int], max_batch_size: int,
-                 max_batch_tokens: int, key_fn: Callable[[Any], Hashable] = lambda x: 0):
+                 max_batch_tokens: int, key_fn: Callable[[Any], Hashable] = lambda x: 0,
+                 progress: str = "", unit: str = "sentences",
+                 weight: Callable[[Any], int] = lambda x: 1):
         super().__init__()
         self._handler = handler
         self._batch = SortAndBatchByKey(key_fn, size_fn, max_batch_size, max_batch_tokens)
+        self._progress = (progress, unit, weight)
 
     def expand(self, pcoll):
-        return (pcoll | "BatchByLength" >> self._batch
-                | "RunInference" >> self._handler.run_inference_transform())
+        from transforms.progress import LogProgress
+
+        results = (pcoll | "BatchByLength" >> self._batch
+                   | "RunInference" >> self._handler.run_inference_transform())
+        stage, unit, weight = self._progress
+        if not stage:
+            return results
+        total = (pcoll | "Weigh" >> beam.Map(weight)
+                 | "Total" >> beam.CombineGlobally(sum))
+        return results | "Progress" >> LogProgress(stage, unit, total, _Weigh(weight))

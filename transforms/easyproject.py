@@ -24,8 +24,8 @@ from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.translate import TranslateTexts
 from xlner.bio import tags_to_spans
 from xlner.easyproject import entity_texts, marked_sentence, recover
-from xlner.records import (EasyProjected, LabeledSentence, MarkedUnit, SentencePair,
-                           TextRequest, Translation, pair_key)
+from xlner.records import (EasyProjected, LabeledSentence, MarkedUnit, ProjectedEntity,
+                           SentencePair, TextRequest, Translation, pair_key)
 
 MARKED_SLOT = "marked"
 ENTITY_SLOT = "entity:"
@@ -68,8 +68,11 @@ class _Recover(beam.DoFn):
         self._lost.inc(len(unit.spans) - rec.matched)
         clean = re.sub(r"\s+", " ", re.sub(r"[\[\]]", " ", marked.text)).strip()
         clean = re.sub(r" ([.,;:!?)])", r"\1", clean)
+        entities = tuple(
+            ProjectedEntity(sp.start, sp.end, sp.label, k, ratio, len(sp) / len(unit.spans[k]))
+            for sp, k, ratio in zip(rec.spans, rec.sources, rec.ratios))
         yield EasyProjected(unit, clean, rec.words, rec.spans, rec.markers, rec.matched,
-                            marked.origin, marked.model)
+                            marked.origin, marked.model, entities)
 
 
 class EasyProject(beam.PTransform):
@@ -106,7 +109,7 @@ def marked_pair(ep: EasyProjected) -> SentencePair:
                     model=ep.model, words=ep.words)
     return SentencePair(translation=t, src_lang=s.lang, tgt_lang=ep.unit.tgt_lang,
                         src_words=s.tokens, src_spans=tags_to_spans(s.tags),
-                        tgt_words=ep.words, tgt_spans=ep.spans)
+                        tgt_words=ep.words, tgt_spans=ep.entities)
 
 
 class TranslateMarked(beam.PTransform):

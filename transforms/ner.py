@@ -57,7 +57,8 @@ class TagWords(beam.PTransform):
                  batch_tokens: int = 16384):
         super().__init__()
         self._tag = InferInBatches(handler, size_fn=lambda r: 2 * len(r.words) + 2,
-                                   max_batch_size=batch_size, max_batch_tokens=batch_tokens)
+                                   max_batch_size=batch_size, max_batch_tokens=batch_tokens,
+                                   progress=f"ner ({stage})", unit="sentences")
         self._unpack = _Unpack(stage)
 
     def expand(self, requests):

@@ -138,7 +138,7 @@ class TranslateTexts(beam.PTransform):
         self._translate = InferInBatches(
             handler, key_fn=lambda j: (j.src_lang, j.tgt_lang),  # one language pair a batch
             size_fn=lambda j: approx_tokens(j.text), max_batch_size=batch_size,
-            max_batch_tokens=batch_tokens)
+            max_batch_tokens=batch_tokens, progress="translate", unit="texts")
         self.model_identifier = handler.model_identifier
 
     def expand(self, requests):

@@ -5,4 +5,4 @@ alignment extraction, projection and metrics are plain Python/numpy so they are 
 read, test and reuse. The Beam graph lives in the `transforms` and `pipeline` packages.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -53,6 +53,8 @@ class Recovered:
     spans: tuple[Span, ...]
     markers: int  # marked spans found in the translation
     matched: int  # ... of which were matched to a source entity
+    sources: tuple[int, ...] = ()  # per span: the source entity it was matched to
+    ratios: tuple[float, ...] = ()  # per span: the fuzzy-match ratio of that match
 
 
 def recover(translation: str, entity_translations: Sequence[str | None],
@@ -67,17 +69,19 @@ def recover(translation: str, entity_translations: Sequence[str | None],
     pool = [(k, t) for k, t in enumerate(entity_translations) if t]
     words: list[str] = []
     spans: list[Span] = []
+    sources: list[int] = []
+    ratios: list[float] = []
     cut, markers, matched = 0, 0, 0
     pending = ""  # text of unmatched markers that stays in the next segment
     for m in MARKER_RE.finditer(translation):
         markers += 1
         inner = m.group(1)
         probe = (m.group(0) if paper_quirks else inner).lower()
-        best, best_ratio = None, threshold
+        best, best_ratio, chosen_ratio = None, threshold, 0.0
         for idx, (_, et) in enumerate(pool):
             r = difflib.SequenceMatcher(None, probe, et.lower()).ratio()
             if r > threshold and (paper_quirks or r > best_ratio):
-                best, best_ratio = idx, r
+                best, best_ratio, chosen_ratio = idx, r, r
         if best is None:
             if not paper_quirks:  # keep the words, drop the stray brackets
                 pending += translation[cut:m.start()] + " " + inner + " "
@@ -90,7 +94,10 @@ def recover(translation: str, entity_translations: Sequence[str | None],
         words += split(inner)
         if len(words) > start:
             spans.append(Span(start, len(words), labels[k]))
+            sources.append(k)
+            ratios.append(chosen_ratio)
             matched += 1
         cut = m.end()
     words += split(pending + translation[cut:])
-    return Recovered(tuple(words), tuple(spans), markers, matched)
+    return Recovered(tuple(words), tuple(spans), markers, matched, tuple(sources),
+                     tuple(ratios))

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Iterable, Sequence
 
 from xlner.bio import OUTSIDE, repair_iob2, tags_to_spans
-from xlner.records import Span
+from xlner.records import ProjectedEntity, Span
 
 
 def aligned_runs(targets: Iterable[int]) -> list[list[int]]:
@@ -65,19 +65,22 @@ def project_heuristic(
     length_ratio_threshold: float = 0.8,
     overwrite: bool = True,
     reproduce_merge_quirk: bool = False,
-) -> tuple[tuple[str, ...], tuple[Span, ...]]:
+) -> tuple[tuple[str, ...], tuple[ProjectedEntity, ...]]:
     """Project source spans onto ``n_target`` target words.
 
     ``alignment`` holds (source word, target word) pairs; their order matters only as the
     arrival order of step (1), as in the reference. Returns IOB2 tags (overwrite artefacts
-    normalised the way lenient seqeval reads them) and the resulting target spans.
+    normalised the way lenient seqeval reads them) and the resulting target entities, each
+    with the source entity whose run it is, its score — the fraction of its words aligned
+    to that entity (words a merge filled in lower it) — and its length over the entity's.
     """
     by_source: dict[int, list[int]] = defaultdict(list)
     for s, t in alignment:
         if 0 <= t < n_target:
             by_source[s].append(t)
     tags = [OUTSIDE] * n_target
-    for span in src_spans:
+    owner: list = [None] * n_target  # (source entity, its aligned target words) per word
+    for index, span in enumerate(src_spans):
         targets = [t for j in range(span.start, span.end) for t in by_source.get(j, ())]
         runs = merge_runs(aligned_runs(targets), merge_distance, reproduce_merge_quirk)
         for l, r in runs:
@@ -88,5 +91,13 @@ def project_heuristic(
             tags[l] = "B-" + span.label
             for k in range(l + 1, r):
                 tags[k] = "I-" + span.label
+            for k in range(l, r):
+                owner[k] = (index, frozenset(targets))
     final = repair_iob2(tags).tags
-    return final, tags_to_spans(final)
+    entities = []
+    for s in tags_to_spans(final):
+        index, supported = owner[s.start]
+        aligned = sum(1 for k in range(s.start, s.end) if k in supported)
+        entities.append(ProjectedEntity(s.start, s.end, s.label, index, aligned / len(s),
+                                        len(s) / len(src_spans[index])))
+    return final, tuple(entities)

@@ -21,7 +21,7 @@ from xlner.bio import spans_to_tags
 from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.heuristic import project_heuristic
 from xlner.methods import Method
-from xlner.records import Alignment, SentencePair, Span
+from xlner.records import Alignment, ProjectedEntity, SentencePair, Span
 from xlner.scores import alignment_scores, fuse, ner_model_scores
 from xlner.text import writes_without_spaces
 
@@ -71,8 +71,9 @@ class SpanProjector:
         if pair.tgt_spans is None:
             raise ValueError(f"{self.name} needs spans on the target words; the graph must "
                              "attach them first")
-        spans = tuple(pair.tgt_spans)
-        return spans_to_tags(spans, len(pair.tgt_words)), spans
+        entities = tuple(s if isinstance(s, ProjectedEntity) else
+                         ProjectedEntity(s.start, s.end, s.label) for s in pair.tgt_spans)
+        return spans_to_tags(entities, len(pair.tgt_words)), entities
 
     def describe(self) -> dict:
         return {"projection": self.name}

@@ -162,8 +162,9 @@ class SentencePair:
     src_spans: tuple[Span, ...]
     tgt_words: tuple[str, ...]
     # Spans known on the target words: an NER model's (NER candidates, model transfer) or
-    # those EasyProject recovered from its marked translation.
-    tgt_spans: Optional[tuple[Span, ...]] = None
+    # those EasyProject recovered from its marked translation (ProjectedEntity, with their
+    # source entity and match ratio).
+    tgt_spans: Optional[tuple[Union[Span, "ProjectedEntity"], ...]] = None
     # (label names, [n_words, n_labels] probabilities) of that model, for the NER score.
     tgt_word_probs: Optional[tuple] = None
 
@@ -213,6 +214,8 @@ class EasyProjected:
     matched: int
     origin: str
     model: str
+    # per recovered span: its source entity and fuzzy-match ratio (EasyProject's confidence)
+    entities: tuple["ProjectedEntity", ...] = ()
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ class WordPairEncoder:
         max_pos = getattr(net.config, "max_position_embeddings", 512)
         self.words = WindowedWordEncoder(self.tokenizer, max_length or max_pos, self.device)
         self._lock = threading.Lock()
-        LOG.info("loaded alignment encoder %s (layer %d) on %s", model, layer, self.device)
+        LOG.info("xlner: loaded alignment encoder %s (layer %d) on %s", model, layer, self.device)
 
     def _forward(self, input_ids, attention_mask):
         out = self.net(input_ids=input_ids, attention_mask=attention_mask,

@@ -11,8 +11,11 @@ forwards only methods it can see.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable, Optional
+
+LOG = logging.getLogger("xlner.models")
 
 
 class ModelLoadError(RuntimeError):
@@ -39,6 +42,7 @@ class LazyModel:
                 if self._error is not None:
                     raise self._error
                 if self._model is None:
+                    LOG.info("xlner: loading %s", self.model_id or self._args[0])
                     try:
                         self._model = self._build(*self._args)
                     except Exception as e:  # noqa: BLE001 - reported once, with the model

@@ -53,7 +53,7 @@ class HFWordTagger:
             max_pos -= 2  # RoBERTa positions start after the padding index
         self.words = WindowedWordEncoder(self.tokenizer, max_pos, self.device)
         self._lock = threading.Lock()
-        LOG.info("loaded NER model %s on %s", model, self.device)
+        LOG.info("xlner: loaded NER model %s on %s", model, self.device)
 
     def _forward(self, input_ids, attention_mask):
         return self.net(input_ids=input_ids, attention_mask=attention_mask).logits.float()
