@@ -25,6 +25,7 @@ from transforms.translate import TranslateTexts
 from xlner import languages as registry
 from xlner import methods as method_registry
 from xlner.cache import model_signature
+from xlner.filters import Filters, parse_bounds
 from xlner.methods import Method, UnknownMethod
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import GenerationSettings
@@ -167,6 +168,7 @@ class RunConfig:
     label_names: Optional[tuple[str, ...]]
     method: Method
     projector: Projector
+    filters: Filters = Filters()
     attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
 
@@ -186,10 +188,16 @@ class RunConfig:
             method = Method.of(o.projection, o.align_direction, o.align_method, o.matching)
         except UnknownMethod as e:
             raise ConfigError(str(e)) from None
+        try:
+            filters = Filters(o.min_entity_score, o.require_all_entities,
+                              parse_bounds(o.entity_ratio_bounds, "--entity_ratio_bounds"),
+                              parse_bounds(o.length_ratio_bounds, "--length_ratio_bounds"))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         return cls(opts=o, run_id=o.run_id or new_run_id(), inputs=_inputs(o.input),
                    target_langs=targets, label_names=tuple(csv_list(o.label_list)) or None,
                    method=method, projector=build_projector(method, projection_settings(o)),
-                   attempt=new_attempt() if o.publish else "")
+                   filters=filters, attempt=new_attempt() if o.publish else "")
 
     @property
     def models(self) -> Models:

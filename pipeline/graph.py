@@ -21,6 +21,7 @@ from pipeline.config import RunConfig
 from pipeline.options import options_hash
 from transforms.deadletter import DEAD, DeadLetters
 from transforms.easyproject import BackTranslate, TranslateMarked
+from transforms.filter import FilterProjections
 from transforms.ner import LabelSentences, TagTargets
 from transforms.progress import LogProgress
 from transforms.project import ProjectPairs
@@ -92,6 +93,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
         [(method, cfg.projector)], models.align(needs.alignment) if needs.alignment else None)
     dead.add(projected[DEAD])
     projections = projected[method.key]
+    if cfg.filters.active:
+        projections = dead.keep(projections | "Filter" >> FilterProjections(cfg.filters))
 
     out = cfg.output_dir
     written = projections | "WriteShards" >> WriteProjections(out, cfg.target_langs)
@@ -106,7 +109,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
               "method": method.key, "provenance": cfg.provenance()}
-    summary_writer = WriteSummary(out, cfg.target_langs, static, o.allow_empty)
+    filters = cfg.filters.describe()
+    summary_writer = WriteSummary(out, cfg.target_langs, static, o.allow_empty, filters)
     card = WriteCard(out, cfg.target_langs)
     summary = tallies | "Summary" >> summary_writer | "Card" >> card
     if o.publish:

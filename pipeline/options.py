@@ -232,6 +232,22 @@ class ProjectionOptions:
 
 
 @dataclass(frozen=True)
+class FilterOptions:
+    TITLE: ClassVar[str] = "Filters (noisy projections; each is counted in summary.json)"
+    min_entity_score: float = option(
+        0.0, "Remove projected entities whose score (matching score, aligned fraction, "
+        "fuzzy ratio) is below this; 0 keeps all.", regex=r"^[0-9]*\.?[0-9]+$")
+    require_all_entities: bool = option(
+        False, "Drop sentences where not every source entity was projected.")
+    entity_ratio_bounds: str = option(
+        "", "LOW,HIGH: drop sentences whose projected/source entity ratio is outside.",
+        regex=r"^([0-9.]+,[0-9.]+)?$")
+    length_ratio_bounds: str = option(
+        "", "LOW,HIGH: drop sentences whose target/source length ratio (words) is outside.",
+        regex=r"^([0-9.]+,[0-9.]+)?$")
+
+
+@dataclass(frozen=True)
 class NEROptions:
     TITLE: ClassVar[str] = "NER"
     ner_model: str = option(
@@ -311,8 +327,8 @@ class PublishOptions:
 
 # ====================================================================== the jobs
 RUN_GROUPS = (InputOptions, LanguageOptions, LabellingOptions, TranslationOptions,
-              AlignmentOptions, MethodOptions, ProjectionOptions, NEROptions, WorkerOptions,
-              OutputOptions, PublishOptions)
+              AlignmentOptions, MethodOptions, ProjectionOptions, FilterOptions, NEROptions,
+              WorkerOptions, OutputOptions, PublishOptions)
 EVALUATE_GROUPS = (EvaluationOptions, InputOptions, TranslationOptions, AlignmentOptions,
                    ProjectionOptions, NEROptions, WorkerOptions, OutputOptions)
 

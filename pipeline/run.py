@@ -50,9 +50,11 @@ def report(cfg: RunConfig, seconds: float) -> int:
         print(f"xlner: run {cfg.run_id} submitted; its summary will be at "
               f"{join_path(output, 'summary.json')}")
         return 0
+    filtered = sum(r["count"] for r in summary["dead_letter_reasons"] if r["stage"] == "filter")
     print(f"\nxlner: run {cfg.run_id} finished in {seconds:.1f} s: "
           f"{summary['records_read']} records read, {summary['records_rejected']} rejected "
-          f"as input, {summary['dead_lettered']} dead letters in all")
+          f"as input, {summary['dead_lettered'] - filtered} dead letters"
+          + (f", {filtered} sentences dropped by the filters" if filtered else ""))
     for lang, s in summary["languages"].items():
         ratio = s["proj_ratio"]
         line = (f"  {lang}: {s['written']} rows, {s['entities_in_total']} source entities "

@@ -80,14 +80,16 @@ class WriteDeadLetters(beam.PTransform):
 
 
 class _WriteSummary(beam.DoFn):
-    def __init__(self, path: str, target_langs, static: Mapping[str, Any], allow_empty: bool):
+    def __init__(self, path: str, target_langs, static: Mapping[str, Any], allow_empty: bool,
+                 filters: Sequence[dict]):
         self._path = path
         self._langs = list(target_langs)
         self._static = dict(static)
         self._allow_empty = allow_empty
+        self._filters = list(filters)
 
     def process(self, tally: Tally):
-        report = tally.report(self._langs, self._allow_empty)
+        report = tally.report(self._langs, self._allow_empty, self._filters)
         summary = {**self._static, **report, "finished_unix": int(time.time())}
         with FileSystems.create(self._path, mime_type="application/json") as f:
             f.write(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False)
@@ -102,10 +104,11 @@ class WriteSummary(beam.PTransform):
     """Tallies -> ``OUTPUT/summary.json`` (counts, entities per class, proj_ratio, options)."""
 
     def __init__(self, output: str, target_langs: Sequence[str], static: Mapping[str, Any],
-                 allow_empty: bool = False, filename: str = "summary.json"):
+                 allow_empty: bool = False, filters: Sequence[dict] = (),
+                 filename: str = "summary.json"):
         super().__init__()
         self.path = join_path(output, filename)
-        self._fn = _WriteSummary(self.path, target_langs, static, allow_empty)
+        self._fn = _WriteSummary(self.path, target_langs, static, allow_empty, filters)
 
     def expand(self, tallies):
         return (tallies
@@ -121,7 +124,7 @@ def tally_written(p, gold_field: Optional[str]):
         g = t.source.extra.get(gold_field)
         if isinstance(g, (list, tuple)) and len(g) == len(p.tags):
             gold = [str(x) for x in g]
-    return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold)
+    return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold, p.filtered)
 
 
 class _WriteCard(beam.DoFn):

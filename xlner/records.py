@@ -261,6 +261,7 @@ class Projection:
     tags: tuple[str, ...]
     entities: tuple[ProjectedEntity, ...]
     alignment: Alignment = ()
+    filtered: int = 0  # entities removed by --min_entity_score
 
     @property
     def spans(self) -> tuple[Span, ...]:

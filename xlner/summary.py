@@ -31,9 +31,11 @@ class LangTally:
     proj_ratio_sum: float = 0.0
     origins: Counter = field(default_factory=Counter)
     gold: Optional[Counts] = None  # projection vs gold target tags, when the input has them
+    entities_filtered: int = 0  # removed by --min_entity_score
 
     def add(self, o: "LangTally") -> None:
         self.written += o.written
+        self.entities_filtered += o.entities_filtered
         self.entities_in.update(o.entities_in)
         self.entities_out.update(o.entities_out)
         self.proj_ratio_sum += o.proj_ratio_sum
@@ -96,8 +98,9 @@ class Tally:
 
     @staticmethod
     def of_written(lang: str, src_tags, tgt_tags, origin: str,
-                   gold_tags=None) -> "Tally":
+                   gold_tags=None, entities_filtered: int = 0) -> "Tally":
         lt = LangTally(
+            entities_filtered=entities_filtered,
             written=1,
             entities_in=entity_types(src_tags),
             entities_out=entity_types(tgt_tags),
@@ -118,7 +121,8 @@ class Tally:
                  "example_ids": list(self.examples.get((stage, reason), ()))}
                 for (stage, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
-    def report(self, target_langs: Iterable[str], allow_empty: bool = False) -> dict:
+    def report(self, target_langs: Iterable[str], allow_empty: bool = False,
+               filters: Iterable[dict] = ()) -> dict:
         """The summary document; ``problems`` lists why the run must not count as a
         success (an empty language or input file is one unless ``allow_empty``)."""
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
@@ -144,6 +148,7 @@ class Tally:
                 "entities_out_total": sum(lt.entities_out.values()),
                 "proj_ratio": lt.proj_ratio_sum / lt.written if lt.written else None,
                 "translation_origin": dict(sorted(lt.origins.items())),
+                "entities_filtered": lt.entities_filtered,
             }
             if lt.gold is not None:
                 entry["gold_evaluation"] = lt.gold.scores()
@@ -163,4 +168,15 @@ class Tally:
             "accounting_balanced": balanced,
             "languages": langs,
             "problems": problems(balanced, langs, self.reasons(), allow_empty),
+            "filters": [self._filter_effect(f) for f in filters],
         }
+
+    def _filter_effect(self, f: dict) -> dict:
+        """One active filter and what it removed (entities, or sentences as dead letters)."""
+        if f["reason"] is None:
+            removed = sum(lt.entities_filtered for lt in self.langs.values())
+        else:
+            removed = sum(n for (stage, reason, _), n in self.dead.items()
+                          if stage == "filter" and reason == f["reason"])
+        return {"name": f["name"], "setting": f["setting"], "unit": f["unit"],
+                "removed": removed}
