@@ -25,6 +25,7 @@ from xlner.text import writes_without_spaces
 
 # PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (method.md §6.1).
 NO_SPACE_MAX_WORDS = 30
+LINK_WEIGHTINGS = ("count", "similarity")
 
 
 class Projector(Protocol):
@@ -71,12 +72,18 @@ class CandidateProjector:
     ner_subranges: bool = False
     # The paper scores by alignment only; the thesis also fuses an NER-model score.
     score_weights: tuple = (("align", 1.0),)
+    # "count": the paper's Dice counts links; "similarity": each link weighs its
+    # similarity (AlignedPair.link_scores), which breaks Dice's ties by link strength.
+    link_weighting: str = "count"
 
     def __post_init__(self):
         if self.name not in ("ngram", "ner"):
             raise ValueError(f"unknown candidate extraction {self.name!r}")
         if self.matching not in ("greedy", "ilp", "bipartite"):
             raise ValueError(f"unknown matching {self.matching!r}")
+        if self.link_weighting not in LINK_WEIGHTINGS:
+            raise ValueError(f"unknown link weighting {self.link_weighting!r}; expected one "
+                             f"of {LINK_WEIGHTINGS}")
 
     def candidates(self, pair) -> list[Span]:
         if self.name == "ngram":
@@ -106,9 +113,16 @@ class CandidateProjector:
         weights = {k: w for k, w in self.score_weights if w}
         mats = {}
         if "align" in weights:
-            mats["align"] = alignment_scores(pair.src_spans, cands,
-                                             aligned.alignments[self.align_method],
-                                             len(pair.tgt_words), prune_dominated=self.prunable)
+            links = aligned.alignments[self.align_method]
+            link_weights = None
+            if self.link_weighting == "similarity":
+                link_weights = aligned.link_scores.get(self.align_method)
+                if link_weights is None:
+                    raise ValueError(f"link_weighting='similarity' needs the link scores of "
+                                     f"{self.align_method!r}; the aligner must provide them")
+            mats["align"] = alignment_scores(pair.src_spans, cands, links,
+                                             len(pair.tgt_words), prune_dominated=self.prunable,
+                                             weights=link_weights)
         if "ner" in weights:
             if pair.tgt_word_probs is None:
                 raise ValueError("the NER-model score needs the target's word probabilities")
