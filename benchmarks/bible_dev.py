@@ -4,7 +4,11 @@ Runs the translate-train job (rows carry the human Greek translation as
 ``translation_tokens``) once per (layer, alignment method), scores the written shards
 against ``gold_translation_tags`` with seqeval in its default mode, and puts beside each run
 the naive baseline of the data set's README computed from the *same* alignments: for each
-English entity, the Greek span from the leftmost to the rightmost aligned word.
+English entity, the Greek span from the leftmost to the rightmost aligned word, and the
+alignment error rate of the shards' ``alignment`` column against the human alignment
+(``dev_align.jsonl`` beside the input; gold links as sure links, AER = 1 - 2|A∩S| / (|A| +
+|S|) over the corpus). The gold is phrase-level (one Greek word linked to every word of
+"This is the record"), so AER stays high for every word aligner; compare rows, not papers.
 
     python -m benchmarks.bible_dev [--layers 6,8] [--methods argmax,itermax,awesome]
                                    [--projections heuristic,ngram:greedy,ngram:ilp]
@@ -45,6 +49,28 @@ def naive_projection(row) -> list[str]:
     return list(spans_to_tags(spans, len(row["tokens"])))
 
 
+def gold_alignments(input_path):
+    """``dev_align.jsonl`` next to the input, by id; None when there is none."""
+    path = os.path.join(os.path.dirname(os.path.abspath(input_path)), "dev_align.jsonl")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        rows = (json.loads(line) for line in f)
+        return {r["id"]: {(int(a), int(b)) for a, b in r["alignment"]} for r in rows}
+
+
+def alignment_error_rate(rows, gold) -> float:
+    """Corpus AER of the written alignments, gold links taken as sure links."""
+    inter = n_pred = n_gold = 0
+    for r in rows:
+        pred = {(a["src"], a["tgt"]) for a in r["alignment"]}
+        sure = gold.get(r["id"], set())
+        inter += len(pred & sure)
+        n_pred += len(pred)
+        n_gold += len(sure)
+    return 1.0 - 2.0 * inter / (n_pred + n_gold) if n_pred + n_gold else 0.0
+
+
 def score(gold, pred, src):
     return {"f1": 100 * f1_score(gold, pred), "p": 100 * precision_score(gold, pred),
             "r": 100 * recall_score(gold, pred),
@@ -71,9 +97,10 @@ def main(argv=None):
                     help="projection[:matching], comma-separated")
     ap.add_argument("--extra", default="", help="more job flags, space-separated")
     args = ap.parse_args(argv)
-    print("| layer | alignment | projection | F1 | P | R | proj_ratio | naive F1 (same "
-          "alignment) | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    gold_links = gold_alignments(args.input)
+    print("| layer | alignment | projection | F1 | P | R | AER % | proj_ratio | naive F1 "
+          "(same alignment) | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for layer, method, projection in itertools.product(
                 args.layers.split(","), args.methods.split(","), args.projections.split(",")):
@@ -89,8 +116,10 @@ def main(argv=None):
             src = [r["src_ner_tags"] for r in rows]
             ours = score(gold, [r["ner_tags"] for r in rows], src)
             naive = score(gold, [naive_projection(r) for r in rows], src)
+            aer = ("n/a" if gold_links is None
+                   else f"{100 * alignment_error_rate(rows, gold_links):.1f}")
             print(f"| {layer} | {method} | {projection} | {ours['f1']:.2f} | "
-                  f"{ours['p']:.1f} | {ours['r']:.1f} | {ours['proj_ratio']:.3f} | "
+                  f"{ours['p']:.1f} | {ours['r']:.1f} | {aer} | {ours['proj_ratio']:.3f} | "
                   f"{naive['f1']:.1f} | {wall:.0f} |", flush=True)
 
 

@@ -30,9 +30,10 @@ class _Project(beam.DoFn):
 
     def process(self, element: AlignedPair | SentencePair):
         aligned = isinstance(element, AlignedPair)
-        pair, alignments = (element.pair, element.alignments) if aligned else (element, {})
+        pair, alignments, link_scores = ((element.pair, element.alignments, element.link_scores)
+                                         if aligned else (element, {}, {}))
         try:
-            tags, spans = self._projector.project(pair, alignments)
+            tags, spans = self._projector.project(pair, alignments, link_scores)
         except Exception as e:  # noqa: BLE001 - the reference silently writes all-O here
             yield dead_letter("project", "projection_failed", pair.id,
                               f"{type(e).__name__}: {e}", pair.tgt_lang)

@@ -12,11 +12,18 @@ module extracts subword alignments with
 
 and lifts them to words with the "any pair" rule: words (i, j) are aligned if any subword
 of i is aligned to any subword of j (method.md §4). Pairs are (source word, target word).
+
+Two additions measured on real gold (``benchmarks/alignment_search.py``):
+:func:`concatenate_layers` pools several hidden layers into one similarity (the cosine of
+the concatenated vectors), which removes most of the dependence on the choice of layer, and
+:func:`link_similarities` gives each word link its strength, which candidate matching uses
+to choose between equally good candidates (``scores.alignment_scores`` ``weights``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -45,6 +52,28 @@ class SubwordSimilarity:
         denom = np.outer(self.src_norm, self.tgt_norm)
         cos = self.dot / np.maximum(denom, 1e-12)
         return (cos + 1.0) / 2.0
+
+
+def concatenate_layers(sims: Sequence[SubwordSimilarity]) -> SubwordSimilarity:
+    """The similarity of the per-layer vectors concatenated, from per-layer similarities.
+
+    Dot products add up over the concatenated dimensions and squared norms too, so this is
+    exactly what one would get by concatenating ``hidden_states[l]`` for the given layers
+    before taking dot products and norms. Its cosine is the norm-weighted mean of the
+    per-layer cosines (close to their plain mean when the layers' norms are similar).
+    """
+    if not sims:
+        raise ValueError("concatenate_layers needs at least one layer")
+    first = sims[0]
+    for s in sims[1:]:
+        if not (np.array_equal(s.src_word_of, first.src_word_of)
+                and np.array_equal(s.tgt_word_of, first.tgt_word_of)):
+            raise ValueError("all layers must come from the same subwords")
+    return SubwordSimilarity(
+        first.src_word_of, first.tgt_word_of,
+        np.sum([s.dot for s in sims], axis=0),
+        np.sqrt(np.sum([np.square(s.src_norm, dtype=np.float64) for s in sims], axis=0)),
+        np.sqrt(np.sum([np.square(s.tgt_norm, dtype=np.float64) for s in sims], axis=0)))
 
 
 def argmax_matrix(sim: np.ndarray) -> np.ndarray:
@@ -114,6 +143,29 @@ def lift_to_words(matrix: np.ndarray, src_word_of, tgt_word_of) -> tuple[tuple[i
     ks, ls = np.nonzero(matrix)
     pairs = {(int(src_word_of[k]), int(tgt_word_of[l])) for k, l in zip(ks, ls)}
     return tuple(sorted(pairs))
+
+
+def link_similarities(sim: SubwordSimilarity, links: Sequence[tuple[int, int]]
+                      ) -> tuple[float, ...]:
+    """Strength of each word link: the highest (cos + 1) / 2 over the subword pairs of the
+    two words, in the order of ``links``.
+
+    Dice counts every link as 1, so an entity aligned to two target words scores both
+    one-word candidates equally and matching picks one arbitrarily (the ILP solver's
+    choice); weighting links by their similarity breaks such ties towards the stronger link.
+    """
+    if not len(links):
+        return ()
+    cos = sim.cosine_01()
+    src_of = np.asarray(sim.src_word_of)
+    tgt_of = np.asarray(sim.tgt_word_of)
+    out = []
+    for i, j in links:
+        block = cos[np.ix_(src_of == i, tgt_of == j)]
+        if block.size == 0:
+            raise ValueError(f"link ({i}, {j}) names a word without subwords")
+        out.append(float(block.max()))
+    return tuple(out)
 
 
 def extract(sim: SubwordSimilarity, method: str,

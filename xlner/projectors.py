@@ -27,18 +27,22 @@ from xlner.text import writes_without_spaces
 
 # PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (method.md §6.1).
 NO_SPACE_MAX_WORDS = 30
+LINK_WEIGHTINGS = ("count", "similarity")
 
 
 Alignments = Mapping[str, Alignment]  # extraction method -> word alignment
+LinkScores = Mapping[str, tuple]  # extraction method -> a similarity per link
 
 
 class Projector(Protocol):
     name: str
     align_method: str  # "" for projectors that use no alignment
 
-    def project(self, pair: SentencePair, alignments: Alignments
-                ) -> tuple[tuple[str, ...], tuple[Span, ...]]:
-        """Target tags and spans for one pair (``alignments`` by extraction method)."""
+    def project(self, pair: SentencePair, alignments: Alignments,
+                link_scores: Optional[LinkScores] = None
+                ) -> tuple[tuple[str, ...], tuple[ProjectedEntity, ...]]:
+        """Target tags and entities for one pair (``alignments`` and their per-link
+        similarities, ``link_scores``, by extraction method)."""
 
     def describe(self) -> dict:
         """Settings recorded in the output's provenance."""
@@ -56,6 +60,7 @@ class ProjectionSettings:
     n_proj: int = 1
     ner_subranges: bool = False
     score_weights: tuple = (("align", 1.0),)
+    link_weighting: str = "count"
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ class SpanProjector:
     align_method: str = ""
     needs_word_probs: bool = False
 
-    def project(self, pair: SentencePair, alignments: Alignments = None):
+    def project(self, pair: SentencePair, alignments: Alignments = None, link_scores=None):
         if pair.tgt_spans is None:
             raise ValueError(f"{self.name} needs spans on the target words; the graph must "
                              "attach them first")
@@ -89,7 +94,7 @@ class HeuristicProjector:
     name: str = "heuristic"
     needs_word_probs: bool = False
 
-    def project(self, pair: SentencePair, alignments: Alignments):
+    def project(self, pair: SentencePair, alignments: Alignments, link_scores=None):
         return project_heuristic(
             pair.src_spans, alignments[self.align_method], len(pair.tgt_words),
             merge_distance=self.merge_distance,
@@ -112,12 +117,18 @@ class CandidateProjector:
     ner_subranges: bool = False
     # The paper scores by alignment only; the thesis also fuses an NER-model score.
     score_weights: tuple = (("align", 1.0),)
+    # "count": the paper's Dice counts links; "similarity": each link weighs its
+    # similarity (AlignedPair.link_scores), which breaks Dice's ties by link strength.
+    link_weighting: str = "count"
 
     def __post_init__(self):
         if self.name not in ("ngram", "ner"):
             raise ValueError(f"unknown candidate extraction {self.name!r}")
         if self.matching not in ("greedy", "ilp", "bipartite"):
             raise ValueError(f"unknown matching {self.matching!r}")
+        if self.link_weighting not in LINK_WEIGHTINGS:
+            raise ValueError(f"unknown link weighting {self.link_weighting!r}; expected one "
+                             f"of {LINK_WEIGHTINGS}")
 
     def candidates(self, pair) -> list[Span]:
         if self.name == "ngram":
@@ -142,13 +153,21 @@ class CandidateProjector:
     def needs_word_probs(self) -> bool:
         return bool(dict(self.score_weights).get("ner"))
 
-    def scores(self, pair: SentencePair, alignments: Alignments, cands):
+    def scores(self, pair: SentencePair, alignments: Alignments, cands,
+               link_scores: Optional[LinkScores] = None):
         weights = {k: w for k, w in self.score_weights if w}
         mats = {}
         if "align" in weights:
-            mats["align"] = alignment_scores(pair.src_spans, cands,
-                                             alignments[self.align_method],
-                                             len(pair.tgt_words), prune_dominated=self.prunable)
+            links = alignments[self.align_method]
+            link_weights = None
+            if self.link_weighting == "similarity":
+                link_weights = (link_scores or {}).get(self.align_method)
+                if link_weights is None:
+                    raise ValueError(f"link_weighting='similarity' needs the link scores of "
+                                     f"{self.align_method!r}; the aligner must provide them")
+            mats["align"] = alignment_scores(pair.src_spans, cands, links,
+                                             len(pair.tgt_words), prune_dominated=self.prunable,
+                                             weights=link_weights)
         if "ner" in weights:
             if pair.tgt_word_probs is None:
                 raise ValueError("the NER-model score needs the target's word probabilities")
@@ -158,19 +177,27 @@ class CandidateProjector:
             return mats["align"]
         return fuse(mats, weights)
 
-    def project(self, pair: SentencePair, alignments: Alignments):
+    def project(self, pair: SentencePair, alignments: Alignments,
+                link_scores: Optional[LinkScores] = None):
         cands = self.candidates(pair)
-        scores = self.scores(pair, alignments, cands)
+        scores = self.scores(pair, alignments, cands, link_scores)
         if self.matching == "bipartite":
             chosen = matching.bipartite_match(scores, cands)
         else:
             chosen = matching.MATCHERS[self.matching](scores, cands, self.n_proj)
-        spans = sorted((Span(cands[t].start, cands[t].end, pair.src_spans[p].label)
-                        for p, t in chosen), key=lambda s: s.start)
-        return spans_to_tags(spans, len(pair.tgt_words)), tuple(spans)
+        return _entities(pair, [(p, cands[t].start, cands[t].end, float(scores[p, t]))
+                                for p, t in chosen])
 
     def describe(self) -> dict:
         return asdict(self)
+
+
+def _entities(pair: SentencePair, chosen) -> tuple[tuple[str, ...], tuple[ProjectedEntity, ...]]:
+    """Tags and entities from (source entity, start, end, matching score) choices."""
+    entities = sorted((ProjectedEntity(s, e, pair.src_spans[p].label, p, score,
+                                       (e - s) / len(pair.src_spans[p]))
+                       for p, s, e, score in chosen), key=lambda x: x.start)
+    return spans_to_tags([x.span for x in entities], len(pair.tgt_words)), tuple(entities)
 
 
 def build_projector(method: Method, settings: ProjectionSettings = ProjectionSettings()
@@ -186,5 +213,5 @@ def build_projector(method: Method, settings: ProjectionSettings = ProjectionSet
             name=method.projection, matching=method.matching,
             align_method=method.align_method, max_words=settings.max_candidate_words,
             n_proj=settings.n_proj, ner_subranges=settings.ner_subranges,
-            score_weights=settings.score_weights)
+            score_weights=settings.score_weights, link_weighting=settings.link_weighting)
     return SpanProjector(name=method.projection)

@@ -225,6 +225,9 @@ class AlignedPair:
     pair: SentencePair
     alignments: Mapping[str, Alignment]
     aligner: str  # short description of encoder + layer, for provenance
+    # Per method, one strength per link of ``alignments[method]`` in the same order
+    # (``alignment.link_similarities``); candidate matching can weight its score by them.
+    link_scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ the same interface.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -19,36 +19,56 @@ from xlner.records import Span
 
 def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
                      alignment: Sequence[tuple[int, int]], n_target: int,
-                     prune_dominated: bool = True) -> sparse.csr_matrix:
+                     prune_dominated: bool = True,
+                     weights: Optional[Sequence[float]] = None) -> sparse.csr_matrix:
     """Dice-like alignment score ``2·N(p, t) / (len(p) + len(t))``.
 
     ``N(p, t)`` counts aligned word *pairs* (source word in entity p, target word in
     candidate t); with many-to-many alignments the score can exceed 1 (method.md P4).
     Computed with per-entity prefix sums over target positions: O(E·(n + C)).
 
+    ``weights`` (one non-negative number per link, e.g. ``alignment.link_similarities``)
+    makes ``N`` their sum instead of the count: with unit weights it is the paper's score.
+    Measured on Bible dev, similarity weights mostly act as a tie-break between candidates
+    that Dice scores equally, which the ILP otherwise resolves arbitrarily.
+
     ``prune_dominated`` drops (p, t) whose first or last word is not aligned to p: the
     candidate without that word keeps N, is shorter, so scores strictly higher, and
     overlaps no more than t does. This needs that shorter span to be a candidate as well,
-    i.e. every sub-span of a candidate is one (n-grams, not plain NER spans). Such pairs are never chosen by greedy matching (the
-    shorter one is always alive and better) nor by an optimal solution, so dropping them
-    changes no result (a property test checks this) while shrinking the ILP from O(n²)
-    to O(aligned²) variables per entity.
+    i.e. every sub-span of a candidate is one (n-grams, not plain NER spans). Such pairs
+    are never chosen by greedy matching (the shorter one is always alive and better) nor
+    by an optimal solution, so dropping them changes no greedy result and no optimal value
+    (property tests check both) while shrinking the ILP from O(n²) to O(aligned²)
+    variables per entity. It can change *which* of several tied optima the ILP solver
+    returns: on Bible dev (unit weights) that alone moved F1 from 89.70 to 93.08 with
+    itermax at layer 6, the reason to break ties by link similarity (``weights``).
+    Weights keep the pruning exact: the dropped word carries no link, so no weight.
     """
     n_ent, n_cand = len(src_spans), len(candidates)
     if n_ent == 0 or n_cand == 0:
         return sparse.csr_matrix((n_ent, n_cand))
+    if weights is not None and len(weights) != len(alignment):
+        raise ValueError(f"{len(weights)} link weights for {len(alignment)} links")
     hits = np.zeros((n_ent, n_target + 1), dtype=np.int64)
+    mass = None if weights is None else np.zeros((n_ent, n_target + 1))
     starts = np.array([s.start for s in src_spans])
     ends = np.array([s.end for s in src_spans])
-    for j, t in alignment:
+    for k, (j, t) in enumerate(alignment):
         if 0 <= t < n_target:
             inside = (starts <= j) & (j < ends)
             hits[inside, t + 1] += 1
+            if mass is not None:
+                mass[inside, t + 1] += weights[k]
     prefix = np.cumsum(hits, axis=1)  # prefix[:, k] = aligned pairs landing before k
     c_start, c_end = bounds(candidates)
     counts = prefix[:, c_end] - prefix[:, c_start]
+    if mass is not None:  # support still decided on the integer counts: no rounding dust
+        mass_prefix = np.cumsum(mass, axis=1)
+        numerator = np.where(counts > 0, mass_prefix[:, c_end] - mass_prefix[:, c_start], 0.0)
+    else:
+        numerator = counts
     lengths = (ends - starts)[:, None] + (c_end - c_start)[None, :]
-    scores = np.where(counts > 0, 2.0 * counts / lengths, 0.0)
+    scores = np.where(counts > 0, 2.0 * numerator / lengths, 0.0)
     if prune_dominated:
         aligned = hits[:, 1:] > 0  # [entity, target position]
         scores *= aligned[:, c_start] & aligned[:, c_end - 1]
