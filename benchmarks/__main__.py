@@ -360,7 +360,7 @@ def stage_encoder(run: Run) -> dict:
     from xlner.batching import sort_and_batch
     from xlner.models.encoders import WordPairEncoder
 
-    pairs = _bible_pairs(run.size(100, 200))
+    pairs = _bible_pairs(run.size(60, 200))
     e5 = _e5()
     encoder = WordPairEncoder(e5, 8, device="cpu")
     tok = AutoTokenizer.from_pretrained(e5)

@@ -121,3 +121,63 @@ def reference_project(src_spans, tgt_words: Sequence[str], alignment, n_src: int
     ents = [(s.start, s.end) for s in src_spans]
     chosen = reference_greedy(reference_scores(ents, cands, alignment, n_src), cands, n_proj)
     return sorted((cands[t][0], cands[t][1], src_spans[p].label) for p, t in chosen)
+
+
+def overlapping_pairs(candidates: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Every unordered pair of distinct candidates sharing a word (per-position hits)."""
+    if not candidates:
+        return []
+    hits = [[] for _ in range(max(e for _, e in candidates))]
+    for k, (s, e) in enumerate(candidates):
+        for pos in range(s, e):
+            hits[pos].append(k)
+    pairs = set()
+    for ks in hits:
+        for x in range(len(ks)):
+            for y in range(x + 1, len(ks)):
+                pairs.add((ks[x], ks[y]))
+    return sorted(pairs)
+
+
+def reference_ilp(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
+                  n_proj: int = 1) -> list[tuple[int, int]]:
+    """The thesis's ILP as the reference formulates it (method.md §6.3): a variable for
+    every (entity, candidate) of the dense matrix left after dropping all-zero entities and
+    candidates, at most ``n_proj`` per entity, and one constraint per *pair* of
+    overlapping candidates (O(C²) rows). The reference hands it to GUROBI; here it goes to
+    HiGHS (``scipy.optimize.milp``), the solver our path uses, so the comparison is of
+    the formulations. Returns sorted (entity, candidate) pairs."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    scores = csr_matrix(scores)
+    rows = np.flatnonzero(scores.getnnz(axis=1) > 0)
+    cols = np.flatnonzero(scores.getnnz(axis=0) > 0)
+    if rows.size == 0 or cols.size == 0:
+        return []
+    c = scores[rows][:, cols].toarray()
+    n_ent, n_cand = c.shape
+    kept = [candidates[t] for t in cols]
+    a_rows, a_cols = [], []
+    for p in range(n_ent):  # projections per entity
+        for t in range(n_cand):
+            a_rows.append(p)
+            a_cols.append(p * n_cand + t)
+    r = n_ent
+    for t1, t2 in overlapping_pairs(kept):  # no two overlapping candidates, any entities
+        for p in range(n_ent):
+            a_rows += [r, r]
+            a_cols += [p * n_cand + t1, p * n_cand + t2]
+        r += 1
+    for t in range(n_cand):  # a candidate is used once (an overlap with itself)
+        for p in range(n_ent):
+            a_rows.append(r)
+            a_cols.append(p * n_cand + t)
+        r += 1
+    a = csr_matrix((np.ones(len(a_rows)), (a_rows, a_cols)), shape=(r, n_ent * n_cand))
+    upper = np.concatenate([np.full(n_ent, n_proj), np.ones(r - n_ent)])
+    res = milp(c=-c.ravel(), constraints=LinearConstraint(a, -np.inf, upper),
+               integrality=np.ones(n_ent * n_cand), bounds=Bounds(0, 1))
+    if res.x is None:
+        raise RuntimeError(f"ILP solver failed: {res.message}")
+    picked = np.flatnonzero(res.x > 0.5)
+    return sorted((int(rows[k // n_cand]), int(cols[k % n_cand])) for k in picked)
