@@ -186,8 +186,8 @@ class CTranslate2Translator:
         self.max_decoding_length = self._decoding["max_decoding_length"]
         self.max_input_tokens = max_input_tokens or self._model_input_limit()
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
-        LOG.info("loaded CTranslate2 model %s on %s (%s)", self.path, self.device,
-                 self.compute_type)
+        LOG.info("loaded translation model %s with CTranslate2 from %s on %s (%s)", model,
+                 self.path, self.device, self.compute_type)
 
     def _decoding_options(self, gen) -> dict:
         """translate_batch options that reproduce what ``generate`` does with this
