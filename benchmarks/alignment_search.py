@@ -32,7 +32,7 @@ import numpy as np
 from xlner import alignment as al
 from xlner.bio import repair_iob2, spans_to_tags, tags_to_spans
 from xlner.metrics import chunks
-from xlner.projectors import CandidateProjector, HeuristicProjector
+from xlner.projectors import CandidateProjector, HeuristicProjector, project_aligned
 from xlner.records import AlignedPair, SentencePair, Span
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,9 +58,8 @@ class Pair:
 
     @property
     def sentence_pair(self) -> SentencePair:
-        return SentencePair(id=self.id, src_lang="eng_Latn", tgt_lang="ell_Grek",
-                            src_words=self.src_words, src_spans=tags_to_spans(self.src_tags),
-                            tgt_words=self.tgt_words)
+        return SentencePair.given(self.id, "eng_Latn", "ell_Grek", self.src_words,
+                                  tags_to_spans(self.src_tags), self.tgt_words)
 
 
 def load_rows(data_dir: str = DATA) -> list[Pair]:
@@ -374,7 +373,7 @@ def evaluate(name: str, pairs: Sequence[Pair], aligned: Sequence, projector) -> 
     for p, (links, scores) in zip(pairs, aligned):
         ap = AlignedPair(pair=p.sentence_pair, alignments={X: links}, aligner="e5",
                          link_scores={X: scores})
-        tags, _ = projector.project(ap)
+        tags, _ = project_aligned(projector, ap)
         g, q = chunks(p.gold_tags), chunks(tags)
         for key in ("all", p.id.split()[0]):
             c = counts.setdefault(key, [0, 0, 0])

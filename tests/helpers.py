@@ -42,18 +42,15 @@ def write_jsonl(path, rows):
 
 def make_pair(id, src_lang, tgt_lang, src_words, src_spans, tgt_words, **target):
     """A SentencePair over a given translation (``target``: tgt_spans, tgt_word_probs)."""
-    from xlner.bio import spans_to_tags
-    from xlner.records import LabeledSentence, SentencePair, Translation
+    from xlner.records import SentencePair
 
-    s = LabeledSentence(id, tuple(src_words), spans_to_tags(src_spans, len(src_words)),
-                        src_lang)
-    t = Translation(source=s, tgt_lang=tgt_lang, text=" ".join(tgt_words), origin="given",
-                    model="", words=tuple(tgt_words))
-    return SentencePair(t, src_lang, tgt_lang, tuple(src_words), tuple(src_spans),
-                        tuple(tgt_words), **target)
+    return SentencePair.given(id, src_lang, tgt_lang, src_words, src_spans, tgt_words,
+                              **target)
 
 
 def project(projector, aligned):
     """A projector's (tags, spans) for an AlignedPair (entities reduced to their spans)."""
-    tags, entities = projector.project(aligned.pair, aligned.alignments)
+    from xlner.projectors import project_aligned
+
+    tags, entities = project_aligned(projector, aligned)
     return tags, tuple(getattr(e, "span", e) for e in entities)

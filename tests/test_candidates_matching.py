@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xlner.bio import is_iob2, tags_to_spans
+from benchmarks.reference_matching import reference_greedy, reference_project
+from xlner.bio import is_iob2, spans_to_tags, tags_to_spans
 from xlner.candidates import ner_candidates, ngram_candidates
-from xlner.matching import bipartite_match, greedy_match, ilp_match, total_score
+from xlner.matching import (bipartite_match, greedy_match, greedy_select, ilp_match,
+                            ilp_select, total_score)
 from xlner.projectors import CandidateProjector, HeuristicProjector
 from tests.helpers import make_pair, project
 from xlner.records import AlignedPair, Span
-from xlner.scores import alignment_scores, fuse, ner_model_scores
+from xlner.scores import alignment_scores, fuse, ner_model_scores, ngram_alignment_entries
 
 
 def test_ngrams_are_ordered_by_start_then_length_and_skip_stop_words():
@@ -222,3 +224,97 @@ def test_fused_scores_use_the_targets_word_probabilities():
     with pytest.raises(ValueError, match="word probabilities"):
         project(fused, AlignedPair(dataclasses.replace(pair, tgt_word_probs=None),
                                    {"argmax": ((0, 2),)}, "test"))
+
+
+# ------------------------------------------- the fast paths against the reference's loops
+
+
+@st.composite
+def tied_matrices(draw):
+    """Score matrices full of ties (few distinct values), over arbitrary candidate spans
+    in arbitrary order."""
+    n_ent = draw(st.integers(1, 4))
+    spans = draw(st.lists(st.tuples(st.integers(0, 7), st.integers(1, 3)), min_size=1,
+                          max_size=10, unique=True))
+    cands = [Span(s, s + k, "CAND") for s, k in spans]
+    values = st.sampled_from([0.0, 0.0, 0.5, 2 / 3, 1.0, 2.0])
+    scores = np.array(draw(st.lists(st.lists(values, min_size=len(cands),
+                                             max_size=len(cands)),
+                                    min_size=n_ent, max_size=n_ent)))
+    return scores, cands
+
+
+@settings(max_examples=300, deadline=None)
+@given(tied_matrices(), st.integers(1, 2))
+def test_greedy_equals_the_reference_dense_argmax_loop(inst, n_proj):
+    scores, cands = inst
+    ref = reference_greedy(scores, [(c.start, c.end) for c in cands], n_proj)
+    assert greedy_match(scores, cands, n_proj) == ref
+    from scipy import sparse
+    assert greedy_match(sparse.csr_matrix(scores), cands, n_proj) == ref
+    entries = [(scores[p, t], p, cands[t].start, cands[t].end)
+               for p in range(scores.shape[0]) for t in range(len(cands))]
+    if all(cands[a].start < cands[b].start or (cands[a].start == cands[b].start and
+                                               cands[a].end < cands[b].end)
+           for a, b in zip(range(len(cands)), range(1, len(cands)))):  # n-gram order
+        assert greedy_select(entries, n_proj) == [(p, cands[t].start, cands[t].end)
+                                                   for p, t in ref]
+
+
+@st.composite
+def projection_instances(draw):
+    n_src = draw(st.integers(1, 10))
+    n_tgt = draw(st.integers(1, 12))
+    tags = draw(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]),
+                         min_size=n_src, max_size=n_src))
+    from xlner.bio import repair_iob2
+    spans = tags_to_spans(repair_iob2(tags).tags)
+    words = tuple(draw(st.lists(st.sampled_from(["w", "w", "w", "!", "?"]), min_size=n_tgt,
+                                max_size=n_tgt)))
+    # duplicates allowed (many-to-many links count twice), and out-of-range indices
+    links = tuple(draw(st.lists(st.tuples(st.integers(0, n_src), st.integers(0, n_tgt)),
+                                max_size=16)))
+    max_words = draw(st.sampled_from([None, None, 1, 2, 4]))
+    pair = make_pair("x", "eng_Latn", "por_Latn", ("v",) * n_src, spans, words)
+    return AlignedPair(pair, {"argmax": links}, "test"), max_words
+
+
+@settings(max_examples=400, deadline=None)
+@given(projection_instances(), st.integers(1, 2))
+def test_direct_ngram_greedy_equals_the_reference(inst, n_proj):
+    aligned, max_words = inst
+    pair = aligned.pair
+    links = [(a, b) for a, b in aligned.alignments["argmax"] if b < len(pair.tgt_words)]
+    proj = CandidateProjector("ngram", "greedy", max_words=max_words, n_proj=n_proj)
+    assert proj.direct
+    tags, spans = project(proj, aligned)
+    ref = reference_project(pair.src_spans, pair.tgt_words, links, len(pair.src_words) + 1,
+                            max_words, n_proj)
+    assert [(s.start, s.end, s.label) for s in spans] == ref
+    assert tags == spans_to_tags(spans, len(pair.tgt_words))
+
+
+@settings(max_examples=200, deadline=None)
+@given(projection_instances(), st.integers(1, 2))
+def test_direct_entries_are_the_pruned_matrix_and_ilp_stays_optimal(inst, n_proj):
+    aligned, max_words = inst
+    pair = aligned.pair
+    links = aligned.alignments["argmax"]
+    cands = ngram_candidates(pair.tgt_words, max_words)
+    pruned = alignment_scores(pair.src_spans, cands, links, len(pair.tgt_words))
+    coo = pruned.tocoo()
+    expected = sorted((float(v), int(p), int(cands[t].start), int(cands[t].end))
+                      for p, t, v in zip(coo.row, coo.col, coo.data) if v > 0)
+    entries = ngram_alignment_entries(pair.src_spans, pair.tgt_words, links, max_words)
+    assert sorted(entries) == expected
+    full = alignment_scores(pair.src_spans, cands, links, len(pair.tgt_words),
+                            prune_dominated=False)
+    chosen = ilp_select(entries, n_proj)
+    value = {(p, s, e): v for v, p, s, e in entries}
+    assert sum(value[c] for c in chosen) == pytest.approx(
+        total_score(full, ilp_match(full, cands, n_proj)))
+    spans = [Span(s, e, "X") for _, s, e in chosen]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(spans, 2))
+    assert project(CandidateProjector("ngram", "ilp", max_words=max_words, n_proj=n_proj),
+                   aligned)[1] == tuple(sorted((Span(s, e, pair.src_spans[p].label) for p, s, e in
+                                     chosen), key=lambda sp: sp.start))

