@@ -106,7 +106,7 @@ def main(argv=None):
                 args.layers.split(","), args.methods.split(","), args.projections.split(",")):
             proj, _, matching = projection.partition(":")
             out = os.path.join(tmp, f"L{layer}-{method}-{proj}-{matching}")
-            flags = [f"--align_layer={layer}", f"--align_method={method}",
+            flags = [f"--align_layers={layer}", f"--align_method={method}",
                      f"--projection={proj}", *args.extra.split()]
             if matching:
                 flags.append(f"--matching={matching}")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
 import xlner
-from pipeline.options import (SAMPLE_INPUT, ConfigError, EvaluateOptions, RunOptions,
-                              csv_list, options_hash, sample_input_path)
+from pipeline.options import (REUSE_TRANSLATOR, SAMPLE_INPUT, ConfigError, EvaluateOptions,
+                              RunOptions, csv_list, options_hash, sample_input_path)
 from transforms.align import Align
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
                                  TranslationModelHandler)
@@ -27,8 +27,9 @@ from xlner import methods as method_registry
 from xlner.cache import model_signature
 from xlner.filters import Filters, parse_bounds
 from xlner.methods import Method, UnknownMethod
+from xlner.models.encoders import as_layers
 from xlner.models.ner import EMBEDDED_NER
-from xlner.models.translators import GenerationSettings
+from xlner.models.translators import EMBEDDED_TRANSLATOR, GenerationSettings
 from xlner.projectors import ProjectionSettings, Projector, build_projector
 from xlner.scores import parse_weights
 
@@ -55,7 +56,23 @@ def projection_settings(o: Options) -> ProjectionSettings:
         merge_distance=o.merge_distance, length_ratio_threshold=o.length_ratio_threshold,
         overwrite=not o.no_overwrite, paper_quirks=o.paper_quirks,
         max_candidate_words=o.max_candidate_words or None, n_proj=o.n_proj,
-        ner_subranges=o.ner_subranges, score_weights=weights)
+        ner_subranges=o.ner_subranges, score_weights=weights,
+        link_weighting=o.link_weighting)
+
+
+def check_alignment_options(o: Options) -> None:
+    try:
+        as_layers(o.align_layers)
+    except ValueError as e:
+        raise ConfigError(f"--align_layers: {e}") from None
+    if o.alignment_model == REUSE_TRANSLATOR:
+        if o.translation_model == EMBEDDED_TRANSLATOR:
+            raise ConfigError(f"--alignment_model={REUSE_TRANSLATOR} needs a Hugging Face "
+                              "--translation_model (the embedded Marian engine has no encoder "
+                              "to lend)")
+        if o.translation_engine != "hf":
+            raise ConfigError(f"--alignment_model={REUSE_TRANSLATOR} needs "
+                              "--translation_engine=hf (CTranslate2 exposes no encoder states)")
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,7 @@ class Models:
             hints.append(("min_ram", o.inference_min_ram))
         return Placement(device=o.device, dtype=o.inference_dtype,
                          share_across_processes=o.share_models, copies=o.model_copies,
-                         hints=tuple(hints))
+                         hints=tuple(hints), allow_pickle=o.allow_pickle_weights)
 
     @property
     def generation(self) -> GenerationSettings:
@@ -93,27 +110,51 @@ class Models:
     def easyproject_model(self) -> str:
         return self.opts.easyproject_model or self.opts.translation_model
 
+    def translation_handler(self, model: str) -> TranslationModelHandler:
+        o = self.opts
+        return TranslationModelHandler(model, self.placement, self.generation,
+                                       self._identifier("translate", model),
+                                       o.translation_engine, o.compute_type,
+                                       o.model_cache_dir or None, o.max_input_tokens)
+
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
         model = model or o.translation_model
-        handler = TranslationModelHandler(model, self.placement, self.generation,
-                                          self._identifier("translate", model))
-        return TranslateTexts(handler, model,
-                              model_signature(model, self.generation.describe()),
+        engine = (f"{o.translation_engine}:{o.compute_type}"
+                  if o.translation_engine != "hf" else "hf")
+        return TranslateTexts(self.translation_handler(model), model,
+                              model_signature(model, self.generation.describe(), engine),
                               cache_location=o.translation_cache or None,
                               batch_size=o.translation_batch_size,
                               batch_tokens=o.translation_batch_tokens)
 
-    def align(self, methods, shared_side: str = "src") -> Align:
-        """One encoder pass, extracting every alignment method in ``methods``; pairs are
-        grouped by ``shared_side``, the side that repeats across them."""
+    @property
+    def aligner(self) -> str:
+        """The alignment encoder in provenance: model and layers."""
         o = self.opts
-        handler = AlignmentEncoderHandler(
-            o.alignment_model, o.align_layer, self.placement, o.model_cache_dir or None,
-            self._identifier("encode", o.alignment_model, o.align_layer))
-        return Align(handler, sorted(set(methods)), f"{o.alignment_model}@layer{o.align_layer}",
+        model = (f"{o.translation_model} (its encoder)" if o.alignment_model == REUSE_TRANSLATOR
+                 else o.alignment_model)
+        return f"{model}@layers{o.align_layers}"
+
+    def align(self, methods, shared_side: str = "src", link_scores: bool = False) -> Align:
+        """One encoder pass, extracting every alignment method in ``methods``; pairs are
+        grouped by ``shared_side``, the side that repeats across them. With
+        ``--alignment_model=translation`` the translation model's encoder aligns, in the
+        same loaded model as translation (one identifier)."""
+        o = self.opts
+        layers = as_layers(o.align_layers)
+        if o.alignment_model == REUSE_TRANSLATOR:
+            handler = AlignmentEncoderHandler(
+                o.translation_model, layers, self.placement, o.model_cache_dir or None,
+                self._identifier("translate", o.translation_model),
+                translator=self.translation_handler(o.translation_model))
+        else:
+            handler = AlignmentEncoderHandler(
+                o.alignment_model, layers, self.placement, o.model_cache_dir or None,
+                self._identifier("encode", o.alignment_model, layers))
+        return Align(handler, sorted(set(methods)), self.aligner,
                      batch_size=o.align_batch_size, batch_tokens=o.align_batch_tokens,
-                     shared_side=shared_side)
+                     shared_side=shared_side, link_scores=link_scores)
 
     def tagger(self, with_probabilities: bool = False) -> NERModelHandler:
         return NERModelHandler(self.opts.ner_model, self.placement, with_probabilities,
@@ -150,12 +191,15 @@ class Needs:
     target_ner: bool  # an NER pass over the target words ...
     word_probs: bool  # ... with per-word label probabilities (the NER-model score)
     alignment: tuple[str, ...]  # extraction methods of the one encoder pass
+    link_scores: bool = False  # ... with a similarity per link
 
     @classmethod
     def of(cls, methods: Sequence[tuple[Method, Projector]]) -> "Needs":
         probs = any(p.needs_word_probs for _, p in methods)
         return cls(probs or any(m.needs_target_ner for m, _ in methods), probs,
-                   tuple(sorted({m.align_method for m, _ in methods if m.needs_alignment})))
+                   tuple(sorted({m.align_method for m, _ in methods if m.needs_alignment})),
+                   any(getattr(p, "link_weighting", "count") == "similarity"
+                       for _, p in methods))
 
 
 # ====================================================================== translate-train
@@ -213,7 +257,7 @@ class RunConfig:
         used = [("translation_model", o.translation_model)]
         if (m.needs_marked_translation or m.needs_back_translation) and o.easyproject_model:
             used.append(("easyproject_model", o.easyproject_model))
-        if needs.alignment:
+        if needs.alignment and o.alignment_model != REUSE_TRANSLATOR:
             used.append(("alignment_model", o.alignment_model))
         if needs.target_ner or o.label_source:
             used.append(("ner_model", o.ner_model))
@@ -239,9 +283,9 @@ class RunConfig:
             "run_id": self.run_id,
             "options_hash": options_hash(o),
             "translation_model": o.translation_model,
-            "alignment_model": o.alignment_model if m.needs_alignment else "",
+            "alignment_model": self.models.aligner if m.needs_alignment else "",
             "align_method": m.align_method,
-            "align_layer": o.align_layer if m.needs_alignment else 0,
+            "align_layers": o.align_layers if m.needs_alignment else "",
             "projection": m.projection,
             "projection_settings": json.dumps(settings, sort_keys=True),
         }
@@ -276,6 +320,7 @@ class EvalConfig:
             raise ConfigError(f"--methods: {e}") from None
         settings = projection_settings(o)
         _check_run_id(o.run_id)
+        check_alignment_options(o)
         dataset = o.dataset
         if dataset == "custom":
             langs = csv_list(o.langs)
@@ -318,7 +363,7 @@ class EvalConfig:
         used = [("translation_model", o.translation_model), ("ner_model", o.ner_model)]
         if self.needs("tgt2tgt").alignment and o.easyproject_model:
             used.append(("easyproject_model", o.easyproject_model))
-        if needs.alignment:
+        if needs.alignment and o.alignment_model != REUSE_TRANSLATOR:
             used.append(("alignment_model", o.alignment_model))
         return used
 

@@ -40,8 +40,8 @@ from xlner.report import paper_results, render_html, render_markdown
 
 # The options a reader of the report needs (the models and what was evaluated).
 REPORTED_OPTIONS = ("input", "data_dir", "split", "langs", "methods", "translation_model",
-                    "easyproject_model", "ner_model", "alignment_model", "align_layer",
-                    "paper_quirks")
+                    "easyproject_model", "ner_model", "alignment_model", "align_layers",
+                    "link_weighting", "paper_quirks", "paper_defaults")
 
 
 # ---------------------------------------------------------------- per-record helpers
@@ -166,7 +166,8 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
         lanes["tgt2tgt"] = dead.keep(pairs | "BackTranslate" >> BackTranslate(
             models.translate_texts(models.easyproject_model), o.paper_quirks))
     projected = lanes | "Project" >> ProjectPairs(
-        ecfg.methods, models.align(needs.alignment, shared_side="tgt")
+        ecfg.methods, models.align(needs.alignment, shared_side="tgt",
+                                   link_scores=needs.link_scores)
         if needs.alignment else None)
     dead.add(projected[DEAD])
     predictions = [projected[m.key] | f"Key[{m.key}]" >> beam.Map(keyed_prediction, m.key)

@@ -90,7 +90,9 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
             models.translate_texts(models.easyproject_model), o.paper_quirks))
 
     projected = pairs | "Project" >> ProjectPairs(
-        [(method, cfg.projector)], models.align(needs.alignment) if needs.alignment else None)
+        [(method, cfg.projector)],
+        models.align(needs.alignment, link_scores=needs.link_scores) if needs.alignment
+        else None)
     dead.add(projected[DEAD])
     projections = projected[method.key]
     if cfg.filters.active:
@@ -111,7 +113,7 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "method": method.key, "provenance": cfg.provenance()}
     filters = cfg.filters.describe()
     summary_writer = WriteSummary(out, cfg.target_langs, static, o.allow_empty, filters)
-    card = WriteCard(out, cfg.target_langs)
+    card = WriteCard(out, cfg.target_langs, written.files)
     summary = tallies | "Summary" >> summary_writer | "Card" >> card
     if o.publish:
         summary = summary | "Publish" >> Publish(

@@ -25,11 +25,19 @@ from typing import Any, ClassVar, Optional, Sequence
 
 from xlner import alignment
 from xlner.methods import DIRECTIONS, MATCHINGS, PROJECTIONS
+from xlner.models.ct2 import COMPUTE_TYPES
+from xlner.projectors import LINK_WEIGHTINGS
+from xlner.models.translators import ENGINES
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
 
 NLLB_CODE = r"[a-z]{3}_[A-Z][a-z]{3}"
+REUSE_TRANSLATOR = "translation"  # --alignment_model: the translation model's own encoder
+# What --paper_defaults sets (the reference's settings: mBERT-style layer 8, SimAlign
+# itermax, the heuristic, greedy matching, the Dice count, its quirks).
+PAPER_DEFAULTS = {"align_layers": "8", "align_method": "itermax", "projection": "heuristic",
+                  "matching": "greedy", "link_weighting": "count", "paper_quirks": True}
 SAMPLE_INPUT = "embedded:sample"  # the English sample shipped in the package
 _INT = r"^[0-9]+$"
 _BOOL = r"^(true|false)$"
@@ -162,8 +170,18 @@ class TranslationOptions:
         0, "Beam size; 0 keeps the checkpoint default (greedy for NLLB, as in the paper).",
         regex=_INT)
     max_new_tokens: int = option(
-        0, "Generation limit; 0 keeps the checkpoint default (max_length 200 for NLLB).",
-        regex=_INT)
+        0, "Generation limit; 0 keeps the checkpoint default (max_length 200 for NLLB). A "
+        "translation that reaches it is dead-lettered as translation_truncated.", regex=_INT)
+    max_input_tokens: int = option(
+        0, "Longer inputs are dead-lettered (input_too_long) instead of reaching the model; "
+        "0 = the model's own source limit.", regex=_INT)
+    translation_engine: str = option(
+        "hf", "hf: transformers generate; ctranslate2: the same model converted once per "
+        "machine (the model cache) and run by CTranslate2, several times faster.",
+        choices=ENGINES)
+    compute_type: str = option(
+        "auto", "CTranslate2 compute type; auto = int8 on CPU, float16 on GPU (float32 "
+        "gives generate's tokens exactly).", choices=("auto",) + COMPUTE_TYPES)
     translation_cache: str = option(
         "", "Directory (local or gs://) of cached translations, read and extended; empty "
         "disables it.", regex=r"^\S*$")
@@ -178,9 +196,14 @@ class AlignmentOptions:
     TITLE: ClassVar[str] = "Alignment"
     alignment_model: str = option(
         EMBEDDED_ENCODER, "Encoder for word alignment: HF id or path (the paper: "
-        f"bert-base-multilingual-cased), or {EMBEDDED_ENCODER}.", regex=r"^\S+$")
-    align_layer: int = option(8, "Hidden layer whose subword vectors are compared.",
-                              regex=_INT)
+        f"bert-base-multilingual-cased), {EMBEDDED_ENCODER}, the encoder of a seq2seq "
+        f"checkpoint (e.g. an NLLB model: TransAlign), or {REUSE_TRANSLATOR} (the loaded "
+        "--translation_model's own encoder: one model in memory for both steps).",
+        regex=r"^\S+$")
+    align_layers: str = option(
+        "6-11", "Hidden layer(s) whose subword vectors are compared: N, or A-B for layers A "
+        "to B concatenated (the best on Bible dev; the paper: 8).",
+        regex=r"^[0-9]+(-[0-9]+|(,[0-9]+)*)$")
     align_batch_size: int = option(64, "Sentence pairs per encoder batch.", regex=_INT)
     align_batch_tokens: int = option(16384, "Padded subword budget of an encoder batch.",
                                      regex=_INT)
@@ -190,13 +213,14 @@ class AlignmentOptions:
 class MethodOptions:
     TITLE: ClassVar[str] = "Projection method"
     projection: str = option(
-        "heuristic", "Projection method: the alignment heuristic, n-gram or NER-span "
-        "candidates with matching, EasyProject markers, or model transfer (tag the target "
-        "with --ner_model).", choices=PROJECTIONS)
+        "ngram", "Projection method: n-gram or NER-span candidates with matching, the "
+        "alignment heuristic, EasyProject markers, or model transfer (tag the target with "
+        "--ner_model).", choices=PROJECTIONS)
     matching: str = option(
-        "greedy", "Candidate matching: the paper's greedy argmax, the exact ILP (HiGHS), or "
+        "ilp", "Candidate matching: the exact ILP (HiGHS), the paper's greedy argmax, or "
         "the reference's bipartite variant.", choices=MATCHINGS)
-    align_method: str = option("argmax", "Alignment extraction method.",
+    align_method: str = option("itermax", "Alignment extraction method (SimAlign's itermax, "
+                               "argmax, mwmf; awesome-align's softmax).",
                                choices=alignment.METHODS)
     align_direction: str = option(
         "src2tgt", "src2tgt aligns the labelled side with the sentence to label; tgt2tgt "
@@ -218,6 +242,10 @@ class ProjectionOptions:
         "--ner_model), e.g. align=0.5,ner=0.5.", regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$")
     ner_subranges: bool = option(
         False, "NER candidates: also use every sub-span of each predicted span.")
+    link_weighting: str = option(
+        "similarity", "Candidate scores: count links (the paper's Dice) or weigh each by "
+        "its similarity, which breaks Dice's ties by link strength.",
+        choices=LINK_WEIGHTINGS)
     merge_distance: int = option(
         1, "Heuristic: merge aligned runs separated by at most this many words.", regex=_INT)
     length_ratio_threshold: float = option(
@@ -229,6 +257,10 @@ class ProjectionOptions:
     paper_quirks: bool = option(
         False, "Reproduce the reference implementation's quirks to match the paper exactly: "
         "heuristic merge end (P9), EasyProject last-match and bracket handling (P12).")
+    paper_defaults: bool = option(
+        False, "The paper's configuration instead of the measured defaults, for every "
+        "option not given: " + ", ".join(f"{k}={v}" for k, v in PAPER_DEFAULTS.items())
+        + ".")
 
 
 @dataclass(frozen=True)
@@ -469,6 +501,10 @@ def parse_args(job: Job, argv: Sequence[str]) -> tuple[Any, list[str]]:
             raise ConfigError(_unknown_option(arg[2:].split("=", 1)[0], job, beam_names))
         raise ConfigError(f"unexpected argument {arg!r} (options are --name=value)")
     values = {s.name: getattr(ns, s.name) for s in specs(job.options)}
+    if values.get("paper_defaults"):
+        given = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
+        values.update({k: v for k, v in PAPER_DEFAULTS.items()
+                       if k in values and k not in given})
     return job.options(**values), rest
 
 

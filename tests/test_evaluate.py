@@ -30,7 +30,7 @@ def evaluate(out, *args):
 @pytest.fixture
 def tiny_models(tiny_nllb, tiny_bert, tiny_tagger_dir):
     return [f"--translation_model={tiny_nllb}", f"--alignment_model={tiny_bert}",
-            "--align_layer=2", f"--ner_model={tiny_tagger_dir}", "--max_new_tokens=8"]
+            "--align_layers=2", f"--ner_model={tiny_tagger_dir}", "--max_new_tokens=8"]
 
 
 def test_registry_codes_and_rejections():

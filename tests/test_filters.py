@@ -62,7 +62,7 @@ def test_bounds_are_parsed_or_refused(text, ok):
 
 def test_the_job_counts_what_each_filter_removed(tmp_path, tiny_bert):
     summary, rows, dead = run_job(str(tmp_path / "out"), f"--alignment_model={tiny_bert}",
-                                  "--align_layer=2", "--require_all_entities",
+                                  "--align_layers=2", "--require_all_entities",
                                   "--min_entity_score=0.99")
     effects = {f["name"]: f["removed"] for f in summary["filters"]}
     dropped = [d for d in dead if d["stage"] == "filter"]

@@ -27,7 +27,7 @@ def test_translate_train_and_evaluation_on_gcs(gcs, tiny_bert, tiny_nllb, tiny_t
     gcs.blob("in/sample_en.conll").upload_from_filename(sample_input_path())
     gcs.blob("eval/swa/test.txt").upload_from_filename(
         os.path.join(FIXTURES, "masakhaner2", "swa", "test.txt"))
-    aligner = [f"--alignment_model={tiny_bert}", "--align_layer=2"]
+    aligner = [f"--alignment_model={tiny_bert}", "--align_layers=2"]
     common = [f"--input=gs://{BUCKET}/in/*.conll", f"--output=gs://{BUCKET}/corpus",
               f"--translation_cache=gs://{BUCKET}/cache", "--publish", "--run_id=2026-11-23",
               "--runner=FnApiRunner", *aligner]

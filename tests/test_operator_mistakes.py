@@ -15,7 +15,7 @@ from tests.helpers import read_outputs, write_jsonl
 
 @pytest.fixture
 def tiny_aligner(tiny_bert):
-    return [f"--alignment_model={tiny_bert}", "--align_layer=2"]
+    return [f"--alignment_model={tiny_bert}", "--align_layers=2"]
 
 
 def one_line_error(capsys, argv, code=2):
@@ -112,6 +112,9 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
         {"id": f"s{i}", "tokens": ["Rui", str(i)], "ner_tags": ["B-PER", "O"],
          "translation_tokens": ["Rui", str(i)]} for i in range(3)])
     assert main([f"--output={out}", f"--input={big}", *tiny_aligner]) == 0
+    import datasets
+
+    assert datasets.load_dataset(out, "por_Latn", split="train").num_rows == 30  # cached now
     os.rename(glob.glob(f"{out}/por_Latn/part-*")[0], f"{out}/por_Latn/part-00007-of-00009.parquet")
     (tmp_path / "out" / "keep.txt").write_text("not ours")
     assert main([f"--output={out}", f"--input={small}", *tiny_aligner]) == 0
@@ -119,6 +122,9 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
     assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"]
     assert summary["languages"]["por_Latn"]["written"] == 3
     assert (tmp_path / "out" / "keep.txt").exists()  # only our own shards are replaced
+    # the dataset card's infos change with the data: datasets does not serve its stale cache
+    assert sorted(datasets.load_dataset(out, "por_Latn", split="train")["id"]) == [
+        "s0", "s1", "s2"]
 
 
 HOSTILE = os.path.join(os.path.dirname(__file__), "fixtures", "hostile")

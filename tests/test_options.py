@@ -50,11 +50,11 @@ def test_booleans_accept_bare_flags_and_template_style_values(flag, expected):
 
 
 def test_options_are_frozen_and_typed():
-    opts, beam_args = parse_args(JOBS["run"], ["--align_layer", "6", "--runner=FnApiRunner"])
-    assert isinstance(opts, RunOptions) and opts.align_layer == 6 and beam_args == [
+    opts, beam_args = parse_args(JOBS["run"], ["--n_proj", "2", "--runner=FnApiRunner"])
+    assert isinstance(opts, RunOptions) and opts.n_proj == 2 and beam_args == [
         "--runner=FnApiRunner"]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        opts.align_layer = 7
+        opts.n_proj = 7
 
 
 @pytest.mark.parametrize("job, argv, message", [
@@ -64,7 +64,7 @@ def test_options_are_frozen_and_typed():
     ("run", ["--methods=all"], "--methods is an option of pipeline.evaluate"),
     ("evaluate", ["--publish"], "--publish is an option of pipeline.run"),
     ("evaluate", ["--target_langs=swh_Latn"], "--target_langs is an option of pipeline.run"),
-    ("run", ["--align_layer=six"], "invalid int value"),
+    ("run", ["--n_proj=six"], "invalid int value"),
     ("run", ["--projection=magic"], "invalid choice"),
     ("run", ["stray"], "unexpected argument 'stray'"),
 ])
@@ -109,4 +109,18 @@ def test_options_hash_ignores_run_id_and_output_only():
     base, _ = parse_args(JOBS["run"], [])
     assert options_hash(base) == options_hash(dataclasses.replace(base, run_id="x",
                                                                   output="/elsewhere"))
-    assert options_hash(base) != options_hash(dataclasses.replace(base, align_layer=6))
+    assert options_hash(base) != options_hash(dataclasses.replace(base, align_layers="6"))
+
+
+def test_paper_defaults_set_the_papers_settings_unless_given():
+    measured, _ = parse_args(JOBS["run"], [])
+    assert (measured.projection, measured.matching, measured.align_layers) == (
+        "ngram", "ilp", "6-11")
+    paper, _ = parse_args(JOBS["run"], ["--paper_defaults"])
+    assert (paper.projection, paper.matching, paper.align_layers, paper.align_method,
+            paper.link_weighting, paper.paper_quirks) == ("heuristic", "greedy", "8",
+                                                          "itermax", "count", True)
+    mixed, _ = parse_args(JOBS["run"], ["--paper_defaults", "--align_layers=6"])
+    assert mixed.align_layers == "6" and mixed.projection == "heuristic"
+    ev, _ = parse_args(JOBS["evaluate"], ["--paper_defaults"])
+    assert ev.align_layers == "8" and ev.link_weighting == "count" and ev.paper_quirks

@@ -203,7 +203,7 @@ def test_portable_runner_with_an_external_worker_pool(tmp_path, tiny_bert):
             [sys.executable, "-m", "pipeline.run", f"--output={out}", "--runner=PortableRunner",
              "--job_endpoint=embed", "--environment_type=EXTERNAL",
              f"--environment_config=localhost:{port}", f"--alignment_model={tiny_bert}",
-             "--align_layer=2", "--projection=ngram"],
+             "--align_layers=2", "--projection=ngram"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert job.returncode == 0, job.stderr[-3000:]
     finally:

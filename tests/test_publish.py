@@ -32,7 +32,7 @@ def snapshot(folder):
 
 def test_publish_rerun_and_refusal(tmp_path, tiny_bert):
     root = tmp_path / "corpus"
-    aligner = (f"--alignment_model={tiny_bert}", "--align_layer=2")
+    aligner = (f"--alignment_model={tiny_bert}", "--align_layers=2")
     first = publish_run(root, "2026-11-16", aligner=aligner)
     assert first["run_id"] == "2026-11-16" and first["rows_by_lang"] == {"por_Latn": 40}
     assert {f["kind"] for f in first["files"]} == {"shard", "dead_letter", "summary", "card"}

@@ -37,7 +37,7 @@ def test_masakhaner2_reproduction_command_builds_and_runs(tmp_path, tiny_nllb, t
             "DATA": os.path.join(ROOT, "tests", "fixtures", "masakhaner2"),
             "out/masakhaner2": str(tmp_path / "out")}
     args = [swap.get(a, a) for a in argv[3:]]
-    args[args.index("--align_layer") + 1] = "2"  # the tiny encoder has two layers
+    args[args.index("--align_layers") + 1] = "2"  # the tiny encoder has two layers
     args[args.index("--langs") + 1] = "swa,yor"  # the fixtures hold two languages
     assert set(swap.values()) - {a for a in args} == set()  # every model flag was present
     job = subprocess.run([sys.executable, "-m", "pipeline.evaluate", *args,

@@ -12,7 +12,7 @@ def test_shards_load_cast_and_train_one_step(tmp_path, tiny_bert):
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     out = tmp_path / "out"
-    run_job(str(out), f"--alignment_model={tiny_bert}", "--align_layer=2")
+    run_job(str(out), f"--alignment_model={tiny_bert}", "--align_layers=2")
     with open(out / "summary.json", encoding="utf-8") as f:
         labels = json.load(f)["label_list"]
 

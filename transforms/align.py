@@ -47,6 +47,13 @@ class AlignGroup:
         return [p.tgt_words if self.shared_is_source else p.src_words
                 for _, p in self.members]
 
+    def sentences(self) -> list[tuple[tuple[str, ...], str]]:
+        """(words, language) to encode: the shared side first, then each member's other."""
+        first = self.members[0][1]
+        shared = (self.shared, first.src_lang if self.shared_is_source else first.tgt_lang)
+        return [shared] + [(p.tgt_words, p.tgt_lang) if self.shared_is_source
+                           else (p.src_words, p.src_lang) for _, p in self.members]
+
     def count(self) -> int:
         return len(self.members)
 
@@ -61,7 +68,8 @@ def _words_key(words) -> str:
 
 def _group_key(element, shared_is_source: bool):
     lane, pair = element
-    words = pair.src_words if shared_is_source else pair.tgt_words
+    words = ((pair.src_lang, *pair.src_words) if shared_is_source
+             else (pair.tgt_lang, *pair.tgt_words))
     bucket = int(_words_key([pair.id])[:8], 16) % GROUP_BUCKETS  # a record's pairs together
     return (_words_key(words), bucket), element
 
@@ -75,9 +83,10 @@ def _group(key_and_members, shared_is_source: bool) -> AlignGroup:
 
 
 class _Extract(beam.DoFn):
-    def __init__(self, methods: Sequence[str], aligner: str):
+    def __init__(self, methods: Sequence[str], aligner: str, link_scores: bool):
         self._methods = tuple(methods)
         self._aligner = aligner
+        self._link_scores = link_scores
         self._aligned = Metrics.counter(NAMESPACE, "pairs_aligned")
 
     def process(self, result: PredictionResult):
@@ -94,16 +103,20 @@ class _Extract(beam.DoFn):
             try:
                 sim = pair_similarity(src, tgt)
                 found = {m: alignment.extract(sim, m) for m in self._methods}
+                strengths = ({m: alignment.link_similarities(sim, links)
+                              for m, links in found.items()} if self._link_scores else {})
             except Exception as e:  # noqa: BLE001
                 yield dead_letter("align", "extraction_failed", pair.id,
                                   f"{type(e).__name__}: {e}", pair.tgt_lang)
                 continue
             self._aligned.inc()
-            yield lane, AlignedPair(pair=pair, alignments=found, aligner=self._aligner)
+            yield lane, AlignedPair(pair=pair, alignments=found, aligner=self._aligner,
+                                    link_scores=strengths)
 
 
 class Align(beam.PTransform):
-    """(lane, SentencePair) -> (lane, AlignedPair) with one alignment per method.
+    """(lane, SentencePair) -> (lane, AlignedPair) with one alignment per method (and,
+    with ``link_scores``, each link's similarity, for similarity-weighted matching).
 
     ``shared_side`` ("src" or "tgt") is the side pairs are grouped by: the side that
     repeats across pairs (the labelled source across target languages, the gold target
@@ -111,7 +124,8 @@ class Align(beam.PTransform):
     """
 
     def __init__(self, handler: AlignmentEncoderHandler, methods: Sequence[str], aligner: str,
-                 batch_size: int = 64, batch_tokens: int = 16384, shared_side: str = "src"):
+                 batch_size: int = 64, batch_tokens: int = 16384, shared_side: str = "src",
+                 link_scores: bool = False):
         super().__init__()
         unknown = set(methods) - set(alignment.METHODS)
         if unknown:
@@ -123,7 +137,7 @@ class Align(beam.PTransform):
                                       max_batch_size=batch_size, max_batch_tokens=batch_tokens,
                                       progress="align", unit="sentence pairs",
                                       weight=AlignGroup.count)
-        self._extract = _Extract(tuple(methods), aligner)
+        self._extract = _Extract(tuple(methods), aligner, link_scores)
 
     def expand(self, lane_pairs):
         shared = self._shared_is_source

@@ -61,6 +61,7 @@ class Placement:
     share_across_processes: bool = False
     copies: int = 0
     hints: tuple = ()  # ((name, value), ...): hashable, picklable
+    allow_pickle: bool = False  # load pickled (non-safetensors) weights
 
 
 class _PlacedModelHandler(ModelHandler):
@@ -94,17 +95,27 @@ def _text_or_failure(out: "TranslationOutput | Failure") -> "str | Failure":
 
 
 class TranslationModelHandler(_PlacedModelHandler):
-    """TranslationJob -> PredictionResult(job, translated text | Failure)."""
+    """TranslationJob -> PredictionResult(job, translated text | Failure).
+
+    ``engine``: ``hf`` (transformers ``generate``) or ``ctranslate2`` (converted once per
+    machine into ``cache_dir``, run with ``compute_type``); ``max_input_tokens`` caps what
+    reaches the model (0: the model's own limit).
+    """
 
     def __init__(self, model: str, placement: Placement = Placement(),
                  generation: GenerationSettings = GenerationSettings(),
-                 model_identifier: Optional[str] = None):
+                 model_identifier: Optional[str] = None, engine: str = "hf",
+                 compute_type: str = "auto", cache_dir: Optional[str] = None,
+                 max_input_tokens: int = 0):
         super().__init__(model, placement, model_identifier)
         self._generation = generation
+        self._engine = (engine, compute_type, cache_dir, max_input_tokens or None)
 
     def load_model(self) -> LazyTranslator:
+        engine, compute_type, cache_dir, max_input_tokens = self._engine
         return LazyTranslator(self._model, self._placement.device, self._placement.dtype,
-                              self._generation)
+                              self._generation, engine, compute_type, cache_dir,
+                              max_input_tokens, self._placement.allow_pickle)
 
     def run_inference(self, batch: Sequence[TranslationJob], model: LazyTranslator,
                       inference_args: Optional[dict[str, Any]] = None
@@ -127,29 +138,37 @@ class TranslationModelHandler(_PlacedModelHandler):
 class AlignmentEncoderHandler(_PlacedModelHandler):
     """AlignGroup -> PredictionResult(group, [shared Encoded, one per member] | Failure).
 
-    Every distinct sentence of the batch is encoded once (``LazyEncoder.encode`` sorts
-    them by length into sub-batches)."""
+    Every distinct sentence of the batch is encoded once (``encode`` sorts them by length
+    into sub-batches). With ``translator`` (a TranslationModelHandler with the same
+    model identifier) the translation model's encoder aligns: one model in memory.
+    """
 
-    def __init__(self, model: str, layer: int, placement: Placement = Placement(),
-                 cache_dir: Optional[str] = None, model_identifier: Optional[str] = None):
+    def __init__(self, model: str, layers, placement: Placement = Placement(),
+                 cache_dir: Optional[str] = None, model_identifier: Optional[str] = None,
+                 translator: Optional["TranslationModelHandler"] = None):
         super().__init__(model, placement, model_identifier)
-        self._layer = layer
+        self._layers = layers
         self._cache_dir = cache_dir
+        self._translator = translator
 
-    def load_model(self) -> LazyEncoder:
-        return LazyEncoder(self._model, self._layer, self._placement.device,
-                           self._placement.dtype, self._cache_dir)
+    def load_model(self):
+        if self._translator is not None:
+            return self._translator.load_model()
+        return LazyEncoder(self._model, self._layers, self._placement.device,
+                           self._placement.dtype, self._cache_dir,
+                           self._placement.allow_pickle)
 
-    def run_inference(self, batch, model: LazyEncoder,
-                      inference_args: Optional[dict[str, Any]] = None
+    def run_inference(self, batch, model, inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
         encoded_counter = Metrics.counter("xlner", "sentences_encoded")
+        layers = self._layers
 
         def encode_groups(groups):
-            distinct = list(dict.fromkeys(s for g in groups for s in (g.shared, *g.others())))
-            encoded = dict(zip(distinct, model.encode(distinct)))
+            distinct = list(dict.fromkeys(s for g in groups for s in g.sentences()))
+            encoded = dict(zip(distinct, model.encode([w for w, _ in distinct],
+                                                      [lang for _, lang in distinct], layers)))
             encoded_counter.inc(len(distinct))
-            return [[encoded[g.shared]] + [encoded[o] for o in g.others()] for g in groups]
+            return [[encoded[s] for s in g.sentences()] for g in groups]
 
         results = isolate(batch, encode_groups)
         return [PredictionResult(g, r, self._model) for g, r in zip(batch, results)]
@@ -170,7 +189,8 @@ class NERModelHandler(_PlacedModelHandler):
         self.with_probabilities = with_probabilities
 
     def load_model(self) -> LazyTagger:
-        return LazyTagger(self._model, self._placement.device, self._placement.dtype)
+        return LazyTagger(self._model, self._placement.device, self._placement.dtype,
+                          self._placement.allow_pickle)
 
     def run_inference(self, batch, model: LazyTagger, inference_args=None
                       ) -> Iterable[PredictionResult]:

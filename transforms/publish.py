@@ -238,8 +238,12 @@ def publish(root: str, run_id: str, attempt: str, summary: dict,
                "published_unix": int(time.time())}
     atomic_write(join_path(root, LATEST), json.dumps(pointer).encode())
     # The root's card points at the published shards: load_dataset(root, lang) reads them.
+    sizes: dict = {}
+    for f in manifest["files"]:
+        if f["kind"] == "shard":
+            sizes[f["lang"]] = sizes.get(f["lang"], 0) + f["bytes"]
     card = dataset_card(summary, target_langs, relative(root, attempt_dir(root, run_id, attempt)),
-                        root_hint=root)
+                        root_hint=root, shard_bytes=sizes)
     atomic_write(join_path(root, CARD), card.encode("utf-8"))
     removed = delete_other_attempts(root, run_id, attempt)
     LOG.info("published run %s (attempt %s, %d files; %d stale files removed)", run_id,

@@ -127,26 +127,38 @@ def tally_written(p, gold_field: Optional[str]):
     return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold, p.filtered)
 
 
+def shard_bytes(files) -> dict:
+    """Bytes of the shards per language, from (lang, path) pairs."""
+    out: dict = {}
+    for lang, path in files:
+        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        out[lang] = out.get(lang, 0) + size
+    return out
+
+
 class _WriteCard(beam.DoFn):
     def __init__(self, output: str, target_langs: Sequence[str]):
         self._output = output
         self._langs = list(target_langs)
 
-    def process(self, summary: dict):
-        text = dataset_card(summary, self._langs, root_hint=self._output)
+    def process(self, summary: dict, files):
+        text = dataset_card(summary, self._langs, root_hint=self._output,
+                            shard_bytes=shard_bytes(files))
         with FileSystems.create(join_path(self._output, CARD), mime_type="text/markdown") as f:
             f.write(text.encode("utf-8"))
         yield summary
 
 
 class WriteCard(beam.PTransform):
-    """summary -> ``OUTPUT/README.md``, the dataset card (one config per language); passes
-    the summary on, so a later stage runs after the card exists."""
+    """summary -> ``OUTPUT/README.md``, the dataset card (one config per language), once
+    every shard (``files``: (lang, path)) exists; passes the summary on, so a later stage
+    runs after the card exists."""
 
-    def __init__(self, output: str, target_langs: Sequence[str]):
+    def __init__(self, output: str, target_langs: Sequence[str], files: beam.PCollection):
         super().__init__()
         self.path = join_path(output, CARD)
         self._fn = _WriteCard(output, target_langs)
+        self._files = files
 
     def expand(self, summary):
-        return summary | "WriteCard" >> beam.ParDo(self._fn)
+        return summary | "WriteCard" >> beam.ParDo(self._fn, beam.pvalue.AsList(self._files))

@@ -25,9 +25,11 @@ CACHE_SCHEMA = pa.schema([
 ])
 
 
-def model_signature(model: str, generation_description: str) -> str:
-    """What identifies a translation model run: the id and its decoding settings."""
-    return f"{model}|{generation_description}"
+def model_signature(model: str, generation_description: str, engine: str = "hf") -> str:
+    """What identifies a translation model run: the id, its decoding settings and the
+    engine (CTranslate2 with a compute type other than float32 translates differently)."""
+    base = f"{model}|{generation_description}"
+    return base if engine == "hf" else f"{base}|{engine}"
 
 
 def cache_key(signature: str, src_lang: str, tgt_lang: str, text: str) -> str:

