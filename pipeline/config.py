@@ -228,6 +228,7 @@ class RunConfig:
         if o.source_lang in targets:
             raise ConfigError(f"--target_langs includes the source language {o.source_lang}")
         _check_run_id(o.run_id)
+        check_alignment_options(o)
         try:
             method = Method.of(o.projection, o.align_direction, o.align_method, o.matching)
         except UnknownMethod as e:

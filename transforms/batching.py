@@ -9,7 +9,7 @@ token budget, so long sentences form small batches instead of exhausting GPU mem
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Optional
 
 import apache_beam as beam
 from apache_beam.transforms import window
@@ -18,18 +18,29 @@ from xlner.batching import sort_and_batch
 
 
 class _SortAndBatchByKeyFn(beam.DoFn):
-    def __init__(self, key_fn, size_fn, max_batch_size, max_batch_tokens, max_buffered):
+    def __init__(self, key_fn, size_fn, max_batch_size, max_batch_tokens, max_buffered,
+                 progress=None):
         self._key_fn = key_fn
         self._size_fn = size_fn
         self._max_batch_size = max_batch_size
         self._max_batch_tokens = max_batch_tokens
         self._max_buffered = max_buffered
+        self._progress_spec = progress  # (stage, unit, weight) or None
+
+    def setup(self):
+        self._progress = None
+        if self._progress_spec:
+            from transforms.progress import Progress
+
+            self._progress = Progress(*self._progress_spec)
 
     def start_bundle(self):
         self._buffers = defaultdict(list)
         self._buffered = 0
 
-    def process(self, element):
+    def process(self, element, total=None):
+        if self._progress is not None:
+            self._progress.total = total
         self._buffers[self._key_fn(element)].append(element)
         self._buffered += 1
         if self._buffered >= self._max_buffered:  # bound memory on huge bundles
@@ -40,8 +51,15 @@ class _SortAndBatchByKeyFn(beam.DoFn):
     def _flush(self, key):
         items = self._buffers.pop(key)
         self._buffered -= len(items)
-        yield from sort_and_batch(items, self._size_fn, self._max_batch_size,
-                                  self._max_batch_tokens)
+        for batch in sort_and_batch(items, self._size_fn, self._max_batch_size,
+                                    self._max_batch_tokens):
+            if self._progress is not None:
+                self._progress.begin()
+            yield batch
+            # The model step downstream is fused with this one: when the yield returns,
+            # it has processed the batch, so this counts work done, while it runs.
+            if self._progress is not None:
+                self._progress.add(batch)
 
     def finish_bundle(self):
         for key in list(self._buffers):
@@ -57,25 +75,19 @@ class SortAndBatchByKey(beam.PTransform):
     """
 
     def __init__(self, key_fn: Callable[[Any], Hashable], size_fn: Callable[[Any], int],
-                 max_batch_size: int, max_batch_tokens: int, max_buffered: int = 4096):
+                 max_batch_size: int, max_batch_tokens: int, max_buffered: int = 4096,
+                 progress: Optional[tuple] = None, total=None):
         super().__init__()
         if max_batch_size < 1 or max_batch_tokens < 1:
             raise ValueError("batch size and token budget must be positive")
         self._fn = _SortAndBatchByKeyFn(key_fn, size_fn, max_batch_size, max_batch_tokens,
-                                        max_buffered)
+                                        max_buffered, progress)
+        self._total = total
 
     def expand(self, pcoll):
-        return pcoll | beam.ParDo(self._fn)
-
-
-class _Weigh:
-    """Units of work of a model result, from its input (picklable, unlike a lambda)."""
-
-    def __init__(self, weight: Callable[[Any], int]):
-        self._weight = weight
-
-    def __call__(self, result) -> int:
-        return self._weight(result.example)
+        if self._total is None:
+            return pcoll | beam.ParDo(self._fn)
+        return pcoll | beam.ParDo(self._fn, beam.pvalue.AsSingleton(self._total))
 
 
 class InferInBatches(beam.PTransform):
@@ -93,17 +105,15 @@ class InferInBatches(beam.PTransform):
                  weight: Callable[[Any], int] = lambda x: 1):
         super().__init__()
         self._handler = handler
-        self._batch = SortAndBatchByKey(key_fn, size_fn, max_batch_size, max_batch_tokens)
-        self._progress = (progress, unit, weight)
+        self._args = (key_fn, size_fn, max_batch_size, max_batch_tokens)
+        self._progress = (progress, unit, weight) if progress else None
 
     def expand(self, pcoll):
-        from transforms.progress import LogProgress
-
-        results = (pcoll | "BatchByLength" >> self._batch
-                   | "RunInference" >> self._handler.run_inference_transform())
-        stage, unit, weight = self._progress
-        if not stage:
-            return results
-        total = (pcoll | "Weigh" >> beam.Map(weight)
-                 | "Total" >> beam.CombineGlobally(sum))
-        return results | "Progress" >> LogProgress(stage, unit, total, _Weigh(weight))
+        total = None
+        if self._progress:
+            total = (pcoll | "Weigh" >> beam.Map(self._progress[2])
+                     | "Total" >> beam.CombineGlobally(sum))
+        return (pcoll
+                | "BatchByLength" >> SortAndBatchByKey(*self._args, progress=self._progress,
+                                                       total=total)
+                | "RunInference" >> self._handler.run_inference_transform())

@@ -47,6 +47,35 @@ def progress_line(stage: str, unit: str, done: int, total: Optional[int],
     return text
 
 
+class Progress:
+    """Counts units of work and logs a progress line at most every ``interval`` seconds
+    and when the total is reached; the rate is measured from the first call."""
+
+    def __init__(self, stage: str, unit: str, weight: Callable = None,
+                 interval: float = 10.0):
+        self.stage, self.unit = stage, unit
+        self._weight = weight
+        self._interval = interval
+        self.total: Optional[int] = None
+        self.done = 0
+        self._started = self._logged = None
+
+    def begin(self) -> None:
+        """The clock starts when the first unit is handed to the work (idempotent)."""
+        if self._started is None:
+            self._started = self._logged = time.monotonic()
+
+    def add(self, batch) -> None:
+        self.begin()
+        self.done += sum(self._weight(x) for x in batch) if self._weight else len(batch)
+        now = time.monotonic()
+        complete = self.total is not None and self.done >= self.total
+        if complete or now - self._logged >= self._interval:
+            self._logged = now
+            LOG.info(progress_line(self.stage, self.unit, self.done, self.total,
+                                   now - self._started))
+
+
 class _LogProgress(beam.DoFn):
     def __init__(self, stage: str, unit: str, weight: Callable, interval: float):
         self._stage = stage
