@@ -126,3 +126,112 @@ def test_rejected_gold_sentences_are_reported_under_their_language(tmp_path, tin
     swa = metrics["languages"]["swa"]
     assert swa["dead_letters"] == {"validate": {"invalid_tag": 1}}
     assert swa["methods"]["heur-src2tgt-sim"]["typed"]["sentences"] == 1
+
+
+# ------------------------------------------------------------------ bootstrap intervals
+def _sentences(n, seed=3):
+    """n sentences' (correct, predicted, gold) counts, varied like a real corpus."""
+    import random
+
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        gold = rnd.choice([0, 1, 1, 2, 3, 5])
+        correct = rnd.randint(0, gold)
+        out.append((correct, correct + rnd.choice([0, 0, 1, 2]), gold))
+    return out
+
+
+def _histogram(sentences):
+    from collections import Counter
+
+    return Counter(sentences)
+
+
+def _f1(sentences):
+    c, p, g = (sum(s[i] for s in sentences) for i in range(3))
+    return 2 * c / (p + g) if p + g else 0.0
+
+
+def test_bootstrap_matches_resampling_the_sentences_by_brute_force():
+    import numpy as np
+
+    from xlner.evaluation import bootstrap_f1
+
+    sentences = _sentences(60)
+    rng = np.random.default_rng(11)
+    brute = [_f1([sentences[i] for i in rng.integers(0, len(sentences), len(sentences))])
+             for _ in range(20000)]
+    lo, hi = np.quantile(brute, [0.025, 0.975])
+    ours = bootstrap_f1(_histogram(sentences), resamples=20000, seed=5, name="x")
+    assert ours[0] == pytest.approx(lo, abs=0.01) and ours[1] == pytest.approx(hi, abs=0.01)
+    assert ours[0] < _f1(sentences) < ours[1]
+
+
+def test_bootstrap_draws_follow_the_exact_bootstrap_distribution():
+    """Four sentences: all 4**4 resamples enumerated give the exact distribution."""
+    import itertools
+    from collections import Counter
+
+    from xlner.evaluation import bootstrap_f1_draws
+
+    sentences = [(1, 1, 1), (0, 2, 1), (2, 2, 3), (0, 0, 1)]
+    exact = Counter(round(_f1([sentences[i] for i in idx]), 9)
+                    for idx in itertools.product(range(4), repeat=4))
+    draws = bootstrap_f1_draws(_histogram(sentences), resamples=60000, seed=1)
+    seen = Counter(round(float(d), 9) for d in draws)
+    assert set(seen) <= set(exact)
+    tv = sum(abs(seen[v] / len(draws) - exact[v] / 4 ** 4) for v in exact) / 2
+    assert tv < 0.01
+
+
+def test_bootstrap_properties():
+    from collections import Counter
+
+    from xlner.evaluation import bootstrap_f1
+
+    sentences = _sentences(200)
+    h = _histogram(sentences)
+    ci = bootstrap_f1(h, seed=0, name="swa/MT")
+    # deterministic, and blind to the order the counts were combined in
+    assert ci == bootstrap_f1(Counter(dict(reversed(list(h.items())))), seed=0, name="swa/MT")
+    assert bootstrap_f1(h, seed=1, name="swa/MT") != ci  # the seed matters
+    # four times the sentences, same proportions: about half the width
+    wide = ci[1] - ci[0]
+    narrow = bootstrap_f1(Counter({t: 4 * n for t, n in h.items()}), name="swa/MT")
+    assert 0.35 < (narrow[1] - narrow[0]) / wide < 0.65
+    # all sentences alike: F1 cannot vary; none: no interval
+    assert bootstrap_f1(Counter({(1, 2, 2): 50})) == pytest.approx((0.5, 0.5))
+    assert bootstrap_f1(Counter()) is None
+
+
+def test_assemble_reports_intervals_counts_and_the_english_side():
+    from types import SimpleNamespace
+
+    from xlner.evaluation import EvalCounts, assemble, score_sentence
+
+    gold = [["B-PER", "O", "B-LOC"], ["B-ORG", "I-ORG"], ["O", "B-PER"]] * 30
+    pred = [["B-PER", "O", "O"], ["B-ORG", "I-ORG"], ["B-LOC", "B-PER"]] * 30
+    per_key = {}
+    for g, p in zip(gold, pred):
+        per_key.setdefault(("swa", "MT"), EvalCounts()).add(score_sentence(g, p))
+    lang = SimpleNamespace(code="swa", nllb="swh_Latn")
+    m = assemble(per_key, [lang], ["MT"], {}, "typed",
+                 translations={"swa": {("given", ""): 60, ("model", "nllb"): 30}})
+    overall = m["languages"]["swa"]["methods"]["MT"]["typed"]["overall"]
+    assert overall["number"] == 120 and overall["correct"] == 90
+    lo, hi = overall["f1_ci"]
+    assert lo < overall["f1"] < hi
+    assert m["averages"]["MT"]["f1_ci"] == pytest.approx([lo, hi], abs=1e-9)  # one language
+    assert m["languages"]["swa"]["english"] == {"given": 60, "cache": 0, "model": 30,
+                                                "models": ["nllb"]}
+    assert m["bootstrap"]["resamples"] == 1000 and m["bootstrap"]["unit"] == "sentence"
+
+
+def test_sample_rank_is_a_seeded_order_free_choice():
+    from xlner.evaluation import sample_rank
+
+    ids = [f"s{i}" for i in range(100)]
+    top = lambda seed, order: sorted(order, key=lambda i: -sample_rank(seed, i))[:5]  # noqa: E731
+    assert top(0, ids) == top(0, list(reversed(ids)))
+    assert top(0, ids) != top(1, ids)
