@@ -66,6 +66,12 @@ def test_panx_files_and_per_character_languages(tmp_path, tiny_models):
     assert metrics["languages"]["sw"]["sentences"] == 3
     tokens = {r["id"]: r["tokens"] for r in preds if r["lang"] == "sw"}
     assert ["Rais", "Samia", "Suluhu", "alitembelea", "Dar es Salaam"] in tokens.values()
+    # the English side was translated by the model: the header says so, and which model
+    nllb = tiny_models[0].split("=", 1)[1]
+    assert metrics["languages"]["sw"]["english"] == {"given": 0, "cache": 0, "model": 3,
+                                                     "models": [nllb]}
+    with open(tmp_path / "out" / "report.md", encoding="utf-8") as f:
+        assert f"5 translated by the model (of 5; model {nllb})" in f.read()  # sw 3, yo 2
 
 
 def test_missing_gold_files_fail_before_running(tmp_path):
@@ -92,7 +98,7 @@ def test_hf_parquet_export_with_label_metadata(tmp_path, tiny_models):
 
 
 @pytest.mark.slow
-def test_bible_translate_test_metrics_equal_seqeval_on_the_predictions(tmp_path, e5_dir):
+def test_bible_translate_test_metrics_and_report(tmp_path, e5_dir):
     from seqeval.metrics import f1_score
 
     if not os.path.exists(BIBLE):
@@ -114,6 +120,58 @@ def test_bible_translate_test_metrics_equal_seqeval_on_the_predictions(tmp_path,
         assert block["span"]["overall"]["f1"] == pytest.approx(
             f1_score([strip(r["gold"]) for r in rows], [strip(r["pred"]) for r in rows]))
         assert block["span"]["overall"]["f1"] > 0.65
+    _check_the_report(str(tmp_path / "out"), [json.loads(l) for l in lines], metrics, preds)
+
+
+def _check_the_report(out, gold, metrics, preds):
+    """The report of a real run: the English side, intervals, examples, one chart."""
+    from collections import Counter
+
+    from xlner.evaluation import bootstrap_f1, sample_rank, score_sentence, triple
+
+    english = {r["id"]: r["translation_tokens"] for r in gold}
+    methods = ("heur-src2tgt-sim", "cand-ngram-src2tgt-sim")
+    entry = metrics["languages"]["ell_Grek"]
+    assert entry["english"] == {"given": len(gold), "cache": 0, "model": 0, "models": []}
+    with open(os.path.join(out, "examples.json"), encoding="utf-8") as f:
+        examples = json.load(f)["ell_Grek"]
+    with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
+        page = f.read()
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+        md = f.read()
+    ids = [r["id"] for r in gold]
+    sample = sorted(ids, key=lambda i: -sample_rank(0, i))[:3]
+    for method in methods:
+        rows = {r["id"]: r for r in preds if r["method"] == method}
+        counts = {i: score_sentence(r["gold"], r["pred"]).span for i, r in rows.items()}
+        # the interval is the bootstrap of the per-sentence counts of the predictions
+        ci = entry["methods"][method]["span"]["overall"]["f1_ci"]
+        hist = Counter(triple(c) for c in counts.values())
+        assert ci == pytest.approx(list(bootstrap_f1(hist, seed=0,
+                                                     name=f"ell_Grek/{method}/span")))
+        assert ci[0] < entry["methods"][method]["span"]["overall"]["f1"] < ci[1]
+        # seeded random sample (the same sentences for both methods), then the worst
+        exs = examples[method]
+        assert [e["id"] for e in exs if e["kind"] == "sample"] == sample
+        wrong = {i: (lambda t: (t[1] - t[0]) + (t[2] - t[0]))(triple(c))
+                 for i, c in counts.items()}
+        worst = sorted((i for i in ids if wrong[i]), key=lambda i: (-wrong[i],
+                                                                    -sample_rank(0, i)))[:3]
+        assert [e["id"] for e in exs if e["kind"] == "worst"] == worst
+        for e in exs:  # the English side is the input's English, with the NER's entities
+            assert e["english"]["words"] == english[e["id"]] and e["english"]["spans"]
+            assert e["pred"] == rows[e["id"]]["pred"]
+            c = e["errors"]
+            assert c["spurious"] + c["missed"] == wrong[e["id"]]
+        lo, hi = (f"{100 * x:.1f}" for x in ci)
+        n = entry["methods"][method]["span"]["overall"]["number"]
+        assert f"{lo}–{hi}" in page and f"[{lo}–{hi}] n={n}" in md
+    assert page.count('<svg class="chart"') == 1 and 'data-lang="ell_Grek"' in page
+    assert page.count('data-side="en"') == sum(len(v) for v in examples.values())
+    assert "given with the input (all 120 sentences; no translation model used)" in page
+    assert "marian" not in page  # the default translation model translated nothing
+    assert "paper" not in md.replace("The paper has no figures", "").replace("paper quirks", "")
+    assert md.count("\n  en:   ") == sum(len(v) for v in examples.values())
 
 
 def test_rejected_gold_sentences_are_reported_under_their_language(tmp_path, tiny_models):
