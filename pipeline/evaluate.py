@@ -42,23 +42,32 @@ def run(argv: Sequence[str] = (), wait: bool = True):
 
 
 def print_table(metrics: dict) -> None:
+    """F1 with its 95% interval per language x method, the gold entities per language, and
+    the paper's F1 only when the paper has figures for this run."""
     primary = metrics["primary"]
     methods = metrics["methods"]
-    print(f"\n{primary} F1 x100 (paper in parentheses where it has the same method), "
-          "proj_ratio")
-    print("lang".ljust(12) + "".join(parse_method(m).short.rjust(24) for m in methods))
-    for code, entry in metrics["languages"].items():
-        cells = []
+    langs = metrics["languages"]
+    with_paper = any(b.get("paper") for e in langs.values() for b in e["methods"].values())
+    width = 36 if with_paper else 28
+    print(f"\n{primary} F1 x100 [bootstrap 95% interval]"
+          + (" (paper)" if with_paper else "") + ", proj_ratio; n = gold entities")
+    print("lang".ljust(12) + "n".rjust(7)
+          + "".join(parse_method(m).short.rjust(width) for m in methods))
+    for code, entry in langs.items():
+        cells, n = [], "-"
         for m in methods:
             b = entry["methods"].get(m)
             if not b:
-                cells.append("-".rjust(24))
+                cells.append("-".rjust(width))
                 continue
-            ours = 100 * b[primary]["overall"]["f1"]
-            paper = f" ({100 * b['paper']['f1']:.1f})" if b["paper"] else ""
-            pr = b[primary]["proj_ratio"]
-            cells.append(f"{ours:.1f}{paper} pr {pr:.2f}".rjust(24))
-        print(code.ljust(12) + "".join(cells))
+            overall = b[primary]["overall"]
+            n = str(overall["number"])
+            ci = overall.get("f1_ci")
+            ci = f" [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]" if ci else ""
+            paper = f" ({100 * b['paper']['f1']:.1f})" if b.get("paper") else ""
+            cells.append(f"{100 * overall['f1']:.1f}{ci}{paper} pr {b[primary]['proj_ratio']:.2f}"
+                         .rjust(width))
+        print(code.ljust(12) + n.rjust(7) + "".join(cells))
 
 
 def _main(argv: Sequence[str]) -> int:

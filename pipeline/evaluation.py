@@ -33,8 +33,9 @@ from transforms.read import ReadLabeledSentences
 from transforms.translate import TranslateSentences
 from transforms.files import join_path
 from transforms.write import WriteDeadLetters
-from xlner.bio import count_entities
-from xlner.evaluation import EvalCounts, assemble, score_sentence
+from xlner.evaluation import (Bootstrap, EvalCounts, assemble, errors_of, sample_rank,
+                              score_sentence)
+from xlner.metrics import map_labels
 from xlner.records import SentencePair, Translation, pair_key
 from xlner.report import paper_results, render_html, render_markdown
 
@@ -42,6 +43,11 @@ from xlner.report import paper_results, render_html, render_markdown
 REPORTED_OPTIONS = ("input", "data_dir", "split", "langs", "methods", "translation_model",
                     "easyproject_model", "ner_model", "alignment_model", "align_layers",
                     "link_weighting", "paper_quirks", "paper_defaults")
+# Shown only when the graph uses them (models_in_use); which translations actually came
+# from the translation model the report says from the records (given / cache / model).
+MODEL_OPTIONS = {"translation_model": "translation_model",
+                 "easyproject_model": "easyproject_model", "ner_model": "ner_model",
+                 "alignment_model": "alignment_model", "align_layers": "alignment_model"}
 
 
 # ---------------------------------------------------------------- per-record helpers
@@ -60,14 +66,37 @@ def keyed_prediction(projection, method_key):
     return projection.pair.key, (method_key, projection.tags)
 
 
-class _Score(beam.DoFn):
-    """(key, {gold, pred}) -> ((lang, method), EvalCounts) per method, and examples."""
+def keyed_english(translation: Translation, spans):
+    """The English side of a sentence, once for all methods: the report's examples show it
+    (what the English NER found), so an NER error can be told from a projection error."""
+    s = translation.source
+    return pair_key(s.id, s.lang), (tuple(translation.words or ()),
+                                    tuple((sp.start, sp.end, sp.label) for sp in spans))
 
-    def __init__(self, ecfg: EvalConfig):
+
+def _origin_key(t: Translation, codes):
+    return (codes.get(t.source.lang, t.source.lang), t.origin,
+            "" if t.origin == "given" else t.model)
+
+
+class _Score(beam.DoFn):
+    """(key, {gold, pred, english}) -> ((lang, method), EvalCounts) per method, example
+    candidates and predictions.
+
+    Example candidates go to ``Top.PerKey`` keyed (lang, method, kind): ``sample`` ranked
+    by :func:`sample_rank` (seeded, order-free), ``worst`` by the errors of the primary
+    metric (false positives + false negatives; sentences without errors are not
+    candidates). The combiner keeps k per key, so the examples' context never piles up.
+    """
+
+    def __init__(self, ecfg: EvalConfig, seed: int):
         self._methods = [m.key for m, _ in ecfg.methods]
         self._codes = ecfg.codes
         self._keep = ecfg.keep_types
         self._ignore = ecfg.ignore_types
+        self._primary = ecfg.primary
+        self._examples = ecfg.opts.examples_per_method > 0
+        self._seed = seed
 
     def process(self, element):
         key, sides = element
@@ -77,39 +106,71 @@ class _Score(beam.DoFn):
         s = golds[0]
         code = self._codes.get(s.lang, s.lang)
         preds = dict(sides["pred"])
+        english = next(iter(sides["english"]), None)
+        rank = sample_rank(self._seed, s.id)
         for m in self._methods:
             pred = preds.get(m)
             counts = score_sentence(s.tags, pred, self._keep, self._ignore)
             yield (code, m), counts
-            n_gold = count_entities(s.tags)
-            example = {"id": s.id, "tokens": list(s.tokens), "gold": list(s.tags),
-                       "pred": list(pred) if pred is not None else ["O"] * len(s.tags)}
-            yield TaggedOutput("examples", ((code, m), (n_gold, s.id, example)))
+            pred_tags = list(pred) if pred is not None and len(pred) == len(s.tags) else [
+                "O"] * len(s.tags)
+            if self._examples:
+                errors = errors_of(counts.typed if self._primary == "typed" else counts.span)
+                # the labels as scored (types outside the evaluation are O), so the
+                # highlighting agrees with the error counts
+                example = {"id": s.id, "tokens": list(s.tokens),
+                           "gold": map_labels(s.tags, self._keep, self._ignore),
+                           "pred": map_labels(pred_tags, self._keep, self._ignore),
+                           "failed": bool(counts.failed),
+                           "errors": errors,
+                           "english": None if english is None else {
+                               "words": list(english[0]),
+                               "spans": [list(sp) for sp in english[1]]}}
+                yield TaggedOutput("examples", ((code, m, "sample"), (rank, example)))
+                wrong = errors["spurious"] + errors["missed"]
+                if wrong:
+                    yield TaggedOutput("examples", ((code, m, "worst"),
+                                                    ((wrong, rank), example)))
             yield TaggedOutput("predictions", {"lang": code, "method": m, "id": s.id,
                                                "tokens": list(s.tokens), "gold": list(s.tags),
-                                               "pred": example["pred"]})
+                                               "pred": pred_tags})
+
+
+def examples_document(top, kinds=("sample", "worst")) -> dict:
+    """[((lang, method, kind), [(rank, example), ...])] -> lang -> method -> examples, each
+    with its ``kind``: the sample first, then the worst, each in rank order."""
+    by_key = {k: [dict(e, kind=k[2]) for _, e in items] for k, items in top}
+    out: dict = {}
+    for code, m, _ in sorted({k for k in by_key}, key=lambda k: (k[0], k[1])):
+        if m in out.get(code, {}):
+            continue
+        out.setdefault(code, {})[m] = [e for kind in kinds
+                                       for e in by_key.get((code, m, kind), [])]
+    return out
 
 
 class _WriteReport(beam.DoFn):
-    """All per-key counts (one element) -> metrics.json, report.md, report.html."""
+    """All per-key counts (one element) -> metrics.json, examples.json, report.md, report.html."""
 
-    def __init__(self, output: str, ecfg: EvalConfig, header: dict):
+    def __init__(self, output: str, ecfg: EvalConfig, header: dict, bootstrap: Bootstrap):
         self._output = output
         self._ecfg = ecfg
         self._header = header
+        self._bootstrap = bootstrap
 
-    def process(self, counts, examples, dead):
+    def process(self, counts, examples, dead, origins):
         ecfg = self._ecfg
         per_key = dict(counts)
         dead_by_lang: dict = {}
         for (code, stage, reason), n in dead:
             dead_by_lang.setdefault(code, {}).setdefault(stage, {})[reason] = n
+        translations: dict = {}
+        for (code, origin, model), n in origins:
+            translations.setdefault(code, {})[(origin, model)] = n
         metrics = assemble(per_key, ecfg.languages, [m.key for m, _ in ecfg.methods],
                            paper_results(ecfg.dataset), ecfg.primary, dead_by_lang,
-                           self._header)
-        ex: dict = {}
-        for (code, m), items in examples:
-            ex.setdefault(code, {})[m] = [e for _, _, e in items]
+                           self._header, translations, self._bootstrap)
+        ex = examples_document(examples)
         files = {"metrics.json": json.dumps(metrics, indent=2, ensure_ascii=False),
                  "examples.json": json.dumps(ex, ensure_ascii=False),
                  "report.md": render_markdown(metrics, ex),
@@ -173,20 +234,27 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     predictions = [projected[m.key] | f"Key[{m.key}]" >> beam.Map(keyed_prediction, m.key)
                    for m, _ in ecfg.methods]
 
-    # 4. score against gold by key, combine per (language, method), report
+    # 4. score against gold by key (the English side joins once per sentence, for the
+    #    examples), combine per (language, method), report
+    seed = o.report_seed
     keyed_gold = gold | "KeyGold" >> beam.Map(lambda s: (pair_key(s.id, s.lang), s))
+    keyed_en = tagged | "KeyEnglish" >> beam.MapTuple(keyed_english)
     preds = (tuple(predictions) | "AllPredictions" >> beam.Flatten()
              | "ProgressProjected" >> LogProgress("projections"))
-    scored = ({"gold": keyed_gold, "pred": preds}
+    scored = ({"gold": keyed_gold, "pred": preds, "english": keyed_en}
               | "JoinWithGold" >> beam.CoGroupByKey()
-              | "Score" >> beam.ParDo(_Score(ecfg)).with_outputs("examples", "predictions",
-                                                                 main="counts"))
+              | "Score" >> beam.ParDo(_Score(ecfg, seed)).with_outputs(
+                  "examples", "predictions", main="counts"))
     counts = (scored.counts
               | "SumPerLanguageMethod" >> beam.CombinePerKey(SumOf(EvalCounts))
               | "AllCounts" >> beam.combiners.ToList())
     examples = (scored.examples
-                | "TopExamples" >> beam.combiners.Top.PerKey(o.examples_per_method)
+                | "TopExamples" >> beam.combiners.Top.PerKey(
+                    max(o.examples_per_method, 1), key=lambda v: v[0])
                 | "AllExamples" >> beam.combiners.ToList())
+    origins = (english | "EnglishOrigin" >> beam.Map(_origin_key, ecfg.codes)
+               | "CountOrigins" >> beam.combiners.Count.PerElement()
+               | "AllOrigins" >> beam.combiners.ToList())
     all_dead = dead.flatten()
     _ = all_dead | "DeadLetters" >> WriteDeadLetters(o.output)
     dead_counts = (all_dead | "DeadKey" >> beam.Map(_dead_key, ecfg.codes)
@@ -196,14 +264,20 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
         join_path(o.output, "predictions", "part"), PREDICTIONS_SCHEMA,
         file_name_suffix=".parquet")
     all_options = dataclasses.asdict(o)
+    in_use = {name for name, _ in ecfg.models_in_use()}
     header = {"job": "translate-test", "run_id": ecfg.run_id, "dataset": ecfg.dataset,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": {k: all_options[k] for k in REPORTED_OPTIONS
-                          if all_options.get(k) not in ("", None)},
+                          if all_options.get(k) not in ("", None)
+                          and (k not in MODEL_OPTIONS or MODEL_OPTIONS[k] in in_use)},
+              "examples": {"per_kind": o.examples_per_method, "seed": seed},
               "all_options": all_options}
+    if any(m.needs_back_translation for m, _ in ecfg.methods):  # the model it falls back to
+        header["options"]["easyproject_model"] = models.easyproject_model
     metrics = counts | "WriteReport" >> beam.ParDo(
-        _WriteReport(o.output, ecfg, header), beam.pvalue.AsSingleton(examples),
-        beam.pvalue.AsSingleton(dead_counts))
+        _WriteReport(o.output, ecfg, header, Bootstrap(seed=seed)),
+        beam.pvalue.AsSingleton(examples), beam.pvalue.AsSingleton(dead_counts),
+        beam.pvalue.AsSingleton(origins))
     return EvalOutputs(metrics, all_dead)
 
 

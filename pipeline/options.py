@@ -314,7 +314,11 @@ class EvaluationOptions:
     span_only: bool = option(
         False, "Headline scores ignore entity types (both are always reported).")
     examples_per_method: int = option(
-        3, "Projected examples per language and method in the report.", regex=_INT)
+        3, "Examples per language and method in the report, of each kind (a seeded random "
+        "sample, and the sentences with the most errors).", regex=_INT)
+    report_seed: int = option(
+        0, "Seed of the report's random example sample and of its bootstrap resamples.",
+        regex=_INT)
 
 
 @dataclass(frozen=True)

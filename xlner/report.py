@@ -1,9 +1,14 @@
-"""The evaluation report: our F1 per (language, method) beside the paper's published figures.
+"""The evaluation report: our F1 per (language, method) with its uncertainty, beside the
+paper's published figures where the paper has them.
 
 Two renderings of the same rows: Markdown (logs, pull requests) and one self-contained HTML
 page (inline CSS and SVG, nothing fetched, opens offline). Both read the numbers from one
 grid built by :func:`_grid`, so ours and the paper's figure for a (language, method) cannot
-drift apart between the formats or between columns.
+drift apart between the formats or between columns. Each cell carries the F1, its bootstrap
+95% interval and the number of gold entities behind it; paper columns appear only when the
+paper has a figure for some cell. Examples show the English side (words and what the
+English NER found) above the gold and the projection, so an NER error can be told from a
+projection error.
 """
 
 from __future__ import annotations
@@ -55,6 +60,16 @@ class _Cell:
         return None if self.ours is None else self.ours.get("f1")
 
     @property
+    def ci(self) -> Optional[tuple[float, float]]:
+        ci = (self.ours or {}).get("f1_ci")
+        return (float(ci[0]), float(ci[1])) if ci else None
+
+    @property
+    def n(self) -> Optional[int]:
+        """Gold entities behind the F1."""
+        return None if self.ours is None else self.ours.get("number")
+
+    @property
     def paper_f1(self) -> Optional[float]:
         return (self.paper or {}).get("f1")
 
@@ -85,6 +100,13 @@ def _grid(metrics: dict) -> tuple[list[str], dict[str, dict[str, _Cell]]]:
     return methods, grid
 
 
+def _has_paper(metrics: dict, grid: dict) -> bool:
+    """Whether the paper has any figure for this report (custom data sets have none)."""
+    return (any(c.paper is not None for row in grid.values() for c in row.values())
+            or any((a or {}).get("paper_f1") is not None
+                   for a in (metrics.get("averages") or {}).values()))
+
+
 def _pct(x: Optional[float]) -> str:
     return DASH if x is None else f"{100 * x:.1f}"
 
@@ -97,10 +119,22 @@ def _diff(ours: Optional[float], paper: Optional[float]) -> str:
     return "" if ours is None or paper is None else f"{100 * (ours - paper):+.1f}"
 
 
-def _cell_text(ours: Optional[float], paper: Optional[float]) -> str:
-    """``67.3 (paper 66.6, +0.7)``: the one spelling both formats use."""
-    d = _diff(ours, paper)
-    return f"{_pct(ours)} (paper {_pct(paper)}{', ' + d if d else ''})"
+def _ci_text(ci: Optional[tuple[float, float]]) -> str:
+    return DASH if ci is None else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}"
+
+
+def _cell_text(ours: Optional[float], ci=None, n: Optional[int] = None,
+               paper: Optional[float] = None, with_paper: bool = True) -> str:
+    """``67.3 [64.0–70.5] n=961 (paper 66.6, +0.7)``: the one spelling both formats use;
+    the paper part only when the report has paper figures."""
+    out = _pct(ours)
+    if ours is not None:
+        out += f" [{_ci_text(ci)}]" if ci else ""
+        out += f" n={n}" if n is not None else ""
+    if with_paper:
+        d = _diff(ours, paper)
+        out += f" (paper {_pct(paper)}{', ' + d if d else ''})"
+    return out
 
 
 def _short(method: str) -> str:
@@ -111,32 +145,101 @@ def _short(method: str) -> str:
         return method
 
 
-def _average(metrics: dict, method: str) -> tuple[Optional[float], Optional[float], int]:
+def _family(method: str) -> str:
+    """The projection kind, which the chart groups bars by."""
+    try:
+        return parse(method).projection
+    except UnknownMethod:
+        return "other"
+
+
+def _average(metrics: dict, method: str):
+    """(F1, interval, paper F1, languages averaged) of a method's average row."""
     a = (metrics.get("averages") or {}).get(method) or {}
-    return a.get("f1"), a.get("paper_f1"), a.get("languages") or 0
+    ci = a.get("f1_ci")
+    return (a.get("f1"), (float(ci[0]), float(ci[1])) if ci else None, a.get("paper_f1"),
+            a.get("languages") or 0)
+
+
+def _english_text(e: Optional[dict]) -> str:
+    """Where the English side came from, as counted on the records: given with the input,
+    from the translation cache, or translated by the model now (and which model)."""
+    e = e or {}
+    given, cache, model = (int(e.get(k) or 0) for k in ("given", "cache", "model"))
+    total = given + cache + model
+    if not total:
+        return "no sentence reached the English side"
+    if given == total:
+        return f"given with the input (all {total} sentences; no translation model used)"
+    parts = [f"{n} {what}" for n, what in ((model, "translated by the model"),
+                                           (cache, "from the translation cache"),
+                                           (given, "given")) if n]
+    models = ", ".join(e.get("models") or []) or "unknown model"
+    return f"{', '.join(parts)} (of {total}; model {models})"
+
+
+def _english_total(langs: dict) -> dict:
+    out = {"given": 0, "cache": 0, "model": 0, "models": []}
+    for entry in langs.values():
+        e = entry.get("english") or {}
+        for k in ("given", "cache", "model"):
+            out[k] += int(e.get(k) or 0)
+        out["models"] += [m for m in e.get("models") or [] if m not in out["models"]]
+    return out
+
+
+_HIDDEN_OPTIONS = {"translation_model"}  # the English-side fact says which model was used
 
 
 def _facts(metrics: dict) -> list[tuple[str, str]]:
     primary = metrics.get("primary") or "typed"
+    langs = metrics.get("languages") or {}
     out = [("data set", str(metrics.get("dataset") or DASH)),
            ("run id", str(metrics.get("run_id") or DASH)),
            ("job", str(metrics.get("job") or DASH)),
            ("primary metric", _PRIMARY_NOTE.get(primary, primary))]
-    out += [(str(k).replace("_", " "), str(v)) for k, v in (metrics.get("options") or {}).items()]
+    if any("english" in e for e in langs.values()):
+        out.append(("English side", _english_text(_english_total(langs))))
+    b = metrics.get("bootstrap")
+    if b:
+        out.append(("uncertainty", f"{100 * b.get('level', 0.95):.0f}% percentile bootstrap "
+                                   f"interval of F1, sentences resampled, {b.get('resamples')} "
+                                   f"resamples, seed {b.get('seed')}"))
+    ex = metrics.get("examples")
+    if ex:
+        out.append(("examples", f"per language and method: {ex.get('per_kind')} random "
+                                f"(seed {ex.get('seed')}, the same sentences for every "
+                                f"method) and the {ex.get('per_kind')} with most errors"))
+    out += [(str(k).replace("_", " "), str(v)) for k, v in (metrics.get("options") or {}).items()
+            if k not in _HIDDEN_OPTIONS]
     return out
 
 
-def _caveat(metrics: dict) -> str:
-    if (metrics.get("primary") or "typed") == "span":
+def _caveat(metrics: dict, with_paper: bool) -> str:
+    if with_paper and (metrics.get("primary") or "typed") == "span":
         return ("The paper's figures are typed F1; ours here are span F1, which ignores the "
                 "entity type, so the comparison is indicative only.")
     return ""
+
+
+def _entities(entry: dict) -> Optional[int]:
+    """Gold entities of a language (the same for every method) under the primary metric."""
+    for block in (entry.get("methods") or {}).values():
+        for kind in ("span", "typed"):
+            n = ((block.get(kind) or {}).get("overall") or {}).get("number")
+            if n is not None:
+                return n
+    return None
 
 
 def _lang_line(lang: str, entry: dict) -> str:
     bits = [lang + (f" ({entry['nllb']})" if entry.get("nllb") else "")]
     if entry.get("sentences") is not None:
         bits.append(f"{entry['sentences']} sentences")
+    if _entities(entry) is not None:
+        bits.append(f"{_entities(entry)} gold entities")
+    if "english" in entry:
+        bits.append("English side " + _english_text(entry["english"]))
     dead = [f"{stage}/{reason} {n}" for stage, reasons in (entry.get("dead_letters") or {}).items()
             for reason, n in reasons.items()]
     if dead:
@@ -182,9 +285,58 @@ def _segments(tokens: list[str], tags, other, side: str, span_only: bool = False
     return out
 
 
+def _english_segments(english: Optional[dict]) -> Optional[list[tuple]]:
+    """The English words with the English NER's entities ``(words, label, "src", note)``;
+    None when the sentence has no English side (it failed before NER)."""
+    if not english:
+        return None
+    words = [str(w) for w in english.get("words") or []]
+    out, i = [], 0
+    for start, end, label in sorted(tuple(s) for s in english.get("spans") or []):
+        start, end = max(int(start), i), min(int(end), len(words))
+        if end <= start:
+            continue
+        if start > i:
+            out.append((words[i:start], None, "", ""))
+        out.append((words[start:end], str(label), "src", "found by the English NER"))
+        i = end
+    if i < len(words):
+        out.append((words[i:], None, "", ""))
+    return out
+
+
 def _ordered(keys, order: list[str]) -> list[str]:
     keys = list(keys)
     return [k for k in order if k in keys] + [k for k in keys if k not in order]
+
+
+_KINDS = {"sample": "random sample", "worst": "most errors"}
+
+
+def _by_kind(examples: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Examples grouped by kind: the random sample first, then the worst; examples
+    without a kind (older examples.json) form one group."""
+    groups: dict[str, list[dict]] = {}
+    for ex in examples or []:
+        groups.setdefault(str(ex.get("kind") or ""), []).append(ex)
+    return [(k, groups[k]) for k in _ordered(groups, list(_KINDS))]
+
+
+def _errors_text(ex: dict) -> str:
+    e = ex.get("errors") or {}
+    bits = [f"{e[k]} {k}" for k in ("correct", "spurious", "missed") if k in e]
+    if ex.get("failed"):
+        bits.append("no prediction (failed; scored as predicting nothing)")
+    return ", ".join(bits)
+
+
+def _kind_title(kind: str, metrics: dict) -> str:
+    if kind == "sample":
+        seed = (metrics.get("examples") or {}).get("seed")
+        return "Random sample" + (f" (seed {seed})" if seed is not None else "")
+    if kind == "worst":
+        return "Most errors (spurious + missed)"
+    return "Examples"
 
 
 # ------------------------------------------------------------------ Markdown
@@ -196,64 +348,89 @@ def _md_row(cells) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _md_words(segments) -> str:
+    return " ".join(" ".join(w) if lab is None else
+                    f"[{' '.join(w)}]{lab}{'' if st in ('correct', 'src') else '*'}"
+                    for w, lab, st, _ in segments)
+
+
+def _md_example(ex: dict, span_only: bool) -> list[str]:
+    toks = [str(t) for t in ex.get("tokens") or []]
+    info = _errors_text(ex)
+    lines = [str(ex.get("id", "")) + (f"  ({info})" if info else "")]
+    en = _english_segments(ex.get("english"))
+    if "english" in ex:
+        lines.append("  en:   " + (_md_words(en) if en is not None else
+                                   "(none: the sentence failed before English NER)"))
+    for side, tags, other in (("gold", ex.get("gold"), ex.get("pred")),
+                              ("pred", ex.get("pred"), ex.get("gold"))):
+        lines.append(f"  {side}: " + _md_words(_segments(toks, tags, other, side, span_only)))
+    return lines
+
+
 def render_markdown(metrics: dict, examples: dict) -> str:
     """The report as GitHub-flavoured Markdown (tables, examples in fenced blocks)."""
     methods, grid = _grid(metrics)
     langs, examples = metrics.get("languages") or {}, examples or {}
     span_only = metrics.get("primary") == "span"
+    paper = _has_paper(metrics, grid)
     out = ["# Annotation projection: evaluation report", ""]
     out += [f"- **{k}**: {_md(v)}" for k, v in _facts(metrics)] + [""]
-    out += ["## F1 per language, ours vs paper", "",
-            "Primary F1 × 100, the paper's figure (Politov et al., 2025) in parentheses, then "
-            "ours − paper. The average is over the languages where the paper has the method.",
-            ""]
-    if _caveat(metrics):
-        out += [f"> {_caveat(metrics)}", ""]
+    out += ["## F1 per language" + (", ours vs paper" if paper else ""), "",
+            "Primary F1 × 100, its bootstrap 95% interval in brackets and n, the gold "
+            "entities scored" + (
+                "; the paper's figure (Politov et al., 2025) in parentheses, then ours − "
+                "paper. The average is over the languages where the paper has the method."
+                if paper else ". The paper has no figures for this data set. The average is "
+                "over the scored languages."), ""]
+    if _caveat(metrics, paper):
+        out += [f"> {_caveat(metrics, paper)}", ""]
     out.append(_md_row(["language"] + [_md(m) for m in methods]))
     out.append(_md_row(["---"] * (len(methods) + 1)))
     for lang, row in grid.items():
-        out.append(_md_row([_md(lang)] + [_cell_text(row[m].f1, row[m].paper_f1)
+        out.append(_md_row([_md(lang)] + [_cell_text(row[m].f1, row[m].ci, row[m].n,
+                                                     row[m].paper_f1, paper)
                                           for m in methods]))
     avg = []
     for m in methods:
-        f1, pf1, n = _average(metrics, m)
-        avg.append(f"{_cell_text(f1, pf1)} n={n}")
+        f1, ci, pf1, n = _average(metrics, m)
+        avg.append(f"{_cell_text(f1, ci, None, pf1, paper)} languages={n}")
     out += [_md_row(["**average**"] + avg), "", "## Per language", ""]
+    cols = ["method", "P", "R", "F1", "95% CI", "gold", "pred", "correct", "proj", "failed"]
+    if paper:
+        cols += ["P paper", "R paper", "F1 paper", "Δ F1", "proj paper"]
     for lang, row in grid.items():
-        out += [f"### {_md(_lang_line(lang, langs[lang]))}", "",
-                _md_row(["method", "P", "P paper", "R", "R paper", "F1", "F1 paper", "Δ F1",
-                         "proj", "proj paper", "failed"]), _md_row(["---"] * 11)]
+        out += [f"### {_md(_lang_line(lang, langs[lang]))}", "", _md_row(cols),
+                _md_row(["---"] * len(cols))]
         for m in methods:
             c, o, p = row[m], row[m].ours or {}, row[m].paper or {}
-            out.append(_md_row([_md(m), _pct(o.get("precision")), _pct(p.get("precision")),
-                                _pct(o.get("recall")), _pct(p.get("recall")), _pct(c.f1),
-                                _pct(c.paper_f1), _diff(c.f1, c.paper_f1) or DASH,
-                                _ratio(c.proj), _ratio(p.get("proj_ratio")),
-                                DASH if c.failed is None else str(c.failed)]))
+            cells = [_md(m), _pct(o.get("precision")), _pct(o.get("recall")), _pct(c.f1),
+                     _ci_text(c.ci), str(o.get("number", DASH)), str(o.get("predicted", DASH)),
+                     str(o.get("correct", DASH)), _ratio(c.proj),
+                     DASH if c.failed is None else str(c.failed)]
+            if paper:
+                cells += [_pct(p.get("precision")), _pct(p.get("recall")), _pct(c.paper_f1),
+                          _diff(c.f1, c.paper_f1) or DASH, _ratio(p.get("proj_ratio"))]
+            out.append(_md_row(cells))
         out.append("")
     out += ["## Examples", ""]
     if not any(exs for per in examples.values() for exs in (per or {}).values()):
         return "\n".join(out + ["No examples in this run.", ""])
-    out += ["`[words]TYPE` marks an entity; `*` after it: not matched exactly (a wrong "
-            "prediction on the pred line, a missed entity on the gold line).", ""]
+    out += ["`[words]TYPE` marks an entity. `en` is the English side with what the English "
+            "NER found; `gold` and `pred` are the target words; `*` after an entity: not "
+            "matched exactly (a wrong prediction on the pred line, a missed entity on the "
+            "gold line).", ""]
     for lang in _ordered(examples, list(grid)):
         for m in _ordered(examples[lang] or {}, methods):
             if not examples[lang][m]:
                 continue
-            lines = []
-            for ex in examples[lang][m]:
-                toks = [str(t) for t in ex.get("tokens") or []]
-                lines.append(str(ex.get("id", "")))
-                for side, tags, other in (("gold", ex.get("gold"), ex.get("pred")),
-                                          ("pred", ex.get("pred"), ex.get("gold"))):
-                    words = [" ".join(w) if lab is None else
-                             f"[{' '.join(w)}]{lab}{'' if st == 'correct' else '*'}"
-                             for w, lab, st, _ in _segments(toks, tags, other, side,
-                                                            span_only)]
-                    lines.append(f"  {side}: " + " ".join(words))
-            longest = max([len(r) for r in re.findall(r"`+", "\n".join(lines))] + [2])
-            fence = "`" * (longest + 1)
-            out += [f"### {_md(lang)} · {_md(m)}", "", fence + "text", *lines, fence, ""]
+            out += [f"### {_md(lang)} · {_md(m)}", ""]
+            for kind, exs in _by_kind(examples[lang][m]):
+                lines = [line for ex in exs for line in _md_example(ex, span_only)]
+                longest = max([len(r) for r in re.findall(r"`+", "\n".join(lines))] + [2])
+                fence = "`" * (longest + 1)
+                out += [f"{_kind_title(kind, metrics)}:", "", fence + "text", *lines, fence,
+                        ""]
     return "\n".join(out)
 
 
@@ -262,6 +439,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
  max-width:1400px;padding:0 1.5rem 3rem;color:#222;background:#fff}
 h1{font-size:1.5rem;margin:1.2rem 0 .4rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
+h4{margin:.8rem 0 .2rem}h5{margin:.5rem 0 .1rem;color:#555;font-size:.9em}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:0}
 dl.facts dt{color:#666}dl.facts dd{margin:0;font-family:ui-monospace,monospace}
 nav a{margin-right:1rem}.note{color:#555;max-width:60rem}.caveat{color:#8a4b00}
@@ -270,20 +448,24 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0}
 th,td{border:1px solid #e2e2e2;padding:.2rem .45rem;text-align:right;white-space:nowrap}
 th{background:#f6f6f6}th[scope=row],td.m{text-align:left}
 table.summary th[scope=row]{position:sticky;left:0;background:#f6f6f6}
-td.paper{color:#777}td .paper{display:block;color:#777;font-size:.8em}.ours{font-weight:600}
-.diff{font-size:.85em;margin-left:.3em}
+td.paper{color:#777}td .paper,td .ci,td .n{display:block;color:#666;font-size:.8em}
+.ours{font-weight:600}.diff{font-size:.85em;margin-left:.3em}
 .pos{color:#1a7f37}.neg{color:#c62828}td.up{background:#eef8ef}td.down{background:#fdeeee}
 tr.avg th,tr.avg td{border-top:2px solid #999;background:#fafafa}
-.charts{display:flex;flex-wrap:wrap;gap:1rem}svg.chart{max-width:100%;height:auto}
-svg text{font:10px system-ui,sans-serif;fill:#333}svg .ct{font-size:12px;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:1.5rem}svg.chart{max-width:100%;height:auto}
+svg text{font:11px system-ui,sans-serif;fill:#333}svg .ct{font-size:13px;font-weight:600}
+svg .fam{fill:#777;font-style:italic}svg .val{fill:#222}
 svg .grid{stroke:#e5e5e5}svg .axis{stroke:#888}svg .bar{fill:#4e79a7}svg .bar:hover{fill:#2d5a8a}
-svg .pm{stroke:#d62728;stroke-width:2.5}svg .na{fill:#c62828;font-weight:700}
+svg .ci{stroke:#1b1b1b;stroke-width:1.3}svg .pm{stroke:#d62728;stroke-width:3}
+svg .na{fill:#c62828;font-weight:700}
 details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
 .ex{margin:.3rem 0 .7rem;padding:.3rem .6rem;border-left:3px solid #ddd}
-.exid{color:#888;font-size:.8em;font-family:ui-monospace,monospace}.line{margin:.15rem 0}
-.side{display:inline-block;width:2.8em;color:#888;font-size:.8em}
+.exid{color:#888;font-size:.8em;font-family:ui-monospace,monospace}
+.line{margin:.15rem 0;padding-left:3.2em;text-indent:-3.2em}
+.side{display:inline-block;width:3.2em;text-indent:0;color:#888;font-size:.8em}
 .ent{padding:0 .2em;border-radius:3px;border:1px solid}
 .ent .lab{font-size:.7em;font-weight:700;margin-left:.25em;vertical-align:super}
+.src{background:#e6eefb;border-color:#7d9fd6}.none{color:#888;font-style:italic}
 .correct{background:#e3f4e5;border-color:#7cc488}.wrong{background:#fde2e2;border-color:#e57373}
 .missed{background:#fff3d6;border-color:#e0b050;border-style:dashed}
 """
@@ -293,25 +475,31 @@ def _attr(text) -> str:
     return escape(str(text), quote=True)
 
 
-def _td(m: str, ours: Optional[float], paper: Optional[float], extra: str = "") -> str:
+def _td(m: str, c: _Cell | None, with_paper: bool, avg: tuple | None = None) -> str:
     """A summary cell; ``data-method`` and the words inside both carry the (lang, method)."""
-    d = _diff(ours, paper)
+    if avg is not None:
+        ours, ci, paper, n_langs = avg
+        n, extra = None, f", {n_langs} languages averaged"
+    else:
+        ours, ci, paper, n, extra = c.f1, c.ci, c.paper_f1, c.n, ""
+    d = _diff(ours, paper) if with_paper else ""
     tint = "" if not d else " up" if float(d) >= 1 else " down" if float(d) <= -1 else ""
     diff = f'<span class="diff {"pos" if d.startswith("+") else "neg"}">{d}</span>' if d else ""
-    return (f'<td class="cell{tint}" data-method="{_attr(m)}" '
-            f'title="{_attr(m + ": " + _cell_text(ours, paper) + extra)}">'
-            f'<span class="ours">{_pct(ours)}</span>{diff}<span class="paper">(paper '
-            f'{_pct(paper)})</span></td>')
+    ci_html = f'<span class="ci">{_ci_text(ci)}</span>' if ci else ""
+    n_html = f'<span class="n">n={n}</span>' if n is not None and ours is not None else ""
+    paper_html = f'<span class="paper">(paper {_pct(paper)})</span>' if with_paper else ""
+    title = m + ": " + _cell_text(ours, ci, n, paper, with_paper) + extra
+    return (f'<td class="cell{tint}" data-method="{_attr(m)}" title="{_attr(title)}">'
+            f'<span class="ours">{_pct(ours)}</span>{diff}{ci_html}{n_html}{paper_html}</td>')
 
 
-def _summary_html(metrics: dict, methods: list[str], grid: dict) -> str:
+def _summary_html(metrics: dict, methods: list[str], grid: dict, with_paper: bool) -> str:
     head = "".join(f'<th scope="col" data-method="{_attr(m)}"><abbr title="{_attr(m)}">'
                    f'{escape(_short(m))}</abbr></th>' for m in methods)
     rows = [f'<tr data-lang="{_attr(lang)}"><th scope="row">{escape(lang)}</th>'
-            + "".join(_td(m, row[m].f1, row[m].paper_f1) for m in methods) + "</tr>"
+            + "".join(_td(m, row[m], with_paper) for m in methods) + "</tr>"
             for lang, row in grid.items()]
-    avg = "".join(_td(m, f1, pf1, f", {n} languages averaged")
-                  for m in methods for f1, pf1, n in [_average(metrics, m)])
+    avg = "".join(_td(m, None, with_paper, _average(metrics, m)) for m in methods)
     keys = ", ".join(f"<b>{escape(_short(m))}</b> {escape(m)}" for m in methods)
     return (f'<div class="scroll"><table class="summary" id="summary-table"><thead><tr>'
             f'<th scope="col">language</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
@@ -319,107 +507,175 @@ def _summary_html(metrics: dict, methods: list[str], grid: dict) -> str:
             f'</div><p class="note">{keys}</p>')
 
 
-def _chart(m: str, langs: list[str], grid: dict) -> str:
-    """One method: a bar per language (ours) and a red tick at the paper's value, 0–100."""
-    slot, bw, ph, left, top, right = 18, 11, 140, 44, 44, 12
-    bottom = 30 + int(5.2 * max([len(l) for l in langs] + [2]))
-    pw = max(len(langs) * slot, 280)
-    width, height = left + pw + right, top + ph + bottom
+_FAMILY_NAMES = {"heuristic": "heuristic", "ngram": "n-gram candidates",
+                 "ner": "NER candidates", "easyproject": "EasyProject",
+                 "model_transfer": "model transfer", "other": "other"}
 
-    def y(v: float) -> float:
-        return round(top + ph * (1 - min(max(v, 0.0), 1.0)), 1)
 
-    p = [f'<svg class="chart" data-method="{_attr(m)}" viewBox="0 0 {width} {height}" '
+def _chart(lang: str, methods: list[str], row: dict, primary: str) -> str:
+    """One language: a horizontal bar per method (ours, 0–100) with its 95% interval as a
+    whisker and a red tick at the paper's value where the paper has one; bars are grouped
+    by projection kind (kinds in order of first appearance, methods in report order)."""
+    bh, gap, fam_h, left, top, pw, right = 16, 6, 16, 110, 48, 340, 168
+    with_paper = any(row[m].paper_f1 is not None for m in methods)
+    families = list(dict.fromkeys(_family(m) for m in methods))
+    layout, y, last = [], top, None
+    for m in sorted(methods, key=lambda m: families.index(_family(m))):
+        fam = _family(m)
+        if fam != last:
+            layout.append(("fam", fam, y))
+            y += fam_h
+            last = fam
+        layout.append(("bar", m, y))
+        y += bh + gap
+    ph = y - top
+    width, height = left + pw + right, top + ph + 34
+
+    def x(v: float) -> float:
+        return round(left + pw * min(max(v, 0.0), 1.0), 1)
+
+    metric = "span F1" if primary == "span" else "typed F1"
+    p = [f'<svg class="chart" data-lang="{_attr(lang)}" viewBox="0 0 {width} {height}" '
          f'width="{width}" height="{height}" role="img" '
-         f'aria-label="{_attr("F1 by language, " + m)}">',
-         f'<text class="ct" x="{left}" y="14">{escape(_short(m))}'
-         f'{"" if _short(m) == m else " · " + escape(m)}</text>',
-         f'<rect x="{left}" y="21" width="10" height="10" class="bar"/>'
-         f'<text x="{left + 14}" y="30">ours</text>'
-         f'<line x1="{left + 46}" x2="{left + 60}" y1="26" y2="26" class="pm"/>'
-         f'<text x="{left + 64}" y="30">paper</text>']
+         f'aria-label="{_attr(f"{metric} by method, {lang}")}">',
+         f'<text class="ct" x="4" y="15">{escape(lang)} · {metric} by method</text>',
+         f'<rect x="{left}" y="24" width="12" height="10" class="bar"/>'
+         f'<text x="{left + 16}" y="33">ours</text>'
+         f'<line x1="{left + 52}" x2="{left + 72}" y1="29" y2="29" class="ci"/>'
+         f'<line x1="{left + 52}" x2="{left + 52}" y1="25" y2="33" class="ci"/>'
+         f'<line x1="{left + 72}" x2="{left + 72}" y1="25" y2="33" class="ci"/>'
+         f'<text x="{left + 77}" y="33">95% interval</text>']
+    if with_paper:
+        p.append(f'<line x1="{left + 158}" x2="{left + 158}" y1="24" y2="35" class="pm"/>'
+                 f'<text x="{left + 164}" y="33">paper</text>')
     for t in range(0, 101, 20):
-        p.append(f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{y(t / 100)}" '
-                 f'y2="{y(t / 100)}"/><text x="{left - 5}" y="{y(t / 100) + 3}" '
-                 f'text-anchor="end">{t}</text>')
-    p.append(f'<line class="axis" x1="{left}" x2="{left + pw}" y1="{y(0)}" y2="{y(0)}"/>'
-             f'<text transform="translate(12 {top + ph / 2}) rotate(-90)" '
-             f'text-anchor="middle">F1 (%)</text><text x="{left + pw / 2}" y="{height - 4}" '
-             f'text-anchor="middle">language</text>')
-    for i, lang in enumerate(langs):
-        c, cx = grid[lang][m], left + i * slot + slot / 2
-        tip = escape(f"{lang} · {m}: ours {_cell_text(c.f1, c.paper_f1)}")
+        p.append(f'<line class="grid" x1="{x(t / 100)}" x2="{x(t / 100)}" y1="{top}" '
+                 f'y2="{top + ph}"/><text x="{x(t / 100)}" y="{top + ph + 13}" '
+                 f'text-anchor="middle">{t}</text>')
+    p.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}"/>'
+             f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle">'
+             f'{metric} (%)</text>')
+    for what, name, yy in layout:
+        if what == "fam":
+            p.append(f'<text class="fam" x="4" y="{yy + 12}">'
+                     f'{escape(_FAMILY_NAMES.get(name, name))}</text>')
+            continue
+        c, cy = row[name], yy + bh / 2
+        tip = escape(f"{lang} · {name}: {_cell_text(c.f1, c.ci, c.n, c.paper_f1, with_paper)}")
+        p.append(f'<text x="{left - 6}" y="{cy + 4}" text-anchor="end">{escape(_short(name))}'
+                 f'<title>{escape(name)}</title></text>')
         if c.f1 is not None:
-            p.append(f'<rect class="bar" data-lang="{_attr(lang)}" x="{cx - bw / 2}" '
-                     f'y="{y(c.f1)}" width="{bw}" height="{round(y(0) - y(c.f1), 1)}">'
-                     f'<title>{tip}</title></rect>')
-        elif c.paper_f1 is not None:
-            p.append(f'<text class="na" x="{cx}" y="{y(0) - 2}" text-anchor="middle">×'
-                     f'<title>{tip} (no result)</title></text>')
+            p.append(f'<rect class="bar" data-method="{_attr(name)}" x="{left}" y="{yy}" '
+                     f'width="{round(x(c.f1) - left, 1)}" height="{bh}"><title>{tip}</title>'
+                     f'</rect>')
+            if c.ci:
+                lo, hi = x(c.ci[0]), x(c.ci[1])
+                p.append(f'<g class="whisker" data-method="{_attr(name)}">'
+                         f'<line class="ci" x1="{lo}" x2="{hi}" y1="{cy}" y2="{cy}"/>'
+                         f'<line class="ci" x1="{lo}" x2="{lo}" y1="{cy - 4}" y2="{cy + 4}"/>'
+                         f'<line class="ci" x1="{hi}" x2="{hi}" y1="{cy - 4}" y2="{cy + 4}"/>'
+                         f'<title>{tip}</title></g>')
+            value = _pct(c.f1) + (f" [{_ci_text(c.ci)}]" if c.ci else "") + (
+                f" · paper {_pct(c.paper_f1)}" if c.paper_f1 is not None else "")
+            p.append(f'<text class="val" x="{left + pw + 6}" y="{cy + 4}">{escape(value)}'
+                     f'</text>')
+        else:
+            p.append(f'<text class="na" x="{left + 4}" y="{cy + 4}">× no result'
+                     f'<title>{tip}</title></text>')
         if c.paper_f1 is not None:
-            p.append(f'<line class="pm" data-lang="{_attr(lang)}" x1="{cx - bw / 2 - 2}" '
-                     f'x2="{cx + bw / 2 + 2}" y1="{y(c.paper_f1)}" y2="{y(c.paper_f1)}">'
+            p.append(f'<line class="pm" data-method="{_attr(name)}" x1="{x(c.paper_f1)}" '
+                     f'x2="{x(c.paper_f1)}" y1="{yy - 2}" y2="{yy + bh + 2}">'
                      f'<title>{tip}</title></line>')
-        p.append(f'<text transform="translate({cx + 3} {y(0) + 6}) rotate(-60)" '
-                 f'text-anchor="end">{escape(lang)}</text>')
     return "".join(p) + "</svg>"
 
 
-def _details_html(metrics: dict, methods: list[str], grid: dict) -> str:
+def _details_html(metrics: dict, methods: list[str], grid: dict, with_paper: bool) -> str:
     langs, out = metrics.get("languages") or {}, []
-    head = ('<thead><tr><th rowspan="2" scope="col">method</th><th colspan="2">P</th>'
-            '<th colspan="2">R</th><th colspan="2">F1</th><th rowspan="2">Δ F1</th>'
-            '<th colspan="2">proj ratio</th><th rowspan="2">failed</th></tr><tr>'
-            + '<th>ours</th><th>paper</th>' * 4 + "</tr></thead>")
+    if with_paper:
+        head = ('<thead><tr><th rowspan="2" scope="col">method</th><th colspan="2">P</th>'
+                '<th colspan="2">R</th><th colspan="2">F1</th><th rowspan="2">95% CI</th>'
+                '<th rowspan="2">Δ F1</th><th rowspan="2">gold</th><th rowspan="2">pred</th>'
+                '<th rowspan="2">correct</th><th colspan="2">proj ratio</th>'
+                '<th rowspan="2">failed</th></tr><tr>'
+                + '<th>ours</th><th>paper</th>' * 3 + '<th>ours</th><th>paper</th></tr></thead>')
+    else:
+        head = ('<thead><tr><th scope="col">method</th><th>P</th><th>R</th><th>F1</th>'
+                '<th>95% CI</th><th>gold</th><th>pred</th><th>correct</th>'
+                '<th>proj ratio</th><th>failed</th></tr></thead>')
     for lang, row in grid.items():
         body = []
         for m in methods:
             c, o, p = row[m], row[m].ours or {}, row[m].paper or {}
-            pairs = [(_pct(o.get(k)), _pct(p.get(k))) for k in ("precision", "recall", "f1")]
-            cells = "".join(f'<td>{a}</td><td class="paper">{b}</td>' for a, b in pairs)
+            keys = ("precision", "recall", "f1")
+            if with_paper:
+                cells = "".join(f'<td>{_pct(o.get(k))}</td><td class="paper">{_pct(p.get(k))}'
+                                f'</td>' for k in keys)
+                cells += f'<td>{_ci_text(c.ci)}</td><td>{_diff(c.f1, c.paper_f1) or DASH}</td>'
+            else:
+                cells = "".join(f"<td>{_pct(o.get(k))}</td>" for k in keys)
+                cells += f"<td>{_ci_text(c.ci)}</td>"
+            cells += "".join(f"<td>{o.get(k, DASH)}</td>"
+                             for k in ("number", "predicted", "correct"))
+            cells += f"<td>{_ratio(c.proj)}</td>"
+            if with_paper:
+                cells += f'<td class="paper">{_ratio(p.get("proj_ratio"))}</td>'
+            cells += f'<td>{DASH if c.failed is None else c.failed}</td>'
             body.append(f'<tr data-method="{_attr(m)}"><td class="m">{escape(m)}</td>{cells}'
-                        f'<td>{_diff(c.f1, c.paper_f1) or DASH}</td><td>{_ratio(c.proj)}</td>'
-                        f'<td class="paper">{_ratio(p.get("proj_ratio"))}</td>'
-                        f'<td>{DASH if c.failed is None else c.failed}</td></tr>')
+                        f"</tr>")
         out.append(f'<details data-lang="{_attr(lang)}"><summary>'
                    f'{escape(_lang_line(lang, langs[lang]))}</summary><table class="detail">'
                    f'{head}<tbody>{"".join(body)}</tbody></table></details>')
     return "".join(out)
 
 
-def _sentence_html(tokens: list[str], tags, other, side: str, span_only: bool) -> str:
-    parts = [escape(" ".join(w)) if lab is None else
-             f'<span class="ent {st}" title="{_attr(lab + ": " + note)}">'
-             f'{escape(" ".join(w))}<span class="lab">{escape(lab)}</span></span>'
-             for w, lab, st, note in _segments(tokens, tags, other, side, span_only)]
-    return f'<div class="line"><span class="side">{side}</span>{" ".join(parts)}</div>'
+def _words_html(segments) -> str:
+    return " ".join(escape(" ".join(w)) if lab is None else
+                    f'<span class="ent {st}" title="{_attr(lab + ": " + note)}">'
+                    f'{escape(" ".join(w))}<span class="lab">{escape(lab)}</span></span>'
+                    for w, lab, st, note in segments)
+
+
+def _line_html(side: str, inner: str) -> str:
+    return f'<div class="line" data-side="{side}"><span class="side">{side}</span>{inner}</div>'
 
 
 def _example_html(ex: dict, span_only: bool) -> str:
     toks, gold, pred = [str(t) for t in ex.get("tokens") or []], ex.get("gold"), ex.get("pred")
-    return (f'<div class="ex"><div class="exid">{escape(str(ex.get("id", "")))}</div>'
-            f'{_sentence_html(toks, gold, pred, "gold", span_only)}'
-            f'{_sentence_html(toks, pred, gold, "pred", span_only)}</div>')
+    info = _errors_text(ex)
+    out = (f'<div class="ex" data-kind="{_attr(ex.get("kind") or "")}"><div class="exid">'
+           f'{escape(str(ex.get("id", "")))}{" · " + escape(info) if info else ""}</div>')
+    if "english" in ex:
+        en = _english_segments(ex.get("english"))
+        out += _line_html("en", _words_html(en) if en is not None else
+                          '<span class="none">none: the sentence failed before English '
+                          'NER</span>')
+    for side, tags, other in (("gold", gold, pred), ("pred", pred, gold)):
+        out += _line_html(side, _words_html(_segments(toks, tags, other, side, span_only)))
+    return out + "</div>"
 
 
-def _examples_html(examples: dict, langs: list[str], methods: list[str],
+def _examples_html(metrics: dict, examples: dict, langs: list[str], methods: list[str],
                    span_only: bool = False) -> str:
     out, examples = [], examples or {}
     for lang in _ordered(examples, langs):
         inner = []
         for m in _ordered(examples[lang] or {}, methods):
-            exs = "".join(_example_html(ex, span_only) for ex in examples[lang][m] or [])
-            if exs:
-                inner.append(f'<h4>{escape(m)}</h4>{exs}')
+            groups = "".join(f'<h5>{escape(_kind_title(kind, metrics))}</h5>'
+                             + "".join(_example_html(ex, span_only) for ex in exs)
+                             for kind, exs in _by_kind(examples[lang][m]))
+            if groups:
+                inner.append(f'<h4>{escape(m)}</h4>{groups}')
         if inner:
             out.append(f'<details data-lang="{_attr(lang)}"{"" if out else " open"}>'
                        f'<summary>{escape(lang)}</summary>{"".join(inner)}</details>')
     if not out:
         return '<p class="note">No examples in this run.</p>'
-    legend = ('<p class="note">Entities: <span class="ent correct">exact match<span class="lab">'
-              'TYPE</span></span> <span class="ent wrong">wrong prediction<span class="lab">TYPE'
-              '</span></span> <span class="ent missed">missed gold entity<span class="lab">TYPE'
-              '</span></span>; hover an entity for details.</p>')
+    legend = ('<p class="note"><b>en</b>: the English side with <span class="ent src">what '
+              'the English NER found<span class="lab">TYPE</span></span>; <b>gold</b> and '
+              '<b>pred</b>: the target words with <span class="ent correct">exact match'
+              '<span class="lab">TYPE</span></span> <span class="ent wrong">wrong prediction'
+              '<span class="lab">TYPE</span></span> <span class="ent missed">missed gold '
+              'entity<span class="lab">TYPE</span></span>; hover an entity for details.</p>')
     return legend + "".join(out)
 
 
@@ -427,12 +683,23 @@ def render_html(metrics: dict, examples: dict) -> str:
     """The report as one static HTML5 page: inline CSS and SVG, no scripts, no fetches."""
     methods, grid = _grid(metrics)
     langs = list(grid)
+    primary = metrics.get("primary") or "typed"
+    paper = _has_paper(metrics, grid)
     title = " · ".join(["Evaluation report", str(metrics.get("dataset") or "custom"),
                         str(metrics.get("run_id") or "")])
     facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in _facts(metrics))
-    caveat = f'<p class="note caveat">{escape(_caveat(metrics))}</p>' if _caveat(metrics) else ""
-    charts = ("".join(_chart(m, langs, grid) for m in methods) if langs and methods
-              else '<p class="note">No languages scored.</p>')
+    caveat = (f'<p class="note caveat">{escape(_caveat(metrics, paper))}</p>'
+              if _caveat(metrics, paper) else "")
+    charts = ("".join(_chart(lang, methods, grid[lang], primary) for lang in langs)
+              if langs and methods else '<p class="note">No languages scored.</p>')
+    note = ("Primary F1 × 100 (bold), its bootstrap 95% interval and n, the gold entities "
+            "scored. " + (
+                "Ours − paper beside it and the paper's figure (Politov et al., 2025) below; "
+                "cells are tinted where we are 1 point or more above (green) or below (red) "
+                "the paper. The average is over the languages where the paper has the "
+                "method (over all scored languages where it has none)." if paper else
+                "The paper has no figures for this data set. The average is over the scored "
+                "languages."))
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -441,17 +708,15 @@ def render_html(metrics: dict, examples: dict) -> str:
         f'<dl class="facts">{facts}</dl></header>'
         f'<nav><a href="#summary">F1 table</a><a href="#charts">charts</a>'
         f'<a href="#languages">per language</a><a href="#examples">examples</a></nav>'
-        f'<section id="summary"><h2>F1 per language, ours vs paper</h2><p class="note">'
-        f"Primary F1 × 100 (bold) and ours − paper, the paper's figure (Politov et al., "
-        f"2025) below; cells are tinted where we are 1 point or more above (green) or "
-        f"below (red) the paper. The average is over the languages where the paper has the "
-        f"method (over all scored languages where it has none).</p>{caveat}"
-        f"{_summary_html(metrics, methods, grid)}</section>"
-        f'<section id="charts"><h2>F1 by language, one chart per method</h2>'
+        f'<section id="summary"><h2>F1 per language{", ours vs paper" if paper else ""}</h2>'
+        f'<p class="note">{escape(note)}</p>{caveat}'
+        f"{_summary_html(metrics, methods, grid, paper)}</section>"
+        f'<section id="charts"><h2>Methods compared, one chart per language</h2>'
         f'<div class="charts">{charts}</div></section>'
         f'<section id="languages"><h2>Per language</h2><p class="note">Precision, recall and F1 '
-        f"× 100 of the primary metric, projection ratio, and failed sentences (no prediction, "
-        f"scored as predicting nothing).</p>{_details_html(metrics, methods, grid)}</section>"
+        f"× 100 of the primary metric with the F1 interval, gold, predicted and correct "
+        f"entities, projection ratio, and failed sentences (no prediction, scored as "
+        f"predicting nothing).</p>{_details_html(metrics, methods, grid, paper)}</section>"
         f'<section id="examples"><h2>Examples</h2>'
-        f"{_examples_html(examples, langs, methods, metrics.get('primary') == 'span')}"
+        f"{_examples_html(metrics, examples, langs, methods, primary == 'span')}"
         "</section></body></html>\n")
