@@ -268,7 +268,7 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     header = {"job": "translate-test", "run_id": ecfg.run_id, "dataset": ecfg.dataset,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": {k: all_options[k] for k in REPORTED_OPTIONS
-                          if all_options.get(k) not in ("", None)
+                          if all_options.get(k) not in ("", None, False)
                           and (k not in MODEL_OPTIONS or MODEL_OPTIONS[k] in in_use)},
               "examples": {"per_kind": o.examples_per_method, "seed": seed},
               "all_options": all_options}

@@ -135,6 +135,7 @@ class WordPairEncoder:
             net.encoder.layer = blocks[:deepest]
             net.config.num_hidden_layers = deepest
         self.net = net.to(device).eval() if truncate else net
+        self.dtype = next(self.net.parameters()).dtype
         max_pos = getattr(config, "max_position_embeddings", 512)
         self.words = WindowedWordEncoder(tokenizer, max_length or max_pos, device)
         self._lock = threading.Lock()
