@@ -24,7 +24,7 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*",
                                     "xlner", "xlner.*"]),
-    package_data={"xlner": ["data/*.conll", "data/paper_results/*"]},
+    package_data={"xlner": ["data/*.conll", "data/*.tsv", "data/paper_results/*"]},
     install_requires=[
         "apache-beam[gcp]==2.77.0",
         "transformers>=5.0,<6",

@@ -71,14 +71,20 @@ def reference_scores(entities: Sequence[tuple[int, int]], candidates: Sequence[t
     return csr_matrix((data, cols, indptr), shape=(len(entities), len(candidates)))
 
 
-def overlapping(candidates: Sequence[tuple[int, int]]) -> list[list[int]]:
-    """For each candidate, every candidate sharing a word with it (itself included)."""
-    if not candidates:
-        return []
+def _position_hits(candidates: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """For each target position, the candidates covering it."""
     hits = [[] for _ in range(max(e for _, e in candidates))]
     for k, (s, e) in enumerate(candidates):
         for pos in range(s, e):
             hits[pos].append(k)
+    return hits
+
+
+def overlapping(candidates: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """For each candidate, every candidate sharing a word with it (itself included)."""
+    if not candidates:
+        return []
+    hits = _position_hits(candidates)
     out = []
     for s, e in candidates:
         seen = set()
@@ -88,16 +94,23 @@ def overlapping(candidates: Sequence[tuple[int, int]]) -> list[list[int]]:
     return out
 
 
-def reference_greedy(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
-                     n_proj: int = 1) -> list[tuple[int, int]]:
-    """Repeated dense global argmax; returns (entity, candidate) pairs in pick order."""
+def _supported(scores, candidates):
+    """As the reference: only entities and candidates with some support, densely."""
     scores = csr_matrix(scores)
     rows = np.flatnonzero(scores.getnnz(axis=1) > 0)
     cols = np.flatnonzero(scores.getnnz(axis=0) > 0)
     if rows.size == 0 or cols.size == 0:
+        return None
+    return rows, cols, scores[rows][:, cols].toarray(), [candidates[t] for t in cols]
+
+
+def reference_greedy(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
+                     n_proj: int = 1) -> list[tuple[int, int]]:
+    """Repeated dense global argmax; returns (entity, candidate) pairs in pick order."""
+    supported = _supported(scores, candidates)
+    if supported is None:
         return []
-    c = scores[rows][:, cols].toarray()
-    kept = [candidates[t] for t in cols]
+    rows, cols, c, kept = supported
     overl = overlapping(kept)
     used = [0] * len(rows)
     chosen = []
@@ -127,10 +140,7 @@ def overlapping_pairs(candidates: Sequence[tuple[int, int]]) -> list[tuple[int, 
     """Every unordered pair of distinct candidates sharing a word (per-position hits)."""
     if not candidates:
         return []
-    hits = [[] for _ in range(max(e for _, e in candidates))]
-    for k, (s, e) in enumerate(candidates):
-        for pos in range(s, e):
-            hits[pos].append(k)
+    hits = _position_hits(candidates)
     pairs = set()
     for ks in hits:
         for x in range(len(ks)):
@@ -149,14 +159,11 @@ def reference_ilp(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
     the formulations. Returns sorted (entity, candidate) pairs."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    scores = csr_matrix(scores)
-    rows = np.flatnonzero(scores.getnnz(axis=1) > 0)
-    cols = np.flatnonzero(scores.getnnz(axis=0) > 0)
-    if rows.size == 0 or cols.size == 0:
+    supported = _supported(scores, candidates)
+    if supported is None:
         return []
-    c = scores[rows][:, cols].toarray()
+    rows, cols, c, kept = supported
     n_ent, n_cand = c.shape
-    kept = [candidates[t] for t in cols]
     a_rows, a_cols = [], []
     for p in range(n_ent):  # projections per entity
         for t in range(n_cand):

@@ -252,6 +252,9 @@ class RunConfig:
     def needs(self) -> Needs:
         return Needs.of([(self.method, self.projector)])
 
+    def input_patterns(self) -> tuple[str, tuple[str, ...]]:
+        return "--input", self.inputs
+
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""
         o, m, needs = self.opts, self.method, self.needs
@@ -357,6 +360,9 @@ class EvalConfig:
     @property
     def models(self) -> Models:
         return Models(self.opts, self.job)
+
+    def input_patterns(self) -> tuple[str, tuple[str, ...]]:
+        return "gold data", tuple(p for lang in self.languages for p in lang.patterns)
 
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""

@@ -17,28 +17,16 @@ import sys
 import time
 from typing import Sequence
 
-import apache_beam as beam
-
 from pipeline.config import EvalConfig
 from pipeline.evaluation import build_evaluation
-from pipeline.launch import check_models, check_output, check_patterns, main_of, parse
+from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from transforms.files import join_path, read_json
 from xlner.methods import parse as parse_method
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
-    opts, options = parse(JOBS["evaluate"], argv)
-    ecfg = EvalConfig.from_options(opts)
-    check_patterns([p for lang in ecfg.languages for p in lang.patterns], "gold data")
-    check_output(opts.output)
-    check_models(ecfg.models_in_use(), options, opts.allow_pickle_weights)
-    pipeline = beam.Pipeline(options=options)
-    build_evaluation(pipeline, ecfg)
-    result = pipeline.run()
-    if wait:
-        result.wait_until_finish()
-    return result, ecfg
+    return start(JOBS["evaluate"], argv, EvalConfig.from_options, build_evaluation, wait)
 
 
 def print_table(metrics: dict) -> None:

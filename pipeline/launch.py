@@ -65,6 +65,26 @@ def parse(job: Job, argv: Sequence[str]):
     return opts, beam_options(beam_args)
 
 
+def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
+          wait: bool = True):
+    """Parse, derive the job's config, check what can be checked before any work (inputs,
+    output, models), build the graph and run it. Returns (result, config)."""
+    import apache_beam as beam
+
+    opts, options = parse(job, argv)
+    cfg = config_of(opts)
+    what, patterns = cfg.input_patterns()
+    check_patterns(patterns, what)
+    check_output(opts.output)
+    check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, cfg)
+    result = pipeline.run()
+    if wait:
+        result.wait_until_finish()
+    return result, cfg
+
+
 def check_patterns(patterns: Sequence[str], what: str) -> None:
     """Fail before building the job when an input pattern matches nothing."""
     for pattern in patterns:

@@ -11,11 +11,9 @@ import sys
 import time
 from typing import Optional, Sequence
 
-import apache_beam as beam
-
 from pipeline.config import RunConfig
 from pipeline.graph import build_translate_train
-from pipeline.launch import check_models, check_output, check_patterns, main_of, parse
+from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from transforms.files import join_path, read_json
 from xlner.card import load_line
@@ -29,17 +27,7 @@ def read_summary(output: str) -> Optional[dict]:
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
-    opts, options = parse(JOBS["run"], argv)
-    cfg = RunConfig.from_options(opts)
-    check_patterns(cfg.inputs, "--input")
-    check_output(opts.output)
-    check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
-    pipeline = beam.Pipeline(options=options)
-    build_translate_train(pipeline, cfg)
-    result = pipeline.run()
-    if wait:
-        result.wait_until_finish()
-    return result, cfg
+    return start(JOBS["run"], argv, RunConfig.from_options, build_translate_train, wait)
 
 
 def report(cfg: RunConfig, seconds: float) -> int:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tests.helpers import project
+from tests.test_candidates_matching import instances
 
 from xlner.alignment import (SubwordSimilarity, argmax_matrix, concatenate_layers, extract,
                              itermax_matrix, link_similarities)
@@ -111,13 +112,10 @@ def test_weighted_dice_sums_the_link_weights():
 
 @st.composite
 def weighted_instances(draw, max_words=10, max_entities=4):
-    n = draw(st.integers(1, max_words))
-    entities = []
-    for _ in range(draw(st.integers(0, max_entities))):
-        a = draw(st.integers(0, 8))
-        entities.append(Span(a, a + draw(st.integers(1, 3)), "PER"))
-    links = sorted(set(draw(st.lists(st.tuples(st.integers(0, 11), st.integers(0, n - 1)),
-                                     max_size=12))))
+    """The candidate-matching instances of test_candidates_matching, links deduplicated,
+    with a weight per link."""
+    n, entities, links = draw(instances(max_words, max_entities))
+    links = sorted(set(links))
     weights = draw(st.lists(st.floats(0.05, 1.0), min_size=len(links),
                             max_size=len(links)))
     return n, entities, links, weights

@@ -1,14 +1,13 @@
 """Progress of long runs: Beam counters everywhere, and log lines while a stage runs.
 
 Counters (namespace ``xlner``) show in the Dataflow/Flink UIs. On a local runner nobody
-watches them, so ``LogProgress`` also logs, from each worker process, at most every
-``interval`` seconds and once when its bundle ends::
+watches them, so :class:`Progress` also logs, from each worker process, at most every
+``interval`` seconds and when its total is reached::
 
     xlner: translate 1,200/4,000 texts (30%), 41.5/s, ETA 1m07s
 
-``total`` (a singleton PCollection, e.g. the count of a model step's inputs) makes it
-done/total with an ETA; the rate is measured from the first element this process saw, so
-model loading does not inflate it. Elements pass through unchanged.
+Model steps count it in their batching step (``transforms/batching.py``), which is fused
+with the model and knows the total; ``LogProgress`` counts records passing through.
 """
 
 from __future__ import annotations
@@ -77,60 +76,25 @@ class Progress:
 
 
 class _LogProgress(beam.DoFn):
-    def __init__(self, stage: str, unit: str, weight: Callable, interval: float):
-        self._stage = stage
-        self._unit = unit
-        self._weight = weight
-        self._interval = interval
+    def __init__(self, stage: str, unit: str, interval: float):
+        self._args = (stage, unit, None, interval)
         self._counter = Metrics.counter(NAMESPACE, f"progress_{stage}")
 
     def setup(self):
-        self._done = 0
-        self._total = None
-        self._first = self._logged = None
+        self._progress = Progress(*self._args)
 
-    def process(self, element, total=None):
-        n = self._weight(element)
-        self._counter.inc(n)
-        self._done += n
-        now = time.monotonic()
-        if self._first is None:
-            self._first = self._logged = now
-        self._total = total
-        if now - self._logged >= self._interval:
-            self._logged = now
-            self._log(now)
+    def process(self, element):
+        self._counter.inc()
+        self._progress.add((element,))
         yield element
-
-    def finish_bundle(self):
-        """The line at the end of the stage (and no more often than every interval)."""
-        if self._first is None:
-            return
-        now = time.monotonic()
-        complete = self._total is not None and self._done >= self._total
-        if complete or now - self._logged >= self._interval:
-            self._logged = now
-            self._log(now)
-
-    def _log(self, now: float):
-        LOG.info(progress_line(self._stage, self._unit, self._done, self._total,
-                               now - self._first))
-
-
-def _one(_) -> int:
-    return 1
 
 
 class LogProgress(beam.PTransform):
-    """Pass-through that logs ``stage`` progress; ``weight(element)`` units per element."""
+    """Pass-through that logs ``stage`` progress (records seen, rate) as elements pass."""
 
-    def __init__(self, stage: str, unit: str = "records", total=None,
-                 weight: Callable = _one, interval: float = 10.0):
+    def __init__(self, stage: str, unit: str = "records", interval: float = 10.0):
         super().__init__()
-        self._fn = _LogProgress(stage, unit, weight, interval)
-        self._total = total
+        self._fn = _LogProgress(stage, unit, interval)
 
     def expand(self, pcoll):
-        if self._total is None:
-            return pcoll | beam.ParDo(self._fn)
-        return pcoll | beam.ParDo(self._fn, beam.pvalue.AsSingleton(self._total))
+        return pcoll | beam.ParDo(self._fn)
