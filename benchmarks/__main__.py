@@ -443,8 +443,11 @@ def run_job(run: Run, name: str, n: int, extra=()) -> dict:
     data = os.path.join(run.tmp, f"{name}.jsonl")
     ids = _job_input(data, n)
     out = os.path.join(run.tmp, f"{name}-out")
+    # simalign's setting (argmax, layer 8), so the alignments can be compared; the
+    # heuristic projects them (the job's measured default aligns more layers, see README)
     cmd = [sys.executable, "-c", WRAPPER, sys.executable, "-m", "pipeline.run",
-           f"--input={data}", f"--output={out}", "--target_langs=ell_Grek", *extra]
+           f"--input={data}", f"--output={out}", "--target_langs=ell_Grek",
+           "--align_layers=8", "--align_method=argmax", "--projection=heuristic", *extra]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": ROOT})
