@@ -40,6 +40,13 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     (["--target_langs=por_Latn,por_Latn"], "repeats a language"),
     (["--model=facebook/nllb-200-3.3B"], "unknown option --model"),
     (["--input=/no/such/*.conll"], "matches no file"),
+    (["--target_langs=../x"], "'../x' is not an NLLB-200 language code"),
+    (["--target_langs=/etc"], "'/etc' is not an NLLB-200 language code"),
+    (["--target_langs=sw"], "did you mean 'swh_Latn'"),
+    (["--source_lang=english"], "did you mean 'eng_Latn'"),
+    (["--publish", "--run_id=.."], "is not a safe run id"),
+    (["--publish", "--run_id=../.."], "is not a safe run id"),
+    (["--min_entity_score=0.5", "--entity_ratio_bounds=2,1"], "LOW <= HIGH"),
 ])
 def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
     assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])
