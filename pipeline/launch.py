@@ -14,6 +14,7 @@ from apache_beam.options.pipeline_options import (PipelineOptions, PortableOptio
                                                   StandardOptions)
 
 from pipeline.options import ConfigError, Job, parse_args
+from xlner.card import CARD, CARD_MARKER
 from xlner.models.checks import model_problem
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
@@ -121,7 +122,21 @@ def check_models(models: Sequence[tuple[str, str]], options: PipelineOptions,
 
 
 def check_output(output: str) -> None:
-    """A local output root must be a writable folder (gs:// is checked by the run)."""
+    """A local output root must be a writable folder (gs:// is checked by the run), and a
+    README.md already there must be a dataset card of ours: the run replaces it, and must
+    not replace a project's own README (``--output .`` in a checkout)."""
+    card = FileSystems.join(output.rstrip("/"), CARD)
+    try:
+        if FileSystems.exists(card):
+            with FileSystems.open(card) as f:
+                head = f.read(4096).decode("utf-8", "replace")
+            if CARD_MARKER not in head:
+                raise ConfigError(f"--output {output!r} holds a {CARD} that is not an xlner "
+                                  "dataset card; choose an empty folder or an earlier output")
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - unreadable: the run's own write will say why
+        pass
     if "://" in output:
         return
     if os.path.exists(output) and not os.path.isdir(output):

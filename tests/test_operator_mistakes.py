@@ -33,6 +33,12 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     assert "is a file" in one_line_error(capsys, [f"--output={a_file}"])
     # a folder that cannot be created (its parent is a file), whoever runs the test
     assert "not writable" in one_line_error(capsys, [f"--output={a_file}/out"])
+    # a folder with somebody's README.md (--output . in a checkout): never overwritten
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# my project\n")
+    assert "not an xlner dataset card" in one_line_error(capsys, [f"--output={project}"])
+    assert (project / "README.md").read_text() == "# my project\n"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -123,10 +129,12 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
 
     assert datasets.load_dataset(out, "por_Latn", split="train").num_rows == 30  # cached now
     os.rename(glob.glob(f"{out}/por_Latn/part-*")[0], f"{out}/por_Latn/part-00007-of-00009.parquet")
+    with open(f"{out}/dead_letter/dead_letter-00003-of-00004.jsonl", "w") as f:
+        f.write('{"stage": "read", "reason": "from an earlier run"}\n')
     (tmp_path / "out" / "keep.txt").write_text("not ours")
     assert main([f"--output={out}", f"--input={small}", *tiny_aligner]) == 0
-    summary, rows, _ = read_outputs(out)
-    assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"]
+    summary, rows, dead = read_outputs(out)
+    assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"] and dead == []
     assert summary["languages"]["por_Latn"]["written"] == 3
     assert (tmp_path / "out" / "keep.txt").exists()  # only our own shards are replaced
     # the dataset card's infos change with the data: datasets does not serve its stale cache

@@ -70,23 +70,35 @@ class _WriteShard(beam.DoFn):
 
 
 class _RemoveStale(beam.DoFn):
-    """Once all shards exist: delete shard files of earlier runs in the same folders."""
+    """Once all files exist: delete files of earlier runs that match our own patterns."""
 
-    def __init__(self, output: str, langs: Sequence[str]):
-        self._output = output
-        self._langs = list(langs)
+    def __init__(self, patterns: Sequence[str]):
+        self._patterns = list(patterns)
 
     def process(self, _, written):
-        keep = {path for _, path in written}
-        for lang in self._langs:
-            pattern = join_path(self._output, lang, "part-*.parquet")
+        keep = {w[1] if isinstance(w, tuple) else w for w in written}
+        for pattern in self._patterns:
             stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
                      if m.path not in keep]
             if stale:
-                LOG.info("removing %d shard(s) of an earlier run from %s", len(stale),
-                         join_path(self._output, lang))
+                LOG.info("removing %d file(s) of an earlier run matching %s", len(stale),
+                         pattern)
                 FileSystems.delete(stale)
         yield len(keep)
+
+
+class RemoveStale(beam.PTransform):
+    """After ``written`` (paths, or (key, path) pairs) exist, remove every other file
+    matching ``patterns``: a reused output folder then holds exactly this run's files."""
+
+    def __init__(self, patterns: Sequence[str], written: beam.PCollection):
+        super().__init__()
+        self._fn = _RemoveStale(patterns)
+        self._written = written
+
+    def expand(self, pbegin):
+        return (pbegin | "AfterWrites" >> beam.Create([None])
+                | "RemoveStale" >> beam.ParDo(self._fn, beam.pvalue.AsList(self._written)))
 
 
 class WriteShards(beam.PTransform):
@@ -114,7 +126,6 @@ class WriteShards(beam.PTransform):
                  | "GroupShard" >> beam.GroupByKey()
                  | "WriteShard" >> beam.ParDo(self._write,
                                               beam.pvalue.AsSingleton(self._table_arg)))
-        _ = (p | "AfterWrites" >> beam.Create([None])
-             | "RemoveStale" >> beam.ParDo(_RemoveStale(self._output, self._langs),
-                                           beam.pvalue.AsList(files)))
+        _ = p | "RemoveStale" >> RemoveStale(
+            [join_path(self._output, lang, "part-*.parquet") for lang in self._langs], files)
         return Written(files)

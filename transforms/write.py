@@ -14,7 +14,7 @@ from apache_beam.metrics import Metrics
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
 from transforms.files import join_path
-from transforms.shards import WriteShards
+from transforms.shards import RemoveStale, WriteShards
 from xlner.card import CARD, dataset_card
 from xlner.schema import entity_types, output_row, run_label_list, to_table
 from xlner.summary import Tally
@@ -72,11 +72,14 @@ class WriteDeadLetters(beam.PTransform):
         self._output = output
 
     def expand(self, dead):
-        return (dead
-                | "DeadLetterJson" >> beam.Map(dead_letter_json)
-                | "WriteDeadLetters" >> beam.io.WriteToText(
-                    join_path(self._output, "dead_letter", "dead_letter"),
-                    file_name_suffix=".jsonl"))
+        files = (dead
+                 | "DeadLetterJson" >> beam.Map(dead_letter_json)
+                 | "WriteDeadLetters" >> beam.io.WriteToText(
+                     join_path(self._output, "dead_letter", "dead_letter"),
+                     file_name_suffix=".jsonl"))
+        _ = dead.pipeline | "RemoveStaleDeadLetters" >> RemoveStale(
+            [join_path(self._output, "dead_letter", "dead_letter-*.jsonl")], files)
+        return files
 
 
 class _WriteSummary(beam.DoFn):

@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 from xlner.languages import NLLB_LANGUAGES
 
 CARD = "README.md"
+CARD_MARKER = "- xlner-beam"  # the tag every card of ours carries in its front matter
 
 
 def _yaml_list(items: Sequence[str], indent: str = "") -> list[str]:
