@@ -261,7 +261,7 @@ def stage_translation_batching(run: Run) -> dict:
     from transformers import LogitsProcessorList
 
     from benchmarks.models import BASE_NLLB_VOCAB, random_sentences
-    from transforms.translate import approx_tokens
+    from xlner.batching import approx_tokens
     from xlner.batching import sort_and_batch
     from xlner.models.translators import HFSeq2SeqTranslator
 

@@ -108,7 +108,7 @@ def translation(args, tmp: str, device: str) -> None:
 
     from benchmarks.__main__ import _bible_lengths, ct2_generate, hf_generate
     from benchmarks.models import NLLB_3B, TINY, build_random_nllb, random_sentences
-    from transforms.translate import approx_tokens
+    from xlner.batching import approx_tokens
     from xlner.batching import sort_and_batch
     from xlner.models.ct2 import CTranslate2Translator
     from xlner.models.translators import HFSeq2SeqTranslator

@@ -169,6 +169,19 @@ def _check_codes(*named: tuple[str, str]) -> None:
             raise ConfigError(str(e)) from None
 
 
+# Options that must be at least 1 (0 would make every batch, sentence or entity invalid).
+POSITIVE = ("max_sentence_words", "max_token_chars", "translation_batch_size",
+            "translation_batch_tokens", "align_batch_size", "align_batch_tokens",
+            "ner_batch_size", "n_proj", "publish_min_rows")
+
+
+def _check_positive(o: Options) -> None:
+    for name in POSITIVE:
+        value = getattr(o, name, 1)
+        if value < 1:
+            raise ConfigError(f"--{name} must be at least 1, not {value}")
+
+
 def _check_run_id(run_id: str) -> None:
     if run_id:
         try:
@@ -228,6 +241,7 @@ class RunConfig:
         if o.source_lang in targets:
             raise ConfigError(f"--target_langs includes the source language {o.source_lang}")
         _check_run_id(o.run_id)
+        _check_positive(o)
         check_alignment_options(o)
         try:
             method = Method.of(o.projection, o.align_direction, o.align_method, o.matching)
@@ -324,6 +338,7 @@ class EvalConfig:
             raise ConfigError(f"--methods: {e}") from None
         settings = projection_settings(o)
         _check_run_id(o.run_id)
+        _check_positive(o)
         check_alignment_options(o)
         dataset = o.dataset
         if dataset == "custom":

@@ -53,6 +53,9 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     (["--publish", "--run_id=.."], "is not a safe run id"),
     (["--publish", "--run_id=../.."], "is not a safe run id"),
     (["--min_entity_score=0.5", "--entity_ratio_bounds=2,1"], "LOW <= HIGH"),
+    (["--align_batch_size=0"], "--align_batch_size must be at least 1"),
+    (["--n_proj=0"], "--n_proj must be at least 1"),
+    (["--max_token_chars=0"], "--max_token_chars must be at least 1"),
 ])
 def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
     assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])
@@ -86,6 +89,13 @@ def test_a_model_that_fails_to_load_stops_the_run_once_with_one_line(tmp_path, c
     line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--translation_model={broken}",
                                    "--target_langs=swh_Latn", *tiny_aligner], code=1)
     assert "ModelLoadError: cannot load model" in line and str(broken) in line
+
+
+def test_rows_without_a_single_projected_entity_fail_the_run(tmp_path, capsys, tiny_aligner):
+    # a threshold no run can pass: rows are written, but they would teach a trainer nothing
+    line = one_line_error(capsys, [f"--output={tmp_path}/a", "--projection=heuristic",
+                                   "--length_ratio_threshold=50", *tiny_aligner], code=1)
+    assert "por_Latn: 40 rows but no entity projected (of 93 in the source)" in line
 
 
 def test_a_language_without_rows_fails_the_run_unless_allowed(tmp_path, capsys, tiny_aligner):

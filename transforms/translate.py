@@ -25,6 +25,7 @@ from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import InferInBatches
+from xlner.batching import approx_tokens
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
 from transforms.split import SplitWords
@@ -37,11 +38,6 @@ JOBS = "jobs"
 NEW_CACHE_ROWS = "cache_rows"
 REQUESTS = "requests"
 SENTENCE_SLOT = "sentence"
-
-
-def approx_tokens(text: str) -> int:
-    """Rough subword count (about 4 characters per token) used for batch budgets."""
-    return len(text) // 4 + 2
 
 
 def _job(key: str, requests: Sequence[TextRequest]) -> TranslationJob:

@@ -24,3 +24,8 @@ def sort_and_batch(items: Iterable[T], size_fn: Callable[[T], int], max_batch_si
         batch.append(item)
     if batch:
         yield batch
+
+
+def approx_tokens(text: str) -> int:
+    """Rough subword count (about 4 characters per token) used for translation budgets."""
+    return len(text) // 4 + 2

@@ -49,14 +49,22 @@ EXAMPLES_PER_REASON = 2
 EMPTY_INPUT_REASONS = ("empty_file", "no_match")
 
 
-def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool) -> list[str]:
-    """Why a finished run is not a success, one line each (empty: it is)."""
+def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool,
+             rejected: int = 0) -> list[str]:
+    """Why a finished run is not a success, one line each (empty: it is): unbalanced books,
+    a language without rows or whose rows carry no projected entity at all although the
+    source had some (e.g. a threshold nothing passes), an input file without records."""
     out = [] if balanced else ["the summary does not account for every input record"]
     if allow_empty:
         return out
     for lang, entry in langs.items():
         if not entry["written"]:
-            out.append(f"{lang}: no rows written ({entry['dead_lettered']} dead-lettered)")
+            before = f", {rejected} rejected as input" if rejected else ""
+            out.append(f"{lang}: no rows written ({entry['dead_lettered']} dead-lettered"
+                       f"{before})")
+        elif entry["entities_in_total"] and not entry["entities_out_total"]:
+            out.append(f"{lang}: {entry['written']} rows but no entity projected (of "
+                       f"{entry['entities_in_total']} in the source)")
     for r in reasons:
         if r["reason"] in EMPTY_INPUT_REASONS:
             out.append(f"{r['count']} input file(s) hold no records ({r['stage']}/{r['reason']})")
@@ -167,7 +175,7 @@ class Tally:
             "dead_letter_reasons": self.reasons(),
             "accounting_balanced": balanced,
             "languages": langs,
-            "problems": problems(balanced, langs, self.reasons(), allow_empty),
+            "problems": problems(balanced, langs, self.reasons(), allow_empty, rejected),
             "filters": [self._filter_effect(f) for f in filters],
         }
 
