@@ -150,6 +150,15 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
     # the dataset card's infos change with the data: datasets does not serve its stale cache
     assert sorted(datasets.load_dataset(out, "por_Latn", split="train")["id"]) == [
         "s0", "s1", "s2"]
+    # the same rows, other tags (every entity filtered out): the new data, not the cached
+    assert main([f"--output={out}", f"--input={small}", "--min_entity_score=5",
+                 "--allow_empty", *tiny_aligner]) == 0
+    _, rows, _ = read_outputs(out)
+    loaded = datasets.load_dataset(out, "por_Latn", split="train")
+    names = loaded.features["ner_tags"].feature.names
+    assert {i: [names[t] for t in tags] for i, tags in zip(loaded["id"], loaded["ner_tags"])} \
+        == {r["id"]: r["ner_tags"] for r in rows["por_Latn"]} == {
+            f"s{i}": ["O", "O"] for i in range(3)}
 
 
 HOSTILE = os.path.join(os.path.dirname(__file__), "fixtures", "hostile")

@@ -35,7 +35,7 @@ from typing import Iterable, Optional, Sequence
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import join_path, read_json
+from transforms.files import join_path, read_json, relative
 from xlner.card import CARD, dataset_card
 from xlner.schema import output_schema
 
@@ -104,11 +104,6 @@ def attempt_dir(root: str, run_id: str, attempt: str) -> str:
 
 def new_attempt() -> str:
     return time.strftime("a%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-
-
-def relative(root: str, path: str) -> str:
-    root = root.rstrip("/") + "/"
-    return path[len(root):] if path.startswith(root) else path
 
 
 def atomic_write(path: str, data: bytes) -> None:
@@ -239,11 +234,13 @@ def publish(root: str, run_id: str, attempt: str, summary: dict,
     atomic_write(join_path(root, LATEST), json.dumps(pointer).encode())
     # The root's card points at the published shards: load_dataset(root, lang) reads them.
     sizes: dict = {}
+    names: dict = {}
     for f in manifest["files"]:
         if f["kind"] == "shard":
             sizes[f["lang"]] = sizes.get(f["lang"], 0) + f["bytes"]
-    card = dataset_card(summary, target_langs, relative(root, attempt_dir(root, run_id, attempt)),
-                        root_hint=root, shard_bytes=sizes)
+            names.setdefault(f["lang"], []).append(f["path"])  # relative to the root
+    card = dataset_card(summary, target_langs, root_hint=root, shard_bytes=sizes,
+                        shard_files=names)
     atomic_write(join_path(root, CARD), card.encode("utf-8"))
     removed = delete_other_attempts(root, run_id, attempt)
     LOG.info("published run %s (attempt %s, %d files; %d stale files removed)", run_id,

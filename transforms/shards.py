@@ -7,7 +7,7 @@ its id, and the rows of a shard are sorted by id; each shard is written whole un
 temporary name and renamed into place (one object on GCS), so a retried bundle rewrites
 the same bytes. Once every shard exists, files of an earlier run left in the same folders
 (``part-*.parquet`` that this run did not write) are removed: a reused output folder holds
-exactly this run's rows. Nothing outside ``OUTPUT/<lang>/`` is touched.
+exactly this run's rows. A shard's name ends with a digest of its bytes. Nothing outside ``OUTPUT/<lang>/`` is touched.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.files import join_path
 
 LOG = logging.getLogger(__name__)
-PART = "part-{shard:05d}-of-{shards:05d}.parquet"
+# The content digest in the name: the same rows give the same name, other rows another,
+# so the dataset card's file list (and datasets' cache of it) changes with the data.
+PART = "part-{shard:05d}-of-{shards:05d}-{digest}.parquet"
 
 
 def shard_of(record_id: str, shards: int) -> int:
@@ -59,7 +61,9 @@ class _WriteShard(beam.DoFn):
         rows = sorted(rows, key=lambda r: r["id"])
         buf = io.BytesIO()
         pq.write_table(self._to_table(rows, table_arg), buf)
-        path = join_path(self._output, lang, PART.format(shard=shard, shards=shards))
+        digest = hashlib.sha256(buf.getvalue()).hexdigest()[:12]
+        path = join_path(self._output, lang, PART.format(shard=shard, shards=shards,
+                                                          digest=digest))
         tmp = join_path(self._output, lang, f".tmp-{uuid.uuid4().hex}-{shard:05d}.parquet")
         with FileSystems.create(tmp) as f:
             f.write(buf.getvalue())
@@ -102,7 +106,7 @@ class RemoveStale(beam.PTransform):
 
 
 class WriteShards(beam.PTransform):
-    """(lang, row dict with "id") -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet``.
+    """(lang, row dict with "id") -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN-<digest>.parquet``.
 
     ``to_table(rows, table_arg)`` makes the Arrow table of one shard; ``table_arg`` is a
     singleton PCollection known only once the data is read (e.g. the run's label list).

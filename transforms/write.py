@@ -13,7 +13,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
-from transforms.files import join_path
+from transforms.files import join_path, relative
 from transforms.shards import RemoveStale, WriteShards
 from xlner.card import CARD, dataset_card
 from xlner.schema import entity_types, output_row, run_label_list, to_table
@@ -45,7 +45,7 @@ class _LabelList(beam.CombineFn):
 
 
 class WriteProjections(beam.PTransform):
-    """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN.parquet`` for each target language,
+    """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN-<digest>.parquet`` per target language,
     deterministic whatever the runner (``transforms/shards.py``), tags as indices into the
     run's label list with the Hugging Face features in each file's schema."""
 
@@ -145,8 +145,11 @@ class _WriteCard(beam.DoFn):
         self._langs = list(target_langs)
 
     def process(self, summary: dict, files):
+        names: dict = {}
+        for lang, path in files:
+            names.setdefault(lang, []).append(relative(self._output, path))
         text = dataset_card(summary, self._langs, root_hint=self._output,
-                            shard_bytes=shard_bytes(files))
+                            shard_bytes=shard_bytes(files), shard_files=names)
         with FileSystems.create(join_path(self._output, CARD), mime_type="text/markdown") as f:
             f.write(text.encode("utf-8"))
         yield summary

@@ -24,21 +24,26 @@ def load_line(root: str, lang: str) -> str:
 
 def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
                  root_hint: Optional[str] = None,
-                 shard_bytes: Optional[dict] = None) -> str:
+                 shard_bytes: Optional[dict] = None,
+                 shard_files: Optional[dict] = None) -> str:
     """The card for the run ``summary`` describes; shard paths are relative to the card's
     folder (``data_prefix`` + ``<lang>/*.parquet``).
 
-    ``dataset_info`` records each language's rows and shard bytes: ``datasets`` caches a
-    named config by name alone unless the card's infos change, so without them a trainer
-    that loads a regenerated corpus from the same folder would get the old one.
+    ``shard_files`` (lang -> file names, relative to the card's folder; their names carry
+    a digest of their bytes) are listed one by one, and ``dataset_info`` records each
+    language's rows and bytes: ``datasets`` caches a named config by name and card alone,
+    so a card that did not change with the data would serve a regenerated corpus's old
+    rows from that cache.
     """
     prefix = data_prefix.rstrip("/") + "/" if data_prefix else ""
     iso = sorted({code.split("_")[0] for code in langs})
     shard_bytes = shard_bytes or {}
     lines = ["---", "configs:"]
+    shard_files = shard_files or {}
     for lang in langs:
-        lines += [f"- config_name: {lang}", "  data_files:", "  - split: train",
-                  f"    path: {json.dumps(prefix + lang + '/*.parquet')}"]
+        files = sorted(shard_files.get(lang, ())) or [lang + "/*.parquet"]
+        lines += [f"- config_name: {lang}", "  data_files:", "  - split: train", "    path:"]
+        lines += [f"    - {json.dumps(prefix + f)}" for f in files]
     lines.append("dataset_info:")
     for lang in langs:
         rows = (summary.get("languages") or {}).get(lang, {}).get("written", 0)
