@@ -29,6 +29,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from benchmarks.data import DATA
 from xlner import alignment as al
 from xlner.bio import repair_iob2, spans_to_tags, tags_to_spans
 from xlner.metrics import chunks
@@ -36,7 +37,6 @@ from xlner.projectors import CandidateProjector, HeuristicProjector, project_ali
 from xlner.records import AlignedPair, SentencePair, Span
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "..", "..", "shared", "data", "bible-dev")
 DEFAULT_CACHE = "/tmp/xlner-bible-e5-hidden.npz"
 
 

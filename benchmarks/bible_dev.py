@@ -1,4 +1,4 @@
-"""Projection quality on real English->Greek gold (../shared/data/bible-dev/dev.jsonl).
+"""Projection quality on real English->Greek gold (the vendored data/bible-dev/dev.jsonl).
 
 Runs the translate-train job (rows carry the human Greek translation as
 ``translation_tokens``) once per (layer, alignment method), scores the written shards
@@ -29,13 +29,13 @@ import time
 import pyarrow.parquet as pq
 from seqeval.metrics import f1_score, precision_score, recall_score
 
+from benchmarks.data import DEV
 from xlner.bio import spans_to_tags, tags_to_spans
 from xlner.metrics import proj_ratio_term
 from xlner.records import Span
 from xlner.schema import decoded_rows
 
-DEFAULT_INPUT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
-                             "bible-dev", "dev.jsonl")
+DEFAULT_INPUT = DEV
 
 
 def naive_projection(row) -> list[str]:

@@ -1,4 +1,5 @@
-"""Real inputs for the benchmarks: the Bible dev split (../shared/data/bible-dev)."""
+"""Real inputs for the benchmarks and quality tests: the Bible dev split vendored in
+``data/bible-dev`` (attribution and licence in its README)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Optional
 from xlner.bio import tags_to_spans
 from xlner.records import AlignedPair, SentencePair
 
-DATA = os.environ.get("XLNER_BIBLE_DEV") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "bible-dev")
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                    "bible-dev")
+DEV = os.path.join(DATA, "dev.jsonl")  # translate-train direction
+DEV_TRANSLATE_TEST = os.path.join(DATA, "dev-translate-test.jsonl")
+DEV_ALIGN = os.path.join(DATA, "dev_align.jsonl")
 
 
 def bible_rows() -> list[dict]:

@@ -1,4 +1,4 @@
-"""What each noise filter does on real gold (../shared/data/bible-dev/dev.jsonl).
+"""What each noise filter does on real gold (the vendored data/bible-dev/dev.jsonl).
 
 Runs the translate-train job once with the default settings (no filter) and applies each
 filter setting to its written rows with the job's own filter code (``xlner.filters``),
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,11 +23,10 @@ import pyarrow.parquet as pq
 from xlner.filters import Filters
 from xlner.metrics import Counts, sentence_counts
 from xlner.records import ProjectedEntity, Projection, SentencePair
+from benchmarks.data import DEV
 from xlner.bio import tags_to_spans
 from xlner.schema import decoded_rows
 
-DEV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bible-dev",
-                   "dev.jsonl")
 SETTINGS = [
     ("none", Filters()),
     ("--min_entity_score 0.7", Filters(min_entity_score=0.7)),

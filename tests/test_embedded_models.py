@@ -6,14 +6,12 @@ sample of Bible-dev) the projection must clearly beat the naive baseline.
 """
 
 import json
-import os
 
 import pytest
 
 from tests.helpers import run_job, write_jsonl
 
-BIBLE_DEV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bible-dev",
-                         "dev.jsonl")
+from benchmarks.data import DEV as BIBLE_DEV
 
 
 def entities(row):
@@ -46,8 +44,6 @@ def test_default_job_projects_the_sample_onto_portuguese(tmp_path, e5_dir):
 def test_real_english_greek_gold_beats_the_naive_baseline(tmp_path, e5_dir):
     from seqeval.metrics import f1_score
 
-    if not os.path.exists(BIBLE_DEV):
-        pytest.skip("../shared/data/bible-dev is not beside this checkout")
     with open(BIBLE_DEV, encoding="utf-8") as f:
         sample = [json.loads(line) for line in f][:150]
     data = write_jsonl(tmp_path / "bible.jsonl", sample)

@@ -14,8 +14,7 @@ from xlner.methods import PAPER_METHODS, resolve
 from xlner.text import writes_without_spaces
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-BIBLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bible-dev",
-                     "dev-translate-test.jsonl")
+from benchmarks.data import DEV_TRANSLATE_TEST as BIBLE
 
 
 def evaluate(out, *args):
@@ -101,8 +100,6 @@ def test_hf_parquet_export_with_label_metadata(tmp_path, tiny_models):
 def test_bible_translate_test_metrics_and_report(tmp_path, e5_dir):
     from seqeval.metrics import f1_score
 
-    if not os.path.exists(BIBLE):
-        pytest.skip("../shared/data/bible-dev is not beside this checkout")
     with open(BIBLE, encoding="utf-8") as f:
         lines = f.readlines()[:120]
     sample = tmp_path / "gold.jsonl"

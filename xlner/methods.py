@@ -7,7 +7,7 @@ must give it (an alignment, NER spans on the target words, an EasyProject
 back-translation, a marked translation) and how it is keyed. Both jobs, the option
 choices, the Flex template metadata and the README's method table read this module.
 
-Keys follow the paper's result files (``../shared/data/paper-results``): ``MT`` (model
+Keys follow the paper's result files (``xlner/data/paper_results``): ``MT`` (model
 transfer), ``heur-*`` (heuristic), ``cand-ngram-*`` / ``cand-ner-*`` (candidates with
 greedy matching), ``src2tgt`` / ``tgt2tgt`` (align with the labelled side / with an
 EasyProject back-translation), ``-sim`` (SimAlign itermax) / ``-awe`` (awesome-align
