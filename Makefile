@@ -14,6 +14,9 @@ $(STAMP): setup.py
 	# The local CPU build; a looser spec would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The source of the Bible gold, for the test that rebuilds it; its own requirements
+	# (Django, JupyterLab) are for its web app, never imported here.
+	$(BIN)/pip install --quiet --no-deps bible-alignments==0.4.2
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
