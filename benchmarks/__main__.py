@@ -105,7 +105,8 @@ def stage_matching_greedy(run: Run) -> dict:
     from xlner.projectors import CandidateProjector, project_aligned
 
     pairs = fixed_length_pairs(24)
-    proj = CandidateProjector("ngram", "greedy", align_method="gold")
+    # the reference counts links (Dice); the human alignment has no similarities
+    proj = CandidateProjector("ngram", "greedy", align_method="gold", link_weighting="count")
     ours_t, ours = best_of(lambda: [project_aligned(proj, p)[1] for p in pairs],
                           run.size(3, 5))
     ref_t, ref = best_of(lambda: [reference_project(p.pair.src_spans, p.pair.tgt_words,
@@ -128,7 +129,7 @@ def stage_matching_ilp(run: Run) -> dict:
     from xlner.scores import ngram_alignment_entries
 
     pairs = fixed_length_pairs(24, run.size(20, 100))
-    proj = CandidateProjector("ngram", "ilp", align_method="gold")
+    proj = CandidateProjector("ngram", "ilp", align_method="gold", link_weighting="count")
     ours_t, ours = best_of(lambda: [project_aligned(proj, p)[1] for p in pairs],
                           run.size(2, 3))
     start = time.perf_counter()

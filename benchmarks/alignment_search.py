@@ -3,13 +3,13 @@
 The job (``python -m benchmarks.bible_dev``) re-encodes every sentence for every row of its
 table. Here the embedded encoder runs ONCE over all 566 pairs, with the same tokenisation
 and windowing as the job (:class:`xlner.models.subwords.WindowedWordEncoder`), keeping
-every hidden layer; the subword vectors are cached under ``/tmp``. Every variant is then
+every hidden layer; the subword vectors are cached in the temporary folder. Every variant is then
 pure numpy on the cached vectors, through the project's own extraction
 (:mod:`xlner.alignment`), projectors (:mod:`xlner.projectors`) and chunk scorer
 (:func:`xlner.metrics.chunks`, identical to seqeval's default mode), so a row costs seconds.
 
     python -m benchmarks.alignment_search [--table recommended|reproduce|ablation]
-                                          [--grep TEXT] [--cache /tmp/xlner-bible-e5-hidden.npz]
+                                          [--grep TEXT] [--cache FILE.npz]
 
 Scores: entity F1/P/R against ``gold_translation_tags`` and alignment error rate against
 ``dev_align.jsonl`` (gold links taken as sure links: AER = 1 - 2|A∩S| / (|A| + |S|),
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -37,7 +38,7 @@ from xlner.projectors import CandidateProjector, HeuristicProjector, project_ali
 from xlner.records import AlignedPair, SentencePair, Span
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_CACHE = "/tmp/xlner-bible-e5-hidden.npz"
+DEFAULT_CACHE = os.path.join(tempfile.gettempdir(), "xlner-bible-e5-hidden.npz")
 
 
 # --------------------------------------------------------------------------- data
@@ -323,10 +324,12 @@ class WordToWord:
 
 X = "x"  # the single alignment key of the harness's AlignedPairs
 HEURISTIC = HeuristicProjector(align_method=X)
-ILP = CandidateProjector(name="ngram", matching="ilp", align_method=X)
+# Every setting named: the library's defaults are the job's (similarity-weighted ILP).
+ILP = CandidateProjector(name="ngram", matching="ilp", align_method=X, link_weighting="count")
 ILP_SIM = CandidateProjector(name="ngram", matching="ilp", align_method=X,
                              link_weighting="similarity")
-GREEDY = CandidateProjector(name="ngram", matching="greedy", align_method=X)
+GREEDY = CandidateProjector(name="ngram", matching="greedy", align_method=X,
+                            link_weighting="count")
 GREEDY_SIM = CandidateProjector(name="ngram", matching="greedy", align_method=X,
                                 link_weighting="similarity")
 

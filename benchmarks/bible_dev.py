@@ -1,17 +1,22 @@
-"""Projection quality on real English->Greek gold (the vendored data/bible-dev/dev.jsonl).
+"""Projection quality on real English->Greek gold (the vendored Bible names gold).
 
 Runs the translate-train job (rows carry the human Greek translation as
-``translation_tokens``) once per (layer, alignment method), scores the written shards
-against ``gold_translation_tags`` with seqeval in its default mode, and puts beside each run
-the naive baseline of the data set's README computed from the *same* alignments: for each
-English entity, the Greek span from the leftmost to the rightmost aligned word, and the
-alignment error rate of the shards' ``alignment`` column against the human alignment
-(``dev_align.jsonl`` beside the input; gold links as sure links, AER = 1 - 2|A∩S| / (|A| +
-|S|) over the corpus). The gold is phrase-level (one Greek word linked to every word of
-"This is the record"), so AER stays high for every word aligner; compare rows, not papers.
+``translation_tokens``) once per configuration, scores the written shards against
+``gold_translation_tags`` with seqeval in its default mode, and reports every row on each
+part of the protocol (``benchmarks.data``): **Matthew**, where settings are chosen,
+**Mark**, where they are reported, and both; with ``--heldout`` also the held-out books
+(Luke, John, Acts: reporting only, never used to choose a setting).
 
+Beside each run: the naive baseline of the data set's README computed from the *same*
+alignments (for each English entity, the Greek span from the leftmost to the rightmost
+aligned word), and the alignment error rate of the shards' ``alignment`` column against
+the human alignment (gold links as sure links, AER = 1 - 2|A∩S| / (|A| + |S|) over the
+corpus). The gold is phrase-level (one Greek word linked to every word of "This is the
+record"), so AER stays high for every word aligner; compare rows, not papers.
+
+    python -m benchmarks.bible_dev --table defaults [--heldout]   # the README's table
     python -m benchmarks.bible_dev [--layers 6,8] [--methods argmax,itermax,awesome]
-                                   [--projections heuristic,ngram:greedy,ngram:ilp]
+        [--projections heuristic,ngram:greedy,ngram:ilp] [--extra=FLAGS] [--split matthew]
 """
 
 from __future__ import annotations
@@ -21,21 +26,35 @@ import glob
 import itertools
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
-import time
+from typing import Optional, Sequence
 
 import pyarrow.parquet as pq
 from seqeval.metrics import f1_score, precision_score, recall_score
 
-from benchmarks.data import DEV
+from benchmarks.data import (DEV, HELDOUT, HELDOUT_BOOKS, REPORT, SELECT, alignment_path,
+                             book)
 from xlner.bio import spans_to_tags, tags_to_spans
 from xlner.metrics import proj_ratio_term
 from xlner.records import Span
 from xlner.schema import decoded_rows
 
 DEFAULT_INPUT = DEV
+SPLITS = {"matthew": SELECT, "mark": REPORT, "all": SELECT + REPORT}
+# The README's table: the job's defaults (no flags), then one change at a time.
+DEFAULTS_TABLE = (
+    ("none (the defaults: n-gram + ILP, itermax, layers 6-11, similarity-weighted)", ""),
+    ("--link_weighting count (the paper's Dice)", "--link_weighting=count"),
+    ("--align_layers 8", "--align_layers=8"),
+    ("--matching greedy", "--matching=greedy"),
+    ("--projection heuristic", "--projection=heuristic"),
+    ("--paper_defaults (heuristic, itermax, layer 8, count, quirks)", "--paper_defaults"),
+    ("the earlier default (heuristic, argmax, layer 8, count)",
+     "--projection=heuristic --align_method=argmax --align_layers=8 --link_weighting=count"),
+)
 
 
 def naive_projection(row) -> list[str]:
@@ -50,11 +69,11 @@ def naive_projection(row) -> list[str]:
 
 
 def gold_alignments(input_path):
-    """``dev_align.jsonl`` next to the input, by id; None when there is none."""
-    path = os.path.join(os.path.dirname(os.path.abspath(input_path)), "dev_align.jsonl")
+    """The gold alignment beside the input (``dev_align.jsonl``), by id; None when absent."""
+    path = alignment_path(input_path)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
+    with open(path, encoding="utf-8") as f:
         rows = (json.loads(line) for line in f)
         return {r["id"]: {(int(a), int(b)) for a, b in r["alignment"]} for r in rows}
 
@@ -77,50 +96,120 @@ def score(gold, pred, src):
             "proj_ratio": sum(proj_ratio_term(s, p) for s, p in zip(src, pred)) / len(pred)}
 
 
+def score_rows(rows, books: Optional[Sequence[str]] = None, naive: bool = False) -> dict:
+    """Scores of the written rows of ``books`` (all rows when None)."""
+    rows = [r for r in rows if books is None or book(r["id"]) in books]
+    gold = [json.loads(r["extra"])["gold_translation_tags"] for r in rows]
+    pred = [naive_projection(r) if naive else r["ner_tags"] for r in rows]
+    return {"rows": len(rows), **score(gold, pred, [r["src_ner_tags"] for r in rows])}
+
+
+def subset(input_path: str, books: Sequence[str], folder: str) -> str:
+    """A copy of the input with only the verses of ``books``."""
+    path = os.path.join(folder, "input-" + "-".join(books) + ".jsonl")
+    with open(input_path, encoding="utf-8") as src, open(path, "w", encoding="utf-8") as out:
+        out.writelines(line for line in src if book(json.loads(line)["id"]) in books)
+    return path
+
+
 def run_one(input_path, out, extra):
+    """The job's written rows for ``input_path`` with ``extra`` flags (none: defaults)."""
     cmd = [sys.executable, "-m", "pipeline.run", f"--input={input_path}",
            "--target_langs=ell_Grek", f"--output={out}", *extra]
-    start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    rows = [r for f in sorted(glob.glob(f"{out}/ell_Grek/*.parquet"))
+    return [r for f in sorted(glob.glob(f"{out}/ell_Grek/*.parquet"))
             for r in decoded_rows(pq.read_table(f))]
-    return rows, wall
+
+
+def evaluate(input_path: str, flags: Sequence[str], out: str, books_of: dict) -> dict:
+    """One configuration: F1/P/R per part of the protocol, AER, naive baseline."""
+    rows = run_one(input_path, out, flags)
+    gold_links = gold_alignments(input_path)
+    parts = {name: score_rows(rows, books) for name, books in books_of.items()}
+    parts["naive"] = score_rows(rows, naive=True)
+    if gold_links is not None:
+        parts["aer"] = 100 * alignment_error_rate(rows, gold_links)
+    return parts
+
+
+def _fmt(s: dict) -> str:
+    return f"{s['f1']:.2f} ({s['p']:.1f} / {s['r']:.1f})" if s["rows"] else "n/a"
+
+
+def defaults_table(input_path: str, heldout: bool, tmp: str) -> list[dict]:
+    """The README's table: each configuration on Matthew (select), Mark (report), both
+    and, with ``heldout``, the held-out books (reporting only)."""
+    head = "| change from the defaults | Matthew (select) | Mark (report) | Matthew + Mark | AER %"
+    head += " | held-out (report) | Luke | John | Acts |" if heldout else " |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    results = []
+    for i, (label, extra) in enumerate(DEFAULTS_TABLE):
+        flags = shlex.split(extra)
+        dev = evaluate(input_path, flags, os.path.join(tmp, f"dev{i}"),
+                       {"matthew": SELECT, "mark": REPORT, "all": None})
+        line = (f"| {label} | {_fmt(dev['matthew'])} | {_fmt(dev['mark'])} | "
+                f"{_fmt(dev['all'])} | {dev.get('aer', float('nan')):.1f} |")
+        result = {"label": label, "flags": extra, "dev": dev}
+        if heldout:
+            held = evaluate(HELDOUT, flags, os.path.join(tmp, f"held{i}"),
+                            {"all": None, **{b: (b,) for b in HELDOUT_BOOKS}})
+            line += (f" {_fmt(held['all'])} | "
+                     + " | ".join(f"{held[b]['f1']:.2f}" for b in HELDOUT_BOOKS) + " |")
+            result["heldout"] = held
+        print(line, flush=True)
+        results.append(result)
+    return results
+
+
+def grid(args, tmp: str) -> None:
+    """layers x alignment methods x projections, each on the chosen split, per book."""
+    books = SPLITS[args.split]
+    input_path = args.input if args.split == "all" else subset(args.input, books, tmp)
+    parts = {"Matthew": SELECT, "Mark": REPORT, "all": None}
+    parts = {k: v for k, v in parts.items() if v is None or set(v) <= set(books)}
+    print("| layer | alignment | projection | " + " | ".join(f"F1 {k} (P / R)" for k in parts)
+          + " | AER % | proj_ratio | naive F1 (same alignment) |")
+    print("|---" * (len(parts) + 6) + "|")
+    for layer, method, projection in itertools.product(
+            args.layers.split(","), args.methods.split(","), args.projections.split(",")):
+        proj, _, matching = projection.partition(":")
+        flags = [f"--align_layers={layer}", f"--align_method={method}",
+                 f"--projection={proj}", *shlex.split(args.extra)]
+        if matching:
+            flags.append(f"--matching={matching}")
+        res = evaluate(input_path, flags, os.path.join(tmp, f"L{layer}-{method}-{proj}-"
+                                                            f"{matching}"), parts)
+        print(f"| {layer} | {method} | {projection} | "
+              + " | ".join(_fmt(res[k]) for k in parts)
+              + f" | {res.get('aer', float('nan')):.1f} | {res['all']['proj_ratio']:.3f} | "
+              f"{res['naive']['f1']:.1f} |", flush=True)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", default=DEFAULT_INPUT)
+    ap.add_argument("--table", choices=("grid", "defaults"), default="grid",
+                    help="defaults: the job's defaults and one change at a time (README)")
+    ap.add_argument("--heldout", action="store_true",
+                    help="also score the held-out books (reporting only)")
+    ap.add_argument("--split", choices=tuple(SPLITS), default="all",
+                    help="grid: run on Matthew (choose), Mark (report) or both")
     ap.add_argument("--layers", default="6,8")
     ap.add_argument("--methods", default="argmax,itermax,awesome")
     ap.add_argument("--projections", default="heuristic,ngram:greedy,ngram:ilp",
                     help="projection[:matching], comma-separated")
     ap.add_argument("--extra", default="", help="more job flags, space-separated")
+    ap.add_argument("--json", help="write the defaults table's scores here")
     args = ap.parse_args(argv)
-    gold_links = gold_alignments(args.input)
-    print("| layer | alignment | projection | F1 | P | R | AER % | proj_ratio | naive F1 "
-          "(same alignment) | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for layer, method, projection in itertools.product(
-                args.layers.split(","), args.methods.split(","), args.projections.split(",")):
-            proj, _, matching = projection.partition(":")
-            out = os.path.join(tmp, f"L{layer}-{method}-{proj}-{matching}")
-            flags = [f"--align_layers={layer}", f"--align_method={method}",
-                     f"--projection={proj}", *args.extra.split()]
-            if matching:
-                flags.append(f"--matching={matching}")
-            rows, wall = run_one(args.input, out, flags)
-            extra = [json.loads(r["extra"]) for r in rows]
-            gold = [e["gold_translation_tags"] for e in extra]
-            src = [r["src_ner_tags"] for r in rows]
-            ours = score(gold, [r["ner_tags"] for r in rows], src)
-            naive = score(gold, [naive_projection(r) for r in rows], src)
-            aer = ("n/a" if gold_links is None
-                   else f"{100 * alignment_error_rate(rows, gold_links):.1f}")
-            print(f"| {layer} | {method} | {projection} | {ours['f1']:.2f} | "
-                  f"{ours['p']:.1f} | {ours['r']:.1f} | {aer} | {ours['proj_ratio']:.3f} | "
-                  f"{naive['f1']:.1f} | {wall:.0f} |", flush=True)
+        if args.table == "defaults":
+            results = defaults_table(args.input, args.heldout, tmp)
+            if args.json:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump(results, f, indent=1)
+        else:
+            grid(args, tmp)
 
 
 if __name__ == "__main__":

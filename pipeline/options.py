@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar, Optional, Sequence
 
-from xlner import alignment
+from xlner import alignment, defaults
 from xlner.methods import DIRECTIONS, MATCHINGS, PROJECTIONS
 from xlner.models.ct2 import COMPUTE_TYPES
 from xlner.projectors import LINK_WEIGHTINGS
+from xlner.scores import format_weights
 from xlner.models.translators import ENGINES
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
@@ -163,9 +164,11 @@ class TranslationOptions:
         EMBEDDED_TRANSLATOR, "Hugging Face seq2seq model id or path (e.g. "
         f"facebook/nllb-200-3.3B), or {EMBEDDED_TRANSLATOR} (offline en<->pt).",
         regex=r"^\S+$")
-    translation_batch_size: int = option(32, "Sentences per translation batch.", regex=_INT)
+    translation_batch_size: int = option(defaults.TRANSLATION_BATCH_SIZE,
+                                         "Sentences per translation batch.", regex=_INT)
     translation_batch_tokens: int = option(
-        8192, "Padded token budget of a translation batch.", regex=_INT)
+        defaults.TRANSLATION_BATCH_TOKENS, "Padded token budget of a translation batch.",
+        regex=_INT)
     num_beams: int = option(
         0, "Beam size; 0 keeps the checkpoint default (greedy for NLLB, as in the paper).",
         regex=_INT)
@@ -201,62 +204,69 @@ class AlignmentOptions:
         "--translation_model's own encoder: one model in memory for both steps).",
         regex=r"^\S+$")
     align_layers: str = option(
-        "6-11", "Hidden layer(s) whose subword vectors are compared: N, or A-B for layers A "
-        "to B concatenated (the best on Bible dev; the paper: 8).",
+        defaults.ALIGN_LAYERS, "Hidden layer(s) whose subword vectors are compared: N, or "
+        "A-B for layers A to B concatenated (chosen on Bible dev; the paper: 8).",
         regex=r"^[0-9]+(-[0-9]+|(,[0-9]+)*)$")
-    align_batch_size: int = option(64, "Sentence pairs per encoder batch.", regex=_INT)
-    align_batch_tokens: int = option(16384, "Padded subword budget of an encoder batch.",
-                                     regex=_INT)
+    align_batch_size: int = option(defaults.ALIGN_BATCH_SIZE,
+                                   "Sentence pairs per encoder batch.", regex=_INT)
+    align_batch_tokens: int = option(defaults.ALIGN_BATCH_TOKENS,
+                                     "Padded subword budget of an encoder batch.", regex=_INT)
 
 
 @dataclass(frozen=True)
 class MethodOptions:
     TITLE: ClassVar[str] = "Projection method"
     projection: str = option(
-        "ngram", "Projection method: n-gram or NER-span candidates with matching, the "
-        "alignment heuristic, EasyProject markers, or model transfer (tag the target with "
-        "--ner_model).", choices=PROJECTIONS)
+        defaults.PROJECTION, "Projection method: n-gram or NER-span candidates with "
+        "matching, the alignment heuristic, EasyProject markers, or model transfer (tag the "
+        "target with --ner_model).", choices=PROJECTIONS)
     matching: str = option(
-        "ilp", "Candidate matching: the exact ILP (HiGHS), the paper's greedy argmax, or "
-        "the reference's bipartite variant.", choices=MATCHINGS)
-    align_method: str = option("itermax", "Alignment extraction method (SimAlign's itermax, "
-                               "argmax, mwmf; awesome-align's softmax).",
-                               choices=alignment.METHODS)
+        defaults.MATCHING, "Candidate matching: the exact ILP (HiGHS), the paper's greedy "
+        "argmax, or the reference's bipartite variant.", choices=MATCHINGS)
+    align_method: str = option(
+        defaults.ALIGN_METHOD, "Alignment extraction method (SimAlign's itermax, argmax, "
+        "mwmf; awesome-align's softmax).", choices=alignment.METHODS)
     align_direction: str = option(
-        "src2tgt", "src2tgt aligns the labelled side with the sentence to label; tgt2tgt "
-        "aligns that sentence with an EasyProject translation of the labelled side into "
-        "its own language (the paper's back-translation refinement).", choices=DIRECTIONS)
+        defaults.ALIGN_DIRECTION, "src2tgt aligns the labelled side with the sentence to "
+        "label; tgt2tgt aligns that sentence with an EasyProject translation of the labelled "
+        "side into its own language (the paper's back-translation refinement).",
+        choices=DIRECTIONS)
 
 
 @dataclass(frozen=True)
 class ProjectionOptions:
     TITLE: ClassVar[str] = "Projection settings"
     max_candidate_words: int = option(
-        0, "Longest n-gram candidate; 0 = no cap (30 for languages written without spaces, "
-        "as the paper).", regex=_INT)
-    n_proj: int = option(1, "Candidate matching: projections allowed per source entity.",
-                         regex=_INT)
+        defaults.MAX_CANDIDATE_WORDS or 0, "Longest n-gram candidate; 0 = no cap (30 for "
+        "languages written without spaces, as the paper).", regex=_INT)
+    n_proj: int = option(
+        defaults.N_PROJ, "Candidate matching: projections allowed per source entity.",
+        regex=_INT)
     score_weights: str = option(
-        "align=1", "Candidate matching scores and their weights: align (the paper's "
-        "alignment Dice score) and ner (the thesis's NER-model score; needs a Hugging Face "
-        "--ner_model), e.g. align=0.5,ner=0.5.", regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$")
+        format_weights(defaults.SCORE_WEIGHTS), "Candidate matching scores and their "
+        "weights: align (the paper's alignment Dice score) and ner (the thesis's NER-model "
+        "score; needs a Hugging Face --ner_model), e.g. align=0.5,ner=0.5.",
+        regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$")
     ner_subranges: bool = option(
-        False, "NER candidates: also use every sub-span of each predicted span.")
+        defaults.NER_SUBRANGES, "NER candidates: also use every sub-span of each predicted "
+        "span.")
     link_weighting: str = option(
-        "similarity", "Candidate scores: count links (the paper's Dice) or weigh each by "
-        "its similarity, which breaks Dice's ties by link strength.",
+        defaults.LINK_WEIGHTING, "Candidate scores: count links (the paper's Dice) or weigh "
+        "each by its similarity, which breaks Dice's ties by link strength.",
         choices=LINK_WEIGHTINGS)
     merge_distance: int = option(
-        1, "Heuristic: merge aligned runs separated by at most this many words.", regex=_INT)
+        defaults.MERGE_DISTANCE, "Heuristic: merge aligned runs separated by at most this "
+        "many words.", regex=_INT)
     length_ratio_threshold: float = option(
-        0.8, "Heuristic: keep a run only if len(run)/len(entity) is strictly above this.",
-        regex=r"^[0-9]*\.?[0-9]+$")
+        defaults.LENGTH_RATIO_THRESHOLD, "Heuristic: keep a run only if len(run)/len(entity) "
+        "is strictly above this.", regex=r"^[0-9]*\.?[0-9]+$")
     no_overwrite: bool = option(
-        False, "Heuristic: skip a run that touches an already-labelled word instead of "
-        "overwriting it (the thesis variant).")
+        not defaults.OVERWRITE, "Heuristic: skip a run that touches an already-labelled word "
+        "instead of overwriting it (the thesis variant).")
     paper_quirks: bool = option(
-        False, "Reproduce the reference implementation's quirks to match the paper exactly: "
-        "heuristic merge end (P9), EasyProject last-match and bracket handling (P12).")
+        defaults.PAPER_QUIRKS, "Reproduce the reference implementation's quirks to match the "
+        "paper exactly: heuristic merge end (docs/method.md P9), EasyProject last-match and "
+        "bracket handling (P12).")
     paper_defaults: bool = option(
         False, "The paper's configuration instead of the measured defaults, for every "
         "option not given: " + ", ".join(f"{k}={v}" for k, v in PAPER_DEFAULTS.items())
@@ -286,7 +296,8 @@ class NEROptions:
         EMBEDDED_NER, "Token-classification model for NER candidates, model transfer and "
         "source labelling: HF id or path (the paper: FacebookAI/xlm-roberta-large-"
         f"finetuned-conll03-english), or {EMBEDDED_NER} (spaCy, English).", regex=r"^\S+$")
-    ner_batch_size: int = option(64, "Sentences per NER batch.", regex=_INT)
+    ner_batch_size: int = option(defaults.NER_BATCH_SIZE, "Sentences per NER batch.",
+                                 regex=_INT)
 
 
 @dataclass(frozen=True)

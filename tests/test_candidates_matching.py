@@ -145,9 +145,12 @@ def aligned_pairs(draw):
     return AlignedPair(pair, {"argmax": links}, "test")
 
 
-PROJECTORS = [HeuristicProjector(), CandidateProjector("ngram", "greedy"),
-              CandidateProjector("ngram", "ilp"), CandidateProjector("ner", "greedy"),
-              CandidateProjector("ner", "ilp")]
+# These tests give alignments of one method and no link similarities: the paper's count.
+PAPER = {"align_method": "argmax", "link_weighting": "count"}
+PROJECTORS = [HeuristicProjector("argmax"), CandidateProjector("ngram", "greedy", **PAPER),
+              CandidateProjector("ngram", "ilp", **PAPER),
+              CandidateProjector("ner", "greedy", **PAPER),
+              CandidateProjector("ner", "ilp", **PAPER)]
 
 
 @settings(max_examples=200, deadline=None)
@@ -216,8 +219,8 @@ def test_fused_scores_use_the_targets_word_probabilities():
                                         np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0],
                                                   [0.9, 0.1, 0.0]])))
     aligned = AlignedPair(pair, {"argmax": ((0, 2),)}, "test")
-    only_align = CandidateProjector("ngram")
-    fused = CandidateProjector("ngram", score_weights=(("align", 0.5), ("ner", 1.0)))
+    only_align = CandidateProjector("ngram", **PAPER)
+    fused = CandidateProjector("ngram", score_weights=(("align", 0.5), ("ner", 1.0)), **PAPER)
     assert project(only_align, aligned)[1] == (Span(2, 3, "LOC"),)
     assert fused.needs_word_probs and not fused.prunable
     assert project(fused, aligned)[1] == (Span(1, 2, "LOC"),)
@@ -285,7 +288,7 @@ def test_direct_ngram_greedy_equals_the_reference(inst, n_proj):
     aligned, max_words = inst
     pair = aligned.pair
     links = [(a, b) for a, b in aligned.alignments["argmax"] if b < len(pair.tgt_words)]
-    proj = CandidateProjector("ngram", "greedy", max_words=max_words, n_proj=n_proj)
+    proj = CandidateProjector("ngram", "greedy", max_words=max_words, n_proj=n_proj, **PAPER)
     assert proj.direct
     tags, spans = project(proj, aligned)
     ref = reference_project(pair.src_spans, pair.tgt_words, links, len(pair.src_words) + 1,
@@ -315,6 +318,6 @@ def test_direct_entries_are_the_pruned_matrix_and_ilp_stays_optimal(inst, n_proj
         total_score(full, ilp_match(full, cands, n_proj)))
     spans = [Span(s, e, "X") for _, s, e in chosen]
     assert not any(a.overlaps(b) for a, b in itertools.combinations(spans, 2))
-    assert project(CandidateProjector("ngram", "ilp", max_words=max_words, n_proj=n_proj),
-                   aligned)[1] == tuple(sorted((Span(s, e, pair.src_spans[p].label) for p, s, e in
+    assert project(CandidateProjector("ngram", "ilp", max_words=max_words, n_proj=n_proj,
+                                      **PAPER), aligned)[1] == tuple(sorted((Span(s, e, pair.src_spans[p].label) for p, s, e in
                                      chosen), key=lambda sp: sp.start))

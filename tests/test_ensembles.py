@@ -154,7 +154,7 @@ def test_similarity_weighting_breaks_dice_ties_towards_the_stronger_link(matchin
     assert project(weighted, swapped)[1] == (Span(0, 1, "PER"),)
     # the paper's count: greedy keeps its lowest-index rule
     if matching == "greedy":
-        plain = CandidateProjector("ngram", matching, "itermax")
+        plain = CandidateProjector("ngram", matching, "itermax", link_weighting="count")
         assert project(plain, aligned)[1] == (Span(0, 1, "PER"),)
 
 
@@ -165,4 +165,4 @@ def test_similarity_weighting_needs_the_link_scores():
                 aligned)
     with pytest.raises(ValueError, match="unknown link weighting"):
         CandidateProjector("ngram", link_weighting="softmax")
-    assert CandidateProjector("ngram").describe()["link_weighting"] == "count"
+    assert CandidateProjector("ngram").describe()["link_weighting"] == "similarity"  # the job's

@@ -26,7 +26,7 @@ from apache_beam.ml.inference.base import PredictionResult
 from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import AlignmentEncoderHandler
-from xlner import alignment
+from xlner import alignment, defaults
 from xlner.models.encoders import pair_similarity
 from xlner.records import AlignedPair, Failure, SentencePair
 
@@ -124,7 +124,8 @@ class Align(beam.PTransform):
     """
 
     def __init__(self, handler: AlignmentEncoderHandler, methods: Sequence[str], aligner: str,
-                 batch_size: int = 64, batch_tokens: int = 16384, shared_side: str = "src",
+                 batch_size: int = defaults.ALIGN_BATCH_SIZE,
+                 batch_tokens: int = defaults.ALIGN_BATCH_TOKENS, shared_side: str = "src",
                  link_scores: bool = False):
         super().__init__()
         unknown = set(methods) - set(alignment.METHODS)

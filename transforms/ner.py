@@ -21,6 +21,7 @@ from apache_beam.ml.inference.base import PredictionResult
 from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import NERModelHandler
+from xlner import defaults
 from xlner.bio import spans_to_tags
 from xlner.records import Failure, LabeledSentence, SentencePair
 
@@ -53,8 +54,9 @@ class _Unpack(beam.DoFn):
 class TagWords(beam.PTransform):
     """WordsToTag -> (payload, spans); failures become dead letters of ``stage``."""
 
-    def __init__(self, handler: NERModelHandler, stage: str = "ner", batch_size: int = 64,
-                 batch_tokens: int = 16384):
+    def __init__(self, handler: NERModelHandler, stage: str = "ner",
+                 batch_size: int = defaults.NER_BATCH_SIZE,
+                 batch_tokens: int = defaults.NER_BATCH_TOKENS):
         super().__init__()
         self._tag = InferInBatches(handler, size_fn=lambda r: 2 * len(r.words) + 2,
                                    max_batch_size=batch_size, max_batch_tokens=batch_tokens,
@@ -84,7 +86,7 @@ class TagTargets(beam.PTransform):
     """SentencePair -> the same pair with NER spans (and word probabilities) on its target
     words: the candidates of NER-candidate methods and the labels of model transfer."""
 
-    def __init__(self, handler: NERModelHandler, batch_size: int = 64):
+    def __init__(self, handler: NERModelHandler, batch_size: int = defaults.NER_BATCH_SIZE):
         super().__init__()
         self._tag = TagWords(handler, "ner", batch_size)
         self._attach = _attach_with_probabilities if handler.with_probabilities else _attach
@@ -107,7 +109,7 @@ class LabelSentences(beam.PTransform):
     """LabeledSentence -> the same sentence tagged by the NER model (``--label_source``:
     an unlabelled source corpus); failures are dead letters before the fan-out."""
 
-    def __init__(self, handler: NERModelHandler, batch_size: int = 64):
+    def __init__(self, handler: NERModelHandler, batch_size: int = defaults.NER_BATCH_SIZE):
         super().__init__()
         self._tag = TagWords(handler, "label_source", batch_size)
 

@@ -25,6 +25,7 @@ from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import InferInBatches
+from xlner import defaults
 from xlner.batching import approx_tokens
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
@@ -125,8 +126,9 @@ class TranslateTexts(beam.PTransform):
     """TextRequest -> TranslatedText (failures carry ``error``/``reason``; never dropped)."""
 
     def __init__(self, handler: TranslationModelHandler, model_id: str, model_signature: str,
-                 cache_location: Optional[str] = None, batch_size: int = 32,
-                 batch_tokens: int = 8192):
+                 cache_location: Optional[str] = None,
+                 batch_size: int = defaults.TRANSLATION_BATCH_SIZE,
+                 batch_tokens: int = defaults.TRANSLATION_BATCH_TOKENS):
         super().__init__()
         self._model = model_id
         self._signature = model_signature

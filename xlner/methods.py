@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from xlner import defaults
 from xlner.alignment import METHODS as ALIGN_METHODS
 
 PROJECTIONS = ("heuristic", "ngram", "ner", "easyproject", "model_transfer")
@@ -43,7 +44,7 @@ class Method:
     """One projection method. ``align_method`` and ``matching`` are empty where unused."""
 
     projection: str
-    direction: str = "src2tgt"
+    direction: str = defaults.ALIGN_DIRECTION
     align_method: str = ""
     matching: str = ""
 
@@ -68,10 +69,13 @@ class Method:
                                 f"({', '.join(ALIGNING)}), not {self.projection}")
 
     @classmethod
-    def of(cls, projection: str, direction: str = "src2tgt", align_method: str = "argmax",
-           matching: str = "greedy") -> "Method":
-        """A method from the translate-train flags; the alignment method and the matching
-        are dropped where the projection does not use them (their flags have defaults)."""
+    def of(cls, projection: str = defaults.PROJECTION,
+           direction: str = defaults.ALIGN_DIRECTION,
+           align_method: str = defaults.ALIGN_METHOD,
+           matching: str = defaults.MATCHING) -> "Method":
+        """A method from the translate-train flags, with the job's defaults (``Method.of()``
+        is the method the job runs without flags); the alignment method and the matching
+        are dropped where the projection does not use them."""
         return cls(projection, direction, align_method if projection in ALIGNING else "",
                    matching if projection in CANDIDATES else "")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Mapping, Optional, Protocol
 
-from xlner import matching
+from xlner import defaults, matching
 from xlner.bio import spans_to_tags
 from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.heuristic import project_heuristic
@@ -50,17 +50,18 @@ class Projector(Protocol):
 
 @dataclass(frozen=True)
 class ProjectionSettings:
-    """The tunable settings of the projectors (the method picks which apply)."""
+    """The tunable settings of the projectors (the method picks which apply); the
+    defaults are the job's (``xlner.defaults``)."""
 
-    merge_distance: int = 1
-    length_ratio_threshold: float = 0.8
-    overwrite: bool = True
-    paper_quirks: bool = False
-    max_candidate_words: Optional[int] = None
-    n_proj: int = 1
-    ner_subranges: bool = False
-    score_weights: tuple = (("align", 1.0),)
-    link_weighting: str = "count"
+    merge_distance: int = defaults.MERGE_DISTANCE
+    length_ratio_threshold: float = defaults.LENGTH_RATIO_THRESHOLD
+    overwrite: bool = defaults.OVERWRITE
+    paper_quirks: bool = defaults.PAPER_QUIRKS
+    max_candidate_words: Optional[int] = defaults.MAX_CANDIDATE_WORDS
+    n_proj: int = defaults.N_PROJ
+    ner_subranges: bool = defaults.NER_SUBRANGES
+    score_weights: tuple = defaults.SCORE_WEIGHTS
+    link_weighting: str = defaults.LINK_WEIGHTING
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,11 @@ class SpanProjector:
 
 @dataclass(frozen=True)
 class HeuristicProjector:
-    align_method: str = "argmax"
-    merge_distance: int = 1
-    length_ratio_threshold: float = 0.8
-    overwrite: bool = True
-    reproduce_merge_quirk: bool = False
+    align_method: str = defaults.ALIGN_METHOD
+    merge_distance: int = defaults.MERGE_DISTANCE
+    length_ratio_threshold: float = defaults.LENGTH_RATIO_THRESHOLD
+    overwrite: bool = defaults.OVERWRITE
+    reproduce_merge_quirk: bool = defaults.PAPER_QUIRKS
     name: str = "heuristic"
     needs_word_probs: bool = False
 
@@ -109,17 +110,17 @@ class HeuristicProjector:
 class CandidateProjector:
     """Candidates + alignment score + matching; ``name`` is ``ngram`` or ``ner``."""
 
-    name: str = "ngram"
-    matching: str = "greedy"  # greedy | ilp | bipartite
-    align_method: str = "argmax"
-    max_words: Optional[int] = None  # n-gram length cap; None: all (30 for no-space scripts)
-    n_proj: int = 1
-    ner_subranges: bool = False
+    name: str = defaults.CANDIDATES
+    matching: str = defaults.MATCHING  # greedy | ilp | bipartite
+    align_method: str = defaults.ALIGN_METHOD
+    max_words: Optional[int] = defaults.MAX_CANDIDATE_WORDS  # None: all (30 without spaces)
+    n_proj: int = defaults.N_PROJ
+    ner_subranges: bool = defaults.NER_SUBRANGES
     # The paper scores by alignment only; the thesis also fuses an NER-model score.
-    score_weights: tuple = (("align", 1.0),)
+    score_weights: tuple = defaults.SCORE_WEIGHTS
     # "count": the paper's Dice counts links; "similarity": each link weighs its
     # similarity (AlignedPair.link_scores), which breaks Dice's ties by link strength.
-    link_weighting: str = "count"
+    link_weighting: str = defaults.LINK_WEIGHTING
 
     def __post_init__(self):
         if self.name not in ("ngram", "ner"):
@@ -226,9 +227,11 @@ def _entities(pair: SentencePair, chosen) -> tuple[tuple[str, ...], tuple[Projec
     return spans_to_tags([x.span for x in entities], len(pair.tgt_words)), tuple(entities)
 
 
-def build_projector(method: Method, settings: ProjectionSettings = ProjectionSettings()
-                    ) -> Projector:
-    """The projector of ``method`` with ``settings``."""
+def build_projector(method: Optional[Method] = None,
+                    settings: ProjectionSettings = ProjectionSettings()) -> Projector:
+    """The projector of ``method`` with ``settings``; without arguments, the projector the
+    job runs without flags."""
+    method = method or Method.of()
     if method.projection == "heuristic":
         return HeuristicProjector(
             align_method=method.align_method, merge_distance=settings.merge_distance,

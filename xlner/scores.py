@@ -182,6 +182,11 @@ def parse_weights(spec: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def format_weights(weights: tuple[tuple[str, float], ...]) -> str:
+    """The inverse of :func:`parse_weights`: (("align", 1.0),) -> ``"align=1"``."""
+    return ",".join(f"{name}={weight:g}" for name, weight in weights)
+
+
 def fuse(scores: Mapping[str, sparse.csr_matrix], weights: Mapping[str, float]
          ) -> sparse.csr_matrix:
     """Weighted sum of score matrices of the same shape (the thesis's "fusion")."""

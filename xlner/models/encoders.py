@@ -18,6 +18,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from xlner import defaults
 from xlner.alignment import SubwordSimilarity
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.models.lazy import LazyModel
@@ -85,9 +86,9 @@ class WordPairEncoder:
     NLLB language-code token, as the translation model's own input does.
     """
 
-    def __init__(self, model: str, layer, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None, max_length: Optional[int] = None,
-                 allow_pickle: bool = False):
+    def __init__(self, model: str = EMBEDDED_ENCODER, layer=defaults.ALIGN_LAYERS,
+                 device: str = "auto", dtype: str = "auto", cache_dir: Optional[str] = None,
+                 max_length: Optional[int] = None, allow_pickle: bool = False):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         quiet_transformers()
