@@ -71,12 +71,16 @@ def _main(argv: Sequence[str]) -> int:
     except Exception:  # noqa: BLE001 - remote runs: metrics may not be readable here
         return 0
     print_table(metrics)
+    status = 0
+    for problem in metrics.get("problems") or []:  # typed scores that cannot mean anything
+        print(f"xlner: the run failed: {problem}", file=sys.stderr)
+        status = 1
     empty = [code for code, entry in metrics["languages"].items() if not entry["sentences"]]
     if empty and not ecfg.opts.allow_empty:
         print(f"xlner: the run failed: no gold sentence was scored for {', '.join(empty)}",
               file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    return status
 
 
 main = main_of(_main)

@@ -118,6 +118,54 @@ def test_bible_translate_test_metrics_and_report(tmp_path, e5_dir):
             f1_score([strip(r["gold"]) for r in rows], [strip(r["pred"]) for r in rows]))
         assert block["span"]["overall"]["f1"] > 0.65
     _check_the_report(str(tmp_path / "out"), [json.loads(l) for l in lines], metrics, preds)
+    # untyped gold (ENT) against the English NER's types: typed F1 is marked, not headlined
+    types = metrics["languages"]["ell_Grek"]["types"]
+    assert types["gold"] == ["ENT"] and types["shared"] == [] and types["predicted"]
+    assert not types["typed_meaningful"] and metrics["problems"] == []
+    with open(tmp_path / "out" / "report.html", encoding="utf-8") as f:
+        assert "Typed F1 (in metrics.json) is not meaningful" in f.read()
+
+
+def test_untyped_gold_without_span_only_fails_and_says_why(tmp_path, tiny_models, capsys):
+    from pipeline.evaluate import main
+
+    with open(BIBLE, encoding="utf-8") as f:
+        lines = f.readlines()[:6]
+    sample = tmp_path / "gold.jsonl"
+    sample.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    # the tiny tagger tags every word PER; the Bible gold has one untyped class, ENT
+    status = main([f"--input={sample}", "--langs=ell_Grek", "--methods=MT",
+                   f"--output={out}", "--runner=FnApiRunner", *tiny_models])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "gold types (ENT) and predicted types (" in err and "--span_only" in err
+    with open(out / "metrics.json", encoding="utf-8") as f:
+        metrics = json.load(f)
+    assert metrics["problems"] and metrics["primary"] == "typed"
+    with open(out / "report.md", encoding="utf-8") as f:
+        assert "Typed F1 is NOT MEANINGFUL" in f.read()
+
+
+def test_type_agreement_marks_typed_scores_that_cannot_mean_anything():
+    from types import SimpleNamespace
+
+    from xlner.evaluation import assemble, score_sentence, type_agreement
+
+    untyped = score_sentence(["B-ENT", "O"], ["B-PER", "O"])
+    typed = score_sentence(["B-PER", "B-LOC"], ["B-PER", "B-MISC"])
+    silent = score_sentence(["B-ENT", "O"], ["O", "O"])
+    assert not type_agreement([untyped])["typed_meaningful"]
+    assert type_agreement([typed]) == {"gold": ["LOC", "PER"], "predicted": ["MISC", "PER"],
+                                       "shared": ["PER"], "typed_meaningful": True}
+    assert type_agreement([silent])["typed_meaningful"]  # predicting nothing is a result
+    assert type_agreement([silent, untyped])["predicted"] == ["PER"]
+    lang = [SimpleNamespace(code="ell", nllb="ell_Grek")]
+    for primary, problems in (("typed", 1), ("span", 0)):
+        metrics = assemble({("ell", "MT"): untyped}, lang, ["MT"], {}, primary)
+        assert len(metrics["problems"]) == problems
+        assert not metrics["languages"]["ell"]["types"]["typed_meaningful"]
+    assert assemble({("ell", "MT"): typed}, lang, ["MT"], {}, "typed")["problems"] == []
 
 
 def _check_the_report(out, gold, metrics, preds):

@@ -160,6 +160,32 @@ def errors_of(counts: Counts) -> dict:
     return {"correct": correct, "spurious": predicted - correct, "missed": gold - correct}
 
 
+def type_agreement(counts: Iterable[EvalCounts]) -> dict:
+    """Whether typed scores can mean anything for one language: the entity types of the
+    gold and those the methods predicted. When both are non-empty and share no type
+    (untyped gold such as ``ENT`` against PER/LOC/ORG predictions), every typed prediction
+    counts as wrong and typed F1 is 0 whatever the projection did: not a measurement."""
+    gold: set = set()
+    predicted: set = set()
+    for c in counts:
+        gold |= {t for t, n in c.typed.gold.items() if n}
+        predicted |= {t for t, n in c.typed.predicted.items() if n}
+    shared = gold & predicted
+    return {"gold": sorted(gold), "predicted": sorted(predicted), "shared": sorted(shared),
+            "typed_meaningful": not (gold and predicted and not shared)}
+
+
+def typed_problems(languages: Mapping[str, Mapping], primary: str) -> list[str]:
+    """Why the headline is not a measurement: typed scores are the primary metric and a
+    language's gold and predicted types share nothing (``--span_only`` scores spans)."""
+    if primary != "typed":
+        return []
+    return [f"{code}: gold types ({', '.join(e['types']['gold'])}) and predicted types "
+            f"({', '.join(e['types']['predicted'])}) share none, so typed F1 is 0 whatever "
+            "the projection did; score spans with --span_only"
+            for code, e in languages.items() if not e["types"]["typed_meaningful"]]
+
+
 def english_side(origins: Mapping[tuple[str, str], int]) -> dict:
     """How one language's English side came about: sentences per origin (given / cache /
     model) and the translation models that produced the cached or fresh ones."""
@@ -200,7 +226,10 @@ def assemble(per_key: Mapping[tuple[str, str], EvalCounts], languages: Sequence,
         sentences = max((b["typed"]["sentences"] for b in blocks.values()), default=0)
         out_langs[code] = {"nllb": lang.nllb, "sentences": sentences,
                            "english": english_side(translations.get(code, {})),
-                           "dead_letters": dead_letters.get(code, {}), "methods": blocks}
+                           "dead_letters": dead_letters.get(code, {}),
+                           "types": type_agreement(per_key[(code, m)] for m in methods
+                                                   if (code, m) in per_key),
+                           "methods": blocks}
     averages = {}
     for m in methods:
         with_paper = [c for c, e in out_langs.items()
@@ -216,4 +245,5 @@ def assemble(per_key: Mapping[tuple[str, str], EvalCounts], languages: Sequence,
                        "paper_f1": sum(theirs) / len(theirs) if theirs else None,
                        "languages": len(ours)}
     return {**(header or {}), "primary": primary, "methods": list(methods),
-            "bootstrap": bootstrap.describe(), "languages": out_langs, "averages": averages}
+            "bootstrap": bootstrap.describe(), "languages": out_langs, "averages": averages,
+            "problems": typed_problems(out_langs, primary)}

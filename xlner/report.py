@@ -222,6 +222,25 @@ def _caveat(metrics: dict, with_paper: bool) -> str:
     return ""
 
 
+def _type_warnings(metrics: dict) -> list[str]:
+    """One line per language whose gold and predicted types share none
+    (``xlner.evaluation.type_agreement``): typed F1 there is 0 by construction."""
+    span = (metrics.get("primary") or "typed") == "span"
+    out = []
+    for code, entry in (metrics.get("languages") or {}).items():
+        types = entry.get("types") or {}
+        if types.get("typed_meaningful", True):
+            continue
+        what = (f"{code}: gold types ({', '.join(types.get('gold', []))}) and predicted "
+                f"types ({', '.join(types.get('predicted', []))}) share none, so every typed "
+                "prediction counts as wrong. ")
+        out.append(what + ("Typed F1 (in metrics.json) is not meaningful; the headline "
+                           "here is span F1." if span else
+                           "Typed F1 is NOT MEANINGFUL and the job exited with status 1; "
+                           "rerun with --span_only to score spans."))
+    return out
+
+
 def _entities(entry: dict) -> Optional[int]:
     """Gold entities of a language (the same for every method) under the primary metric."""
     for block in (entry.get("methods") or {}).values():
@@ -385,6 +404,7 @@ def render_markdown(metrics: dict, examples: dict) -> str:
                 "over the scored languages."), ""]
     if _caveat(metrics, paper):
         out += [f"> {_caveat(metrics, paper)}", ""]
+    out += [line for w in _type_warnings(metrics) for line in (f"> **Warning:** {_md(w)}", "")]
     out.append(_md_row(["language"] + [_md(m) for m in methods]))
     out.append(_md_row(["---"] * (len(methods) + 1)))
     for lang, row in grid.items():
@@ -443,6 +463,7 @@ h4{margin:.8rem 0 .2rem}h5{margin:.5rem 0 .1rem;color:#555;font-size:.9em}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:0}
 dl.facts dt{color:#666}dl.facts dd{margin:0;font-family:ui-monospace,monospace}
 nav a{margin-right:1rem}.note{color:#555;max-width:60rem}.caveat{color:#8a4b00}
+.warning{color:#7a0000;background:#fde8e8;border:1px solid #c00;padding:.5rem;max-width:60rem}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0}
 th,td{border:1px solid #e2e2e2;padding:.2rem .45rem;text-align:right;white-space:nowrap}
@@ -690,6 +711,8 @@ def render_html(metrics: dict, examples: dict) -> str:
     facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in _facts(metrics))
     caveat = (f'<p class="note caveat">{escape(_caveat(metrics, paper))}</p>'
               if _caveat(metrics, paper) else "")
+    caveat += "".join(f'<p class="warning" role="alert"><strong>Warning:</strong> '
+                      f"{escape(w)}</p>" for w in _type_warnings(metrics))
     charts = ("".join(_chart(lang, methods, grid[lang], primary) for lang in langs)
               if langs and methods else '<p class="note">No languages scored.</p>')
     note = ("Primary F1 × 100 (bold), its bootstrap 95% interval and n, the gold entities "
