@@ -1,5 +1,5 @@
 """The reference implementation's n-gram candidate matching, written the way it computes
-(method.md §6.1, §6.2, §6.4): the baseline the benchmark measures our path against, and
+(docs/method.md §6.1, §6.2, §6.4): the baseline the benchmark measures our path against, and
 the oracle the property tests compare our greedy selection with. Not shipped code.
 
 What makes it "reference-style" (and slow) is deliberate and follows the method:
@@ -151,7 +151,7 @@ def overlapping_pairs(candidates: Sequence[tuple[int, int]]) -> list[tuple[int, 
 
 def reference_ilp(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
                   n_proj: int = 1) -> list[tuple[int, int]]:
-    """The thesis's ILP as the reference formulates it (method.md §6.3): a variable for
+    """The thesis's ILP as the reference formulates it (docs/method.md §6.3): a variable for
     every (entity, candidate) of the dense matrix left after dropping all-zero entities and
     candidates, at most ``n_proj`` per entity, and one constraint per *pair* of
     overlapping candidates (O(C²) rows). The reference hands it to GUROBI; here it goes to

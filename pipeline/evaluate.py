@@ -1,6 +1,6 @@
 """Entry point of the evaluation job: ``python -m pipeline.evaluate [options]``.
 
-Translate-test, as the paper evaluates (method.md §1.2): gold sentences of each language
+Translate-test, as the paper evaluates (docs/method.md §1.2): gold sentences of each language
 are translated to English, tagged by an English NER model, and the entities are projected
 back onto the gold tokens by each requested method; seqeval scores (typed and span-only)
 and proj_ratio per language x method go to ``OUTPUT/metrics.json`` and a report

@@ -1,4 +1,4 @@
-"""Assembly of the evaluation job (translate-test, the paper's pipeline, method.md §1.2):
+"""Assembly of the evaluation job (translate-test, the paper's pipeline, docs/method.md §1.2):
 
     read gold -> translate to English -> English NER -> pairs -> [tag targets]
     -> [back-translate] -> Project[METHOD] for each method (one encoder pass)

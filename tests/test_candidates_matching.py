@@ -1,4 +1,4 @@
-"""Candidate extraction, the alignment score and the matchers (method.md §6)."""
+"""Candidate extraction, the alignment score and the matchers (docs/method.md §6)."""
 
 import dataclasses
 import itertools
@@ -34,7 +34,7 @@ def test_ner_candidates_ignore_class_and_can_add_subranges():
 
 
 def test_dice_score_matches_the_worked_example():
-    # method.md P13: a 2-word entity aligned to target words 3 and 5
+    # docs/method.md P13: a 2-word entity aligned to target words 3 and 5
     cands = [Span(3, 4, "CAND"), Span(3, 6, "CAND"), Span(0, 2, "CAND")]
     s = alignment_scores([Span(0, 2, "PER")], cands, [(0, 3), (1, 5)], 7).toarray()[0]
     assert s[0] == pytest.approx(2 / 3) and s[1] == pytest.approx(0.8) and s[2] == 0

@@ -1,4 +1,4 @@
-"""EasyProject markers and span recovery (method.md §7), with the real embedded translator,
+"""EasyProject markers and span recovery (docs/method.md §7), with the real embedded translator,
 and its two composites (EasyProject, BackTranslate) with assert_that over a fake model."""
 
 import apache_beam as beam
@@ -43,7 +43,7 @@ def test_unmatched_markers_lose_the_entity_and_their_brackets_by_default():
     assert r.spans == (Span(4, 5, "LOC"),) and r.matched == 1
     quirky = recover("A [coisa estranha] em [Lisboa].", ["União Europeia", "Lisboa"],
                      ["ORG", "LOC"], paper_quirks=True)
-    assert quirky.words[:4] == ("A", "[", "coisa", "estranha")  # method.md P12
+    assert quirky.words[:4] == ("A", "[", "coisa", "estranha")  # docs/method.md P12
 
 
 def test_each_source_entity_is_used_once_and_failed_entity_translations_are_skipped():

@@ -1,4 +1,4 @@
-"""The García-Ferrero heuristic as specified in method.md §5."""
+"""The García-Ferrero heuristic as specified in docs/method.md §5."""
 
 from xlner.heuristic import aligned_runs, merge_runs, project_heuristic
 from xlner.records import Span
@@ -51,7 +51,7 @@ def test_out_of_order_arrivals_grow_and_merge_runs():
 
 
 def test_merge_quirk_only_with_paper_quirks():
-    runs = [[2, 8], [3, 5]]  # the second run lies inside the first (method.md P9)
+    runs = [[2, 8], [3, 5]]  # the second run lies inside the first (docs/method.md P9)
     assert merge_runs(runs, 1) == [[2, 8]]
     assert merge_runs(runs, 1, reproduce_merge_quirk=True) == [[2, 5]]
 

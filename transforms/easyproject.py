@@ -141,7 +141,7 @@ def back_translated_pair(ep: EasyProjected) -> SentencePair:
 
 class BackTranslate(beam.PTransform):
     """SentencePair -> the pair whose source side is an EasyProject translation of it into
-    the target language, so alignment is within one language (method.md §1.2, tgt2tgt)."""
+    the target language, so alignment is within one language (docs/method.md §1.2, tgt2tgt)."""
 
     def __init__(self, texts: TranslateTexts, paper_quirks: bool = False):
         super().__init__()

@@ -11,7 +11,7 @@ module extracts subword alignments with
   directions, a pair is kept when both probabilities exceed a threshold (1e-3);
 
 and lifts them to words with the "any pair" rule: words (i, j) are aligned if any subword
-of i is aligned to any subword of j (method.md §4). Pairs are (source word, target word).
+of i is aligned to any subword of j (docs/method.md §4). Pairs are (source word, target word).
 
 Two additions measured on real gold (``benchmarks/alignment_search.py``):
 :func:`concatenate_layers` pools several hidden layers into one similarity (the cosine of

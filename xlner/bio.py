@@ -130,7 +130,7 @@ def group_word_labels(labels: Sequence[str]) -> tuple[Span, ...]:
     Consecutive words of the same type form one entity unless a word is tagged ``B-``; a
     type change or ``O`` ends it; a label without prefix counts as ``B-``. This is what
     makes IOB1 taggers (XLM-R CoNLL-03 emits ``I-PER`` for every person word) usable:
-    reading entities off ``B-`` tags would lose most of them (method.md P6).
+    reading entities off ``B-`` tags would lose most of them (docs/method.md P6).
     """
     spans: list[Span] = []
     start, label = None, None

@@ -1,4 +1,4 @@
-"""Target-side candidate spans for candidate matching (method.md §6.1).
+"""Target-side candidate spans for candidate matching (docs/method.md §6.1).
 
 * n-grams ("dummy" in the reference): every span of ``min_words..max_words`` words that
   contains no stop word (``!`` and ``?``, as in the paper), enumerated by start and then

@@ -3,7 +3,7 @@
 The source entities are wrapped in ``[ ]``, the marked sentence is translated by a model
 that keeps the markers, each entity string is translated on its own, and every marked span
 of the output is matched to an entity translation by fuzzy string similarity to recover
-its label (method.md §7). Used directly as a projection method (translate-train) and as
+its label (docs/method.md §7). Used directly as a projection method (translate-train) and as
 the back-translation side of the tgt2tgt refinement.
 
 Defaults fix the reference's quirks (P12): the best match wins (not the last one above the

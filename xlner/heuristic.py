@@ -3,7 +3,7 @@
 For each source entity: collect the runs of target words aligned to any of its words, merge
 runs separated by at most ``merge_distance`` unaligned words, keep runs whose length is
 *strictly* more than ``length_ratio_threshold`` times the entity length, and label them
-(method.md §5). Later entities overwrite earlier labels, as in the paper; with
+(docs/method.md §5). Later entities overwrite earlier labels, as in the paper; with
 ``overwrite=False`` a run that touches an already-labelled word is skipped (the thesis).
 """
 
@@ -40,7 +40,7 @@ def merge_runs(runs: list[list[int]], merge_distance: int,
     """Step (2): merge ranges whose gap is at most ``merge_distance`` words.
 
     The reference sets the merged end to the later range's end even when that range lies
-    inside the previous one (method.md P9); ``reproduce_merge_quirk`` keeps that, the
+    inside the previous one (docs/method.md P9); ``reproduce_merge_quirk`` keeps that, the
     default takes the maximum.
     """
     if not runs:

@@ -1,6 +1,6 @@
 """The evaluation languages: MasakhaNER 2.0 and XTREME PAN-X, with their NLLB codes.
 
-Codes follow method.md §3: MasakhaNER2 uses ``<iso3>_Latn`` except ``swa`` -> ``swh_Latn``;
+Codes follow docs/method.md §3: MasakhaNER2 uses ``<iso3>_Latn`` except ``swa`` -> ``swh_Latn``;
 ``bbj`` and ``pcm`` have no NLLB-200 code and are rejected with a clear message. PAN-X
 tokenises ja/zh/th per character: their sentences are joined without spaces and n-gram
 candidates are capped at 30 words (§2.1, §6.1); xlner.text decides that from the script.
@@ -51,7 +51,7 @@ PANX = {c: Language("panx", c, n) for c, n in _PANX_NLLB.items()}
 
 DATASETS = {"masakhaner2": MASAKHANER2, "panx": PANX}
 
-# What the paper evaluates on each data set (method.md §9, §11).
+# What the paper evaluates on each data set (docs/method.md §9, §11).
 EVALUATED_TYPES = {"masakhaner2": ("PER", "ORG", "LOC"), "panx": ("PER", "ORG", "LOC")}
 IGNORED_TYPES = {"masakhaner2": ("DATE",), "panx": ()}
 # Languages the paper reports ("all"): NLLB-supported, and English is the source for PAN-X.

