@@ -20,7 +20,7 @@ from pipeline.options import (REUSE_TRANSLATOR, SAMPLE_INPUT, ConfigError, Evalu
 from transforms.align import Align
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
                                  TranslationModelHandler)
-from transforms.publish import UnsafePath, attempt_dir, check_run_id, new_attempt
+from xlner.publication import UnsafePath, attempt_rel, check_run_id, new_attempt
 from transforms.translate import TranslateTexts
 from xlner import languages as registry
 from xlner import methods as method_registry
@@ -226,8 +226,9 @@ class RunConfig:
     method: Method
     projector: Projector
     filters: Filters = Filters()
-    attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
+    attempt: str = field(default_factory=new_attempt)  # this launch (runs/<run_id>/<attempt>)
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
+    lease: Optional[dict] = None  # the lease this attempt holds (pipeline/outputs.py)
 
     @classmethod
     def from_options(cls, o: RunOptions) -> "RunConfig":
@@ -256,7 +257,7 @@ class RunConfig:
         return cls(opts=o, run_id=o.run_id or new_run_id(), inputs=_inputs(o.input),
                    target_langs=targets, label_names=tuple(csv_list(o.label_list)) or None,
                    method=method, projector=build_projector(method, projection_settings(o)),
-                   filters=filters, attempt=new_attempt() if o.publish else "")
+                   filters=filters)
 
     @property
     def models(self) -> Models:
@@ -285,7 +286,7 @@ class RunConfig:
     def output_dir(self) -> str:
         """Where this run writes: OUTPUT itself, or its attempt folder with --publish."""
         if self.opts.publish:
-            return attempt_dir(self.opts.output, self.run_id, self.attempt)
+            return self.opts.output.rstrip("/") + "/" + attempt_rel(self.run_id, self.attempt)
         return self.opts.output
 
     def provenance(self) -> dict:
@@ -329,6 +330,8 @@ class EvalConfig:
     ignore_types: tuple[str, ...]
     label_names: Optional[tuple[str, ...]]
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
+    attempt: str = field(default_factory=new_attempt)  # this launch, for its lease
+    lease: Optional[dict] = None  # the lease this attempt holds (pipeline/outputs.py)
 
     @classmethod
     def from_options(cls, o: EvaluateOptions) -> "EvalConfig":

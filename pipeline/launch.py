@@ -4,7 +4,6 @@ checked before any work, run, and turn failures into one clear line and an exit 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from typing import Callable, Sequence
@@ -14,15 +13,17 @@ from apache_beam.options.pipeline_options import (PipelineOptions, PortableOptio
                                                   StandardOptions)
 
 from pipeline.options import ConfigError, Job, parse_args
-from xlner.card import CARD, CARD_MARKER
+from pipeline.outputs import check_output, drop_lease, hold_lease
 from xlner.models.checks import model_problem
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
+from xlner.publication import checkpoint
 
 LOG = logging.getLogger("xlner")
 # Our own errors, as they appear inside a runner's wrapped exception text.
-_OUR_ERRORS = re.compile(r"(ModelLoadError|PublishRefused|ConfigError): (.*)")
+_OUR_ERRORS = re.compile(r"(ModelLoadError|PublishRefused|ConfigError|OutputRefused|LeaseHeld|"
+                         r"LatestUnavailable): (.*)")
 
 
 def beam_options(beam_args: Sequence[str]) -> PipelineOptions:
@@ -69,20 +70,27 @@ def parse(job: Job, argv: Sequence[str]):
 def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
           wait: bool = True):
     """Parse, derive the job's config, check what can be checked before any work (inputs,
-    output, models), build the graph and run it. Returns (result, config)."""
+    output, models), take the attempt's lease, build the graph and run it. Returns
+    (result, config); the lease is released when the launcher saw the run end."""
     import apache_beam as beam
 
     opts, options = parse(job, argv)
     cfg = config_of(opts)
     what, patterns = cfg.input_patterns()
     check_patterns(patterns, what)
-    check_output(opts.output)
+    check_output(cfg)
     check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, cfg)
-    result = pipeline.run()
-    if wait:
-        result.wait_until_finish()
+    cfg = hold_lease(cfg, wait)
+    checkpoint("lease")
+    try:
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, cfg)
+        result = pipeline.run()
+        if wait:
+            result.wait_until_finish()
+    finally:
+        if wait:
+            drop_lease(cfg)
     return result, cfg
 
 
@@ -119,36 +127,6 @@ def check_models(models: Sequence[tuple[str, str]], options: PipelineOptions,
         problem = model_problem(value, option, EMBEDDED, allow_pickle)
         if problem:
             raise ConfigError(problem)
-
-
-def check_output(output: str) -> None:
-    """A local output root must be a writable folder (gs:// is checked by the run), and a
-    README.md already there must be a dataset card of ours: the run replaces it, and must
-    not replace a project's own README (``--output .`` in a checkout)."""
-    card = FileSystems.join(output.rstrip("/"), CARD)
-    try:
-        if FileSystems.exists(card):
-            with FileSystems.open(card) as f:
-                head = f.read(4096).decode("utf-8", "replace")
-            if CARD_MARKER not in head:
-                raise ConfigError(f"--output {output!r} holds a {CARD} that is not an xlner "
-                                  "dataset card; choose an empty folder or an earlier output")
-    except ConfigError:
-        raise
-    except Exception:  # noqa: BLE001 - unreadable: the run's own write will say why
-        pass
-    if "://" in output:
-        return
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ConfigError(f"--output {output!r} is a file, not a folder")
-    try:
-        os.makedirs(output, exist_ok=True)
-        probe = os.path.join(output, f".xlner-write-check-{os.getpid()}")
-        with open(probe, "w") as f:
-            f.write("")
-        os.remove(probe)
-    except OSError as e:
-        raise ConfigError(f"--output {output!r} is not writable: {e.strerror or e}") from None
 
 
 def failure_line(e: BaseException) -> str:

@@ -131,6 +131,10 @@ class OutputOptions:
     allow_empty: bool = option(
         False, "Exit 0 even when a language ends with no rows or an input file is empty "
         "(by default such a run fails).")
+    take_over_lease: str = option(
+        "", "The attempt named in a LEASE.json left by a run that is dead on another "
+        "machine: take over its lease (a dead holder on this machine is taken over by "
+        "itself).", regex=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")
 
 
 @dataclass(frozen=True)
@@ -513,9 +517,10 @@ def parse_args(job: Job, argv: Sequence[str]) -> tuple[Any, list[str]]:
 
 
 def options_hash(opts) -> str:
-    """A short hash of the options that determine the output (run id and output excluded)."""
+    """A short hash of the options that determine the output (run id, output and lease
+    takeover excluded)."""
     payload = {k: v for k, v in sorted(dataclasses.asdict(opts).items())
-               if k not in ("run_id", "output")}
+               if k not in ("run_id", "output", "take_over_lease")}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
                           ).hexdigest()[:16]
 

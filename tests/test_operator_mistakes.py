@@ -4,6 +4,7 @@ output folder holds exactly the new run's rows."""
 
 import glob
 import hashlib
+import json
 import os
 import shutil
 
@@ -138,15 +139,23 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
     import datasets
 
     assert datasets.load_dataset(out, "por_Latn", split="train").num_rows == 30  # cached now
-    os.rename(glob.glob(f"{out}/por_Latn/part-*")[0], f"{out}/por_Latn/part-00007-of-00009.parquet")
-    with open(f"{out}/dead_letter/dead_letter-00003-of-00004.jsonl", "w") as f:
-        f.write('{"stage": "read", "reason": "from an earlier run"}\n')
+    old_shard = glob.glob(f"{out}/por_Latn/part-*")[0]
+    # files in our folders, with our names, that no manifest of ours lists: not ours
+    foreign = [f"{out}/por_Latn/part-00007-of-00009-0123456789ab.parquet",
+               f"{out}/dead_letter/dead_letter-00003-of-00004-0123456789ab.jsonl"]
+    os.makedirs(f"{out}/dead_letter")
+    shutil.copy(old_shard, foreign[0])
+    with open(foreign[1], "w") as f:
+        f.write('{"stage": "read", "reason": "from somebody else"}\n')
     (tmp_path / "out" / "keep.txt").write_text("not ours")
     assert main([f"--output={out}", f"--input={small}", *tiny_aligner]) == 0
     summary, rows, dead = read_outputs(out)
     assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"] and dead == []
     assert summary["languages"]["por_Latn"]["written"] == 3
-    assert (tmp_path / "out" / "keep.txt").exists()  # only our own shards are replaced
+    assert not os.path.exists(old_shard)  # the previous run's shard, listed and unchanged
+    assert all(os.path.exists(f) for f in foreign) and (tmp_path / "out" / "keep.txt").exists()
+    with open(f"{out}/manifest.json") as f:
+        assert json.load(f)["foreign"] == sorted(os.path.relpath(p, out) for p in foreign)
     # the dataset card's infos change with the data: datasets does not serve its stale cache
     assert sorted(datasets.load_dataset(out, "por_Latn", split="train")["id"]) == [
         "s0", "s1", "s2"]

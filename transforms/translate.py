@@ -14,7 +14,6 @@ run where all rows do never loads one — and every translation is split into wo
 
 from __future__ import annotations
 
-import uuid
 from typing import Optional, Sequence
 
 import apache_beam as beam
@@ -28,8 +27,10 @@ from transforms.batching import InferInBatches
 from xlner.batching import approx_tokens
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
+from transforms.shards import WriteShards, parquet_bytes
 from transforms.split import SplitWords
 from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
+from xlner.guarded_files import Folder, open_root
 from xlner.records import (Failure, LabeledSentence, TextRequest, TranslatedText,
                            Translation, TranslationJob, key_lang, pair_key)
 from xlner.text import detokenize
@@ -121,6 +122,30 @@ class ReadTranslationCache(beam.PTransform):
                 | "ParseCache" >> beam.ParDo(_ReadCacheFile()))
 
 
+def cache_parquet(rows: list, _arg=None) -> bytes:
+    import pyarrow as pa
+
+    return parquet_bytes(pa.Table.from_pylist(rows, schema=CACHE_SCHEMA))
+
+
+def cache_row_key(row: dict) -> str:
+    return row["key"]
+
+
+class WriteTranslationCache(beam.PTransform):
+    """New cache rows -> ``translations-*-<digest>.parquet`` in the cache folder, written
+    like the shards through the guarded layer (the cache folder is its own root)."""
+
+    def __init__(self, location: str):
+        super().__init__()
+        self._folder = Folder(open_root(location, "--translation_cache"))
+
+    def expand(self, rows):
+        return (rows | "InCacheFolder" >> beam.Map(lambda r: ("", r))
+                | "WriteCacheFiles" >> WriteShards(self._folder, cache_parquet, cache_row_key,
+                                                   name="translations"))
+
+
 class TranslateTexts(beam.PTransform):
     """TextRequest -> TranslatedText (failures carry ``error``/``reason``; never dropped)."""
 
@@ -159,10 +184,7 @@ class TranslateTexts(beam.PTransform):
             | "Unpack" >> beam.ParDo(_Unpack(self._model)).with_outputs(
                 NEW_CACHE_ROWS, main="texts"))
         if self._cache:
-            _ = (translated[NEW_CACHE_ROWS]
-                 | "WriteCache" >> beam.io.WriteToParquet(
-                     f"{self._cache.rstrip('/')}/translations-{uuid.uuid4().hex[:12]}",
-                     CACHE_SCHEMA, file_name_suffix=".parquet"))
+            _ = translated[NEW_CACHE_ROWS] | "WriteCache" >> WriteTranslationCache(self._cache)
         if hits is None:
             return translated.texts
         return (translated.texts, hits) | "AllTexts" >> beam.Flatten()
