@@ -12,11 +12,12 @@ these is a ConfigError: one line, exit 2, nothing done.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 
 from pipeline.options import ConfigError
 from xlner.card import CARD, CARD_MARKER
-from xlner.guarded_files import Folder, OutputRefused, OutputRoot, open_root
+from xlner.guarded_files import LOCK, Folder, OutputRefused, OutputRoot, open_root, sha256_of
 from xlner.leases import holder_record, release, take
 from xlner.publication import (ATTEMPT, LATEST, LEASE, MANIFEST, LatestUnavailable,
                                attempt_rel, lease_rel, run_rel, sync_card)
@@ -48,7 +49,7 @@ def places(cfg) -> tuple[list[str], list[str]]:
         files = ["summary.json", CARD, MANIFEST]
     else:
         folders, files = ["predictions", "dead_letter"], list(REPORT_FILES) + [MANIFEST]
-    folders, files = [at(f) for f in folders], [at(f) for f in files]
+    folders, files = [at(f) for f in folders], [at(f) for f in files] + [LOCK]
     if publishing(cfg):
         folders += ["runs", run_rel(cfg.run_id), base]
         files += [LATEST, CARD, lease_rel(cfg.run_id, True), f"{base}/{ATTEMPT}"]
@@ -57,13 +58,50 @@ def places(cfg) -> tuple[list[str], list[str]]:
     return folders, files
 
 
-def _check_card(root: OutputRoot) -> None:
-    """A README.md already at the root must be a card of ours: the run replaces it, and must
-    not replace a project's own README (``--output .`` in a checkout)."""
-    head = (root.read(CARD) or b"")[:4096].decode("utf-8", "replace")
-    if head and CARD_MARKER not in head:
-        raise ConfigError(f"--output {root.url!r} holds a {CARD} that is not an xlner "
-                          "dataset card; choose an empty folder or an earlier output")
+def _json_with(key: str):
+    def check(data: bytes) -> bool:
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return False
+        return isinstance(value, dict) and key in value
+    return check
+
+
+# How a file at one of the job's fixed names shows it is ours when no manifest lists it
+# (an output folder of an earlier version, or a run killed before its manifest).
+LOOKS_OURS = {CARD: lambda data: CARD_MARKER.encode() in data[:4096],
+              LATEST: _json_with("manifest"), MANIFEST: _json_with("files"),
+              "summary.json": _json_with("accounting_balanced"),
+              "metrics.json": _json_with("languages")}
+# The report's other files carry no mark of their own: ours when the metrics beside them are.
+BESIDE_METRICS = ("examples.json", "report.md", "report.html")
+
+
+def _check_replaceable(root: OutputRoot, files, base: str) -> None:
+    """A file the run will replace must be one a run of ours wrote: listed with its bytes
+    in the folder's previous manifest, or recognisably ours by its content."""
+    previous = root.read(f"{base}/{MANIFEST}" if base else MANIFEST)
+    try:
+        listed = {f["path"]: f["sha256"] for f in json.loads(previous or b"{}")["files"]}
+    except (ValueError, KeyError, TypeError):
+        listed = {}
+    for rel in files:
+        name = rel.rsplit("/", 1)[-1]
+        if name not in LOOKS_OURS and name not in BESIDE_METRICS:
+            continue
+        data = root.read(rel)
+        if data is None or listed.get(rel) == sha256_of(data):
+            continue
+        if name in BESIDE_METRICS:
+            name, data = "metrics.json", root.read(rel[:-len(name)] + "metrics.json") or b""
+        if LOOKS_OURS[name](data):
+            continue
+        if name == CARD:
+            raise ConfigError(f"--output {root.url!r} holds a {CARD} that is not an xlner "
+                              "dataset card; choose an empty folder or an earlier output")
+        raise ConfigError(f"{root.join(rel)} is not a file an xlner run wrote (no manifest "
+                          "lists it); move it away or choose another --output")
 
 
 def check_output(cfg) -> OutputRoot:
@@ -73,7 +111,8 @@ def check_output(cfg) -> OutputRoot:
         root.probe()
         folders, files = places(cfg)
         root.check_places(folders, files)
-        _check_card(root)
+        base = attempt_rel(cfg.run_id, cfg.attempt) if publishing(cfg) else ""
+        _check_replaceable(root, files, base)
         cache = getattr(cfg.opts, "translation_cache", "")
         if cache:
             open_root(cache, "--translation_cache").probe()
@@ -92,8 +131,6 @@ def hold_lease(cfg, wait: bool):
     try:
         take(root, rel, record, getattr(cfg.opts, "take_over_lease", ""))
         if publishing(cfg):
-            import json
-
             root.create(f"{attempt_rel(cfg.run_id, cfg.attempt)}/{ATTEMPT}",
                         json.dumps(record, sort_keys=True).encode())
             try:
