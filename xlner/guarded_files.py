@@ -490,28 +490,28 @@ class LocalRoot(OutputRoot):
 
 
 # ====================================================================== gs://
-_CLIENT = None
+_CLIENTS: dict = {}
 
 
 def gcs_client():
-    """One google-cloud-storage client per process (anonymous on the emulator); no
-    credentials is one line, not minutes of retries."""
-    global _CLIENT
-    if _CLIENT is None:
+    """One google-cloud-storage client per process and endpoint (anonymous on the
+    emulator); no credentials is one line, not minutes of retries."""
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST", "")
+    if emulator not in _CLIENTS:
         from google.auth.exceptions import DefaultCredentialsError
         from google.cloud import storage
 
-        if os.environ.get("STORAGE_EMULATOR_HOST"):
-            _CLIENT = storage.Client.create_anonymous_client()
+        if emulator:
+            _CLIENTS[emulator] = storage.Client.create_anonymous_client()
         else:
             try:
-                _CLIENT = storage.Client()
+                _CLIENTS[emulator] = storage.Client()
             except DefaultCredentialsError:
                 raise OutputRefused(
                     "no Google Cloud credentials for gs://: run `gcloud auth "
                     "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
                 ) from None
-    return _CLIENT
+    return _CLIENTS[emulator]
 
 
 class GcsRoot(OutputRoot):
@@ -562,15 +562,14 @@ class GcsRoot(OutputRoot):
     def read_versioned(self, rel: str) -> tuple[Optional[bytes], object]:
         from google.api_core.exceptions import NotFound, PreconditionFailed
 
-        blob = self._blob(rel)
+        name = self._blob(rel).name
         for _ in range(10):
-            try:
-                blob.reload()
-            except NotFound:
+            blob = gcs_client().bucket(self.bucket_name).get_blob(name)
+            if blob is None:
                 return None, 0
+            generation = blob.generation  # (a download may reset it from its headers)
             try:
-                return blob.download_as_bytes(if_generation_match=blob.generation), \
-                    blob.generation
+                return blob.download_as_bytes(if_generation_match=generation), generation
             except (NotFound, PreconditionFailed):
                 continue  # replaced between the two calls: read again
         raise Conflict(self.join(rel))

@@ -99,9 +99,10 @@ def join_rel(base: str, name: str) -> str:
 
 
 def checkpoint(step: str) -> None:
-    """Test hook: with ``XLNER_PAUSE_AT=step``, announce ``<dir>/<step>.reached`` and wait
-    for ``<dir>/<step>.go`` (at most 10 minutes). Costs one environment lookup otherwise."""
-    if os.environ.get("XLNER_PAUSE_AT") != step:
+    """Test hook: with ``XLNER_PAUSE_AT=step[,step...]``, announce ``<dir>/<step>.reached``
+    and wait for ``<dir>/<step>.go`` (at most 10 minutes). Costs one environment lookup
+    otherwise."""
+    if step not in os.environ.get("XLNER_PAUSE_AT", "").split(","):
         return
     folder = os.environ["XLNER_PAUSE_DIR"]
     with open(os.path.join(folder, f"{step}.reached"), "w") as f:
