@@ -536,22 +536,29 @@ class GcsRoot(OutputRoot):
         name = "/".join([self.prefix, *parts] if self.prefix else parts)
         return gcs_client().bucket(self.bucket_name).blob(name)
 
-    def _failed(self, rel: str, e: Exception) -> OutputRefused:
-        return self.refuse(rel, f"cannot be written: {type(e).__name__}: {e}")
+    @contextlib.contextmanager
+    def _storage(self, rel: str, doing: str) -> Iterator[None]:
+        """Any storage error but the ones the caller handles becomes one line."""
+        from google.api_core.exceptions import NotFound, PreconditionFailed
+
+        try:
+            yield
+        except (OutputRefused, Conflict, NotFound, PreconditionFailed):
+            raise
+        except Exception as e:  # noqa: BLE001 - any other storage error is this one line
+            raise self.refuse(rel, f"cannot be {doing}: {type(e).__name__}: "
+                                   f"{_one_line(str(e))[:300]}") from None
 
     def write(self, rel: str, data: bytes) -> None:
-        try:
+        with self._storage(rel, "written"):
             self._blob(rel).upload_from_string(data)
-        except OutputRefused:
-            raise
-        except Exception as e:  # noqa: BLE001 - any storage error is this one line
-            raise self._failed(rel, e) from None
 
     def create(self, rel: str, data: bytes) -> bool:
         from google.api_core.exceptions import PreconditionFailed
 
         try:
-            self._blob(rel).upload_from_string(data, if_generation_match=0)
+            with self._storage(rel, "created"):
+                self._blob(rel).upload_from_string(data, if_generation_match=0)
         except PreconditionFailed:
             return False
         return True
@@ -564,12 +571,15 @@ class GcsRoot(OutputRoot):
 
         name = self._blob(rel).name
         for _ in range(10):
-            blob = gcs_client().bucket(self.bucket_name).get_blob(name)
+            with self._storage(rel, "read"):
+                blob = gcs_client().bucket(self.bucket_name).get_blob(name)
             if blob is None:
                 return None, 0
             generation = blob.generation  # (a download may reset it from its headers)
             try:
-                return blob.download_as_bytes(if_generation_match=generation), generation
+                with self._storage(rel, "read"):
+                    return blob.download_as_bytes(if_generation_match=generation), \
+                        generation
             except (NotFound, PreconditionFailed):
                 continue  # replaced between the two calls: read again
         raise Conflict(self.join(rel))
@@ -578,7 +588,8 @@ class GcsRoot(OutputRoot):
         from google.api_core.exceptions import PreconditionFailed
 
         try:
-            self._blob(rel).upload_from_string(data, if_generation_match=token or 0)
+            with self._storage(rel, "written"):
+                self._blob(rel).upload_from_string(data, if_generation_match=token or 0)
         except PreconditionFailed:
             raise Conflict(self.join(rel)) from None
 
@@ -586,7 +597,8 @@ class GcsRoot(OutputRoot):
         from google.api_core.exceptions import NotFound, PreconditionFailed
 
         try:
-            self._blob(rel).delete(if_generation_match=token)
+            with self._storage(rel, "deleted"):
+                self._blob(rel).delete(if_generation_match=token)
         except NotFound:
             return False
         except PreconditionFailed:
@@ -602,7 +614,8 @@ class GcsRoot(OutputRoot):
         if sha256_of(data) != sha256:
             return "changed"
         try:
-            self._blob(rel).delete(if_generation_match=generation)
+            with self._storage(rel, "deleted"):
+                self._blob(rel).delete(if_generation_match=generation)
         except NotFound:
             return "missing"
         except PreconditionFailed:
@@ -615,14 +628,21 @@ class GcsRoot(OutputRoot):
     def _names(self, rel: str) -> list[str]:
         base = self._blob(rel).name if rel else self.prefix
         start = base.rstrip("/") + "/" if base else ""
-        blobs = gcs_client().list_blobs(self.bucket_name, prefix=start)
-        return [b.name[len(start):] for b in blobs]
+        with self._storage(rel, "listed"):
+            return [b.name[len(start):]
+                    for b in gcs_client().list_blobs(self.bucket_name, prefix=start)]
 
     def remove_folder(self, rel: str) -> list[str]:
+        left = []
         for name in self._names(rel):
+            try:
+                check_rel(name)
+            except OutputRefused:  # an object name no path of ours has
+                left.append(f"{rel}/{name}")
+                continue
             with contextlib.suppress(Exception):
                 self._blob(f"{rel}/{name}").delete()
-        return []
+        return left
 
     def list_files(self, rel: str = "") -> list[str]:
         return sorted(f"{rel}/{n}" if rel else n for n in self._names(rel)
@@ -631,13 +651,15 @@ class GcsRoot(OutputRoot):
     def list_dir(self, rel: str) -> list[tuple[str, str]]:
         base = self._blob(rel).name if rel else self.prefix
         start = base.rstrip("/") + "/" if base else ""
-        it = gcs_client().list_blobs(self.bucket_name, prefix=start, delimiter="/")
-        files = [(b.name[len(start):], "file") for b in it]
-        dirs = [(p[len(start):].rstrip("/"), "dir") for p in it.prefixes]
+        with self._storage(rel, "listed"):
+            it = gcs_client().list_blobs(self.bucket_name, prefix=start, delimiter="/")
+            files = [(b.name[len(start):], "file") for b in it]
+            dirs = [(p[len(start):].rstrip("/"), "dir") for p in it.prefixes]
         return sorted(files + dirs)
 
     def size(self, rel: str) -> Optional[int]:
-        blob = gcs_client().bucket(self.bucket_name).get_blob(self._blob(rel).name)
+        with self._storage(rel, "read"):
+            blob = gcs_client().bucket(self.bucket_name).get_blob(self._blob(rel).name)
         return None if blob is None else blob.size
 
     def check_places(self, folders=(), files=()) -> None:

@@ -275,7 +275,8 @@ def root_card(root: OutputRoot, manifest: dict) -> bytes:
         if f.get("kind") == "shard":
             sizes[f["lang"]] = sizes.get(f["lang"], 0) + f["bytes"]
             names.setdefault(f["lang"], []).append(f["path"])
-    return dataset_card(summary, manifest["target_langs"], root_hint=manifest.get("root"),
+    langs = manifest.get("target_langs") or sorted(names)  # (format 1 had no list)
+    return dataset_card(summary, langs, root_hint=manifest.get("root") or root.url,
                         shard_bytes=sizes, shard_files=names).encode("utf-8")
 
 
