@@ -145,6 +145,22 @@ def test_a_folder_swapped_for_a_link_mid_write_cannot_redirect_it(tmp_path):
     assert list(outside.iterdir()) == []
 
 
+def test_a_folder_vanishing_while_it_is_created_never_sends_the_write_to_the_cwd(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = open_root(str(tmp_path / "out"))
+
+    def vanished(parts, create):
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(root, "_dir", vanished)
+    with pytest.raises(OutputRefused, match="por_Latn vanished"):
+        root.write("por_Latn/part.parquet", b"x")
+    with pytest.raises(OutputRefused, match="por_Latn vanished"):
+        root.create("por_Latn/LEASE.json", b"x")
+    assert os.listdir(tmp_path) == []
+
+
 def test_deletion_needs_the_recorded_bytes(tmp_path):
     root = open_root(str(tmp_path))
     root.write("por_Latn/a.parquet", b"ours")

@@ -206,6 +206,9 @@ class LocalRoot(OutputRoot):
         try:
             fd = self._dir(parts[:-1], create)
         except FileNotFoundError:
+            if create:  # removed between our mkdir and open: never fall back to the cwd
+                raise self.refuse("/".join(parts[:-1]), "vanished while the job created "
+                                  "it") from None
             yield None, parts[-1]
             return
         try:
@@ -228,6 +231,8 @@ class LocalRoot(OutputRoot):
 
     # ---------------------------------------------------------------- files
     def _write_tmp(self, fd: int, name: str, rel: str, data: bytes) -> str:
+        if not isinstance(fd, int):  # dir_fd=None would mean the current directory
+            raise self.refuse(rel, "has no folder to be written in")
         tmp = (TMP_PREFIX + uuid.uuid4().hex[:12] + "-" + name)[:255]
         try:
             out = os.open(tmp, _NEW, 0o644, dir_fd=fd)
