@@ -353,6 +353,8 @@ class LocalRoot(OutputRoot):
             if current != token:
                 raise Conflict(self.join(rel))
             with self._parent(rel, create=False) as (fd, name):
+                if fd is None:
+                    return False
                 os.unlink(name, dir_fd=fd)
             return True
 
@@ -491,7 +493,8 @@ class LocalRoot(OutputRoot):
         except OutputRefused as e:
             raise OutputRefused(f"{self.what} {self.url!r} is not writable: {e}") from None
         with self._parent(rel, create=False) as (fd, name):
-            os.unlink(name, dir_fd=fd)
+            if fd is not None:
+                os.unlink(name, dir_fd=fd)
 
 
 # ====================================================================== gs://
