@@ -85,3 +85,23 @@ def test_gcs_output_in_a_missing_bucket_stops_before_work(capsys):
     lines = [line for line in capsys.readouterr().err.splitlines()
              if line.startswith("xlner:")]
     assert len(lines) == 1 and "gs://xlner-missing-bucket/corpus is not writable" in lines[0]
+
+
+def test_a_second_run_into_a_folder_another_run_is_writing_stops_before_work(tmp_path,
+                                                                          job_args, capsys):
+    """Without --publish the folder itself is leased: a run that is alive (this test's
+    own process) keeps a second one out; once it is gone, the next run takes over."""
+    from xlner.leases import holder_record
+
+    out = tmp_path / "out"
+    out.mkdir()
+    alive = holder_record("other", "a-alive")
+    (out / "LEASE.json").write_text(json.dumps(alive))
+    assert main([f"--output={out}", *job_args]) == 2
+    line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("xlner:")]
+    assert len(line) == 1 and "LEASE.json is held by attempt a-alive" in line[0]
+    assert sorted(os.listdir(out)) == ["LEASE.json"]  # nothing was done
+    gone = dict(alive, pid=2 ** 22 + 1)  # no such process
+    (out / "LEASE.json").write_text(json.dumps(gone))
+    assert main([f"--output={out}", *job_args]) == 0
+    assert not (out / "LEASE.json").exists()

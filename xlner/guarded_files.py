@@ -409,7 +409,11 @@ class LocalRoot(OutputRoot):
             for entry in list(os.scandir(fd)):
                 path = f"{rel}/{entry.name}"
                 if entry.is_dir(follow_symlinks=False):
-                    sub = self._open_dir(fd, entry.name, path)
+                    try:
+                        sub = self._open_dir(fd, entry.name, path)
+                    except (OutputRefused, FileNotFoundError):  # swapped for a link since
+                        left.append(path)
+                        continue
                     self._empty(sub, path, left)
                     with contextlib.suppress(OSError):
                         os.rmdir(entry.name, dir_fd=fd)
@@ -436,7 +440,12 @@ class LocalRoot(OutputRoot):
             for entry in list(os.scandir(fd)):
                 path = f"{rel}/{entry.name}" if rel else entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    self._list(self._open_dir(fd, entry.name, path), path, out)
+                    try:
+                        sub = self._open_dir(fd, entry.name, path)
+                    except (OutputRefused, FileNotFoundError):  # swapped since: report it
+                        out.append(path)
+                        continue
+                    self._list(sub, path, out)
                 else:
                     out.append(path)
         finally:

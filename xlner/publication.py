@@ -364,9 +364,15 @@ def publish(root: OutputRoot, manifest: dict, summary: dict, lease: dict,
     checkpoint("verified")
     move_latest(root, pointer)
     checkpoint("latest")
-    sync_card(root)
-    checkpoint("card")
-    removed, _ = delete_other_attempts(root, run_id, attempt)
+    # Published: what follows repairs itself (the next publisher or reader re-derives the
+    # card; the next attempt of this id cleans), so a failure here is a warning, not exit 1.
+    removed = 0
+    try:
+        sync_card(root)
+        checkpoint("card")
+        removed, _ = delete_other_attempts(root, run_id, attempt)
+    except (OutputRefused, Conflict, LatestUnavailable) as e:
+        LOG.warning("published run %s, but: %s", run_id, e)
     checkpoint("cleanup")
     release(root, lease_at, lease)
     LOG.info("published run %s (attempt %s, %d files; %d earlier attempt(s) removed)",
