@@ -19,8 +19,7 @@ import numpy as np
 
 from xlner.bio import group_word_labels
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
-                                  weights_kwargs)
+from xlner.models.devices import resolve_device, resolve_dtype
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.records import Span
 
@@ -40,14 +39,16 @@ class HFWordTagger:
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  allow_pickle: bool = False):
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoModelForTokenClassification
 
-        quiet_transformers()
+        from xlner.models.loading import open_model
+
         self.model_id = model
         self.device = resolve_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        net = AutoModelForTokenClassification.from_pretrained(
-            model, dtype=resolve_dtype(dtype, self.device), **weights_kwargs(allow_pickle))
+        folder = open_model(model, allow_pickle)
+        self.tokenizer = folder.tokenizer()
+        net = folder.load(AutoModelForTokenClassification,
+                          dtype=resolve_dtype(dtype, self.device))
         self.net = net.to(self.device).eval()
         self.labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
         max_pos = getattr(net.config, "max_position_embeddings", 512)

