@@ -24,7 +24,6 @@ from transforms.publish import UnsafePath, attempt_dir, check_run_id, new_attemp
 from transforms.translate import TranslateTexts
 from xlner import languages as registry
 from xlner import methods as method_registry
-from xlner.cache import model_signature
 from xlner.filters import Filters, parse_bounds
 from xlner.methods import Method, UnknownMethod
 from xlner.models.encoders import as_layers
@@ -120,10 +119,7 @@ class Models:
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
         model = model or o.translation_model
-        engine = (f"{o.translation_engine}:{o.compute_type}"
-                  if o.translation_engine != "hf" else "hf")
         return TranslateTexts(self.translation_handler(model), model,
-                              model_signature(model, self.generation.describe(), engine),
                               cache_location=o.translation_cache or None,
                               batch_size=o.translation_batch_size,
                               batch_tokens=o.translation_batch_tokens)

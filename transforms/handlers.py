@@ -21,6 +21,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 
 from xlner.models.encoders import LazyEncoder
 from xlner.models.lazy import ModelLoadError
+from xlner.models.runtime import signature_difference, translation_signature
 from xlner.models.ner import LazyTagger
 from xlner.models.translators import GenerationSettings, LazyTranslator, TranslationOutput
 from xlner.records import Failure, TranslationJob
@@ -86,6 +87,15 @@ class _PlacedModelHandler(ModelHandler):
         return dict(self._placement.hints)
 
 
+def check_signature(promised: str, actual: str) -> None:
+    """Stop the job when the loaded model is not what the cache keys were made for (a
+    worker of another kind than the one that keyed the texts): translations written
+    under those keys would lie."""
+    if promised != actual:
+        raise ModelLoadError("the translation cache keys were made for another model run "
+                             f"than the one loaded here: {signature_difference(promised, actual)}")
+
+
 def _text_or_failure(out: "TranslationOutput | Failure") -> "str | Failure":
     if isinstance(out, Failure):
         return out
@@ -117,9 +127,22 @@ class TranslationModelHandler(_PlacedModelHandler):
                               self._generation, engine, compute_type, cache_dir,
                               max_input_tokens, self._placement.allow_pickle)
 
+    def signature(self) -> str:
+        """The signature this model will translate with on this worker, resolved without
+        loading it (the translation cache key)."""
+        engine, compute_type, cache_dir, _ = self._engine
+        return translation_signature(self._model, engine, self._placement.device,
+                                     self._placement.dtype, compute_type, self._generation,
+                                     cache_dir, self._placement.allow_pickle)
+
     def run_inference(self, batch: Sequence[TranslationJob], model: LazyTranslator,
                       inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
+        promised = {job.signature for job in batch if job.signature}
+        if promised:
+            actual = model.signature()
+            for signature in promised:
+                check_signature(signature, actual)
         outputs: list = [None] * len(batch)
         groups = defaultdict(list)  # batches are per pair already; stay correct if not
         for i, job in enumerate(batch):
