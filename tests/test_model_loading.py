@@ -233,7 +233,7 @@ def test_real_looking_checkpoints_load(tmp_path, tiny_bert, tiny_tagger_dir, tin
 def test_the_fingerprint_follows_the_content_not_the_path(tmp_path, tiny_bert):
     copy = hostile.copy_model(tiny_bert, tmp_path / "copy")
     snapshot = hostile.hub_cache_layout(tiny_bert, tmp_path / "hub")
-    prints = {open_model(str(p)).fingerprint(str(tmp_path / "fp")) for p in
+    prints = {open_model(str(p), cache_dir=str(tmp_path)).fingerprint() for p in
               (tiny_bert, copy, snapshot)}
     assert len(prints) == 1 and re.fullmatch(r"sha256:[0-9a-f]{64}", prints.pop())
 
@@ -244,8 +244,7 @@ def test_a_hub_id_resolves_to_its_cached_snapshot_offline(tmp_path, tiny_bert, m
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     folder = open_model("org/tiny-bert", local_only=True)
     assert Path(folder.path) == snapshot
-    assert folder.fingerprint(str(tmp_path / "fp")) == open_model(tiny_bert).fingerprint(
-        str(tmp_path / "fp"))
+    assert folder.fingerprint() == open_model(tiny_bert).fingerprint()
     with pytest.raises(ModelRefused, match="no cached copy"):
         open_model("org/not-downloaded", local_only=True)
 
@@ -254,30 +253,30 @@ def test_replaced_weights_change_the_fingerprint_even_with_the_same_size_and_tim
         tmp_path, tiny_nllb):
     folder = tmp_path / "nllb"
     build_tiny_nllb(folder, seed=0)
-    cache = str(tmp_path / "fp")
-    before = open_model(str(folder)).fingerprint(cache)
+    cache = str(tmp_path)
+    before = open_model(str(folder), cache_dir=cache).fingerprint()
     weights = folder / "model.safetensors"
     st = weights.stat()
     other = build_tiny_nllb(tmp_path / "other", seed=1) / "model.safetensors"
     assert other.stat().st_size == st.st_size
     os.replace(other, weights)  # same path, same size ...
     os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))  # ... and same modification time
-    assert open_model(str(folder)).fingerprint(cache) != before
+    assert open_model(str(folder), cache_dir=cache).fingerprint() != before
     with open(weights, "r+b") as f:  # edited in place, time put back: the inode stays
         f.seek(-1, os.SEEK_END)
         f.write(b"\x01")
     os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert len({before, open_model(str(folder)).fingerprint(cache)}) == 2
+    assert len({before, open_model(str(folder), cache_dir=cache).fingerprint()}) == 2
 
 
 def test_a_file_is_hashed_once_per_machine(tmp_path, tiny_bert, monkeypatch):
     from xlner.models import fingerprints
 
-    cache = str(tmp_path / "fp")
-    first = open_model(tiny_bert).fingerprint(cache)
+    cache = str(tmp_path)
+    first = open_model(tiny_bert, cache_dir=cache).fingerprint()
     fingerprints._digest_of.cache_clear()  # another process on the same machine
     monkeypatch.setattr(fingerprints, "_sha256_file",
                         lambda path: pytest.fail(f"{path} hashed again"))
-    assert open_model(tiny_bert).fingerprint(cache) == first
-    slots = list((tmp_path / "fp").iterdir())
+    assert open_model(tiny_bert, cache_dir=cache).fingerprint() == first
+    slots = list((tmp_path / "fingerprints").iterdir())
     assert slots and all(stat.S_IMODE(p.stat().st_mode) & 0o022 == 0 for p in slots)

@@ -17,6 +17,7 @@ from tests.fakes import FAKE_SIGNATURE, counter, fake_texts, test_pipeline
 from tests.helpers import run_job, write_jsonl
 from tests.tiny_models import build_tiny_nllb
 from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
+from xlner.models.loading import ModelRefused, open_model
 from xlner.records import TextRequest
 
 
@@ -65,6 +66,13 @@ def test_a_model_replaced_at_the_same_path_is_not_served_from_the_cache(tmp_path
     third, rows3, _ = run_job(str(tmp_path / "out4"), *args, cache)  # ... and now it hits
     assert third["languages"]["por_Latn"]["translation_origin"] == {"cache": 3}
     assert texts(rows3) == texts(fresh)
+    # provenance names the weights, not the path: summary.json and the card
+    prints = [s["provenance"]["translation_model_fingerprint"] for s in (first, second)]
+    assert prints[1] == open_model(str(model)).fingerprint() != prints[0]
+    assert second["provenance"]["alignment_model_fingerprint"] == open_model(
+        tiny_bert).fingerprint()
+    card = (tmp_path / "out2" / "README.md").read_text(encoding="utf-8")
+    assert f"translation_model `{prints[1]}`" in card
 
 
 def _signature(model, **kw):
@@ -107,6 +115,35 @@ def test_the_key_holds_decoding_settings_pair_and_text(tiny_nllb):
     assert len(keys) == 5
 
 
+@pytest.mark.parametrize("engine, compute_type", [("hf", "auto"), ("ctranslate2", "auto"),
+                                                  ("ctranslate2", "float32")])
+def test_the_signature_predicted_before_loading_is_the_loaded_models(tmp_path, tiny_nllb,
+                                                                    engine, compute_type):
+    """Keys are made without the model; the loaded model must agree, or every run with a
+    cache would stop (or, without the check, write under a key that lies)."""
+    from xlner.models.translators import build_translator
+
+    cache_dir = str(tmp_path / "models")
+    loaded = build_translator(tiny_nllb, device="cpu", engine=engine,
+                              compute_type=compute_type, cache_dir=cache_dir)
+    assert loaded.signature() == _signature(tiny_nllb, device="cpu", engine=engine,
+                                            compute_type=compute_type, cache_dir=cache_dir)
+
+
+def test_a_ctranslate2_run_is_cached_under_its_own_keys(tmp_path, tiny_nllb, tiny_bert):
+    data = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": f"s{i}", "tokens": ["Angela", "Merkel", "visited", "Paris", str(i)],
+         "ner_tags": ["B-PER", "I-PER", "O", "B-LOC", "O"]} for i in range(2)])
+    args = [f"--input={data}", f"--translation_model={tiny_nllb}", "--max_new_tokens=6",
+            f"--alignment_model={tiny_bert}", "--align_layers=2", "--allow_empty",
+            f"--translation_cache={tmp_path / 'cache'}", f"--model_cache_dir={tmp_path}/m"]
+    origins = []
+    for out, engine in [("a", "ctranslate2"), ("b", "ctranslate2"), ("c", "hf")]:
+        summary, _, _ = run_job(str(tmp_path / out), *args, f"--translation_engine={engine}")
+        origins.append(summary["languages"]["por_Latn"]["translation_origin"])
+    assert origins == [{"model": 2}, {"cache": 2}, {"model": 2}]  # hf: another key
+
+
 def test_precision_that_differs_from_the_key_stops_the_job(tiny_nllb):
     """The key is resolved before the model loads; a model that then runs at another
     precision (a worker of another kind) must not write entries under that key."""
@@ -118,6 +155,23 @@ def test_precision_that_differs_from_the_key_stops_the_job(tiny_nllb):
     check_signature(promised, promised)
     with pytest.raises(ModelLoadError, match="bfloat16"):
         check_signature(promised, actual)
+
+
+def test_workers_load_only_the_files_fingerprinted_at_launch(tiny_nllb, tiny_bert):
+    """Provenance records the weights seen at launch; a worker whose copy differs (another
+    image, a folder replaced mid-run) refuses instead of making data under that name."""
+    from xlner.models.encoders import WordPairEncoder
+    from xlner.models.translators import HFSeq2SeqTranslator
+
+    other = "sha256:" + "0" * 64
+    with pytest.raises(ModelRefused, match="not the ones fingerprinted at launch"):
+        HFSeq2SeqTranslator(tiny_nllb, expected_fingerprint=other)
+    with pytest.raises(ModelRefused, match="not the ones fingerprinted at launch"):
+        WordPairEncoder(tiny_bert, layer=2, expected_fingerprint=other)
+    with pytest.raises(ModelRefused, match="not the ones fingerprinted at launch"):
+        _signature(tiny_nllb, device="cpu", expected_fingerprint=other)
+    right = open_model(tiny_bert).fingerprint()
+    assert WordPairEncoder(tiny_bert, layer=2, expected_fingerprint=right).layers == (2,)
 
 
 # ------------------------------------------------------------------ what is read back

@@ -63,6 +63,11 @@ class Placement:
     copies: int = 0
     hints: tuple = ()  # ((name, value), ...): hashable, picklable
     allow_pickle: bool = False  # load pickled (non-safetensors) weights
+    fingerprints: tuple = ()  # ((model, fingerprint at launch), ...): the files to load
+
+    def expected(self, model: str) -> Optional[str]:
+        """The fingerprint ``model`` had at launch (None: not readable there)."""
+        return dict(self.fingerprints).get(model)
 
 
 class _PlacedModelHandler(ModelHandler):
@@ -125,7 +130,8 @@ class TranslationModelHandler(_PlacedModelHandler):
         engine, compute_type, cache_dir, max_input_tokens = self._engine
         return LazyTranslator(self._model, self._placement.device, self._placement.dtype,
                               self._generation, engine, compute_type, cache_dir,
-                              max_input_tokens, self._placement.allow_pickle)
+                              max_input_tokens, self._placement.allow_pickle,
+                              self._placement.expected(self._model))
 
     def signature(self) -> str:
         """The signature this model will translate with on this worker, resolved without
@@ -133,7 +139,8 @@ class TranslationModelHandler(_PlacedModelHandler):
         engine, compute_type, cache_dir, _ = self._engine
         return translation_signature(self._model, engine, self._placement.device,
                                      self._placement.dtype, compute_type, self._generation,
-                                     cache_dir, self._placement.allow_pickle)
+                                     cache_dir, self._placement.allow_pickle,
+                                     self._placement.expected(self._model))
 
     def run_inference(self, batch: Sequence[TranslationJob], model: LazyTranslator,
                       inference_args: Optional[dict[str, Any]] = None
@@ -179,7 +186,7 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
             return self._translator.load_model()
         return LazyEncoder(self._model, self._layers, self._placement.device,
                            self._placement.dtype, self._cache_dir,
-                           self._placement.allow_pickle)
+                           self._placement.allow_pickle, self._placement.expected(self._model))
 
     def run_inference(self, batch, model, inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
@@ -213,7 +220,7 @@ class NERModelHandler(_PlacedModelHandler):
 
     def load_model(self) -> LazyTagger:
         return LazyTagger(self._model, self._placement.device, self._placement.dtype,
-                          self._placement.allow_pickle)
+                          self._placement.allow_pickle, self._placement.expected(self._model))
 
     def run_inference(self, batch, model: LazyTagger, inference_args=None
                       ) -> Iterable[PredictionResult]:

@@ -57,8 +57,8 @@ class _Key(beam.DoFn):
 
     With a cache the key covers the translation signature, resolved on this worker at the
     first request without loading the model (a run whose translations are all cached
-    never loads it); the step carries the model step's resource hints, so it runs on the
-    same kind of worker. Without a cache the key only groups identical texts."""
+    never loads it); the step then carries the model step's resource hints, so it runs on
+    the same kind of worker. Without a cache the key only groups identical texts."""
 
     def __init__(self, handler: TranslationModelHandler, cached: bool):
         self._handler = handler
@@ -182,9 +182,10 @@ class TranslateTexts(beam.PTransform):
         self.model_identifier = handler.model_identifier
 
     def expand(self, requests):
-        keyed = requests | "Key" >> beam.ParDo(
-            _Key(self._handler, bool(self._cache))).with_resource_hints(
-                **self._handler.get_resource_hints())
+        key = beam.ParDo(_Key(self._handler, bool(self._cache)))
+        if self._cache:  # the precision in the key is resolved where the model runs
+            key = key.with_resource_hints(**self._handler.get_resource_hints())
+        keyed = requests | "Key" >> key
         if self._cache:
             cached = requests.pipeline | "ReadCache" >> ReadTranslationCache(self._cache)
             joined = ({"requests": keyed, "cached": cached}

@@ -21,6 +21,12 @@ def _cached_on_hub(value: str) -> bool:
     return isinstance(try_to_load_from_cache(value, "config.json"), str)
 
 
+def readable_here(value: str) -> bool:
+    """A local path, or a hub id in the local cache (with the hub offline, the only
+    kind the workers can load either)."""
+    return looks_like_path(value) or _cached_on_hub(value)
+
+
 def model_problem(value: str, option: str, embedded: Sequence[str] = (),
                   allow_pickle: bool = False) -> Optional[str]:
     """Why ``--option=value`` cannot be loaded here, or None."""

@@ -107,12 +107,13 @@ def ensure_ct2_model(model, cache_dir: Optional[str | os.PathLike] = None,
     docstring)."""
     from xlner.models.loading import open_model
 
-    folder = model if hasattr(model, "is_ct2") else open_model(model, allow_pickle)
+    folder = (model if hasattr(model, "is_ct2")
+              else open_model(model, allow_pickle, cache_dir=cache_dir and str(cache_dir)))
     if folder.is_ct2:
         return pathlib.Path(folder.path)
     root = pathlib.Path(cache_dir).expanduser() if cache_dir else _default_cache_dir()
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name.rstrip("/").rsplit("/", 1)[-1])
-    digest = folder.fingerprint(str(cache_dir) if cache_dir else None).split(":")[-1]
+    digest = folder.fingerprint().split(":")[-1]
     final = root / f"ct2-{name}-{digest[:16]}-c{CONVERTER_VERSION}"
     if (final / MARKER).is_file():
         return final
@@ -141,7 +142,8 @@ class CTranslate2Translator:
 
     def __init__(self, model: str, device: str = "auto", compute_type: str = "auto",
                  generation=None, cache_dir: Optional[str] = None,
-                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False):
+                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False,
+                 expected_fingerprint: Optional[str] = None):
         import ctranslate2
 
         from xlner.models.loading import open_model
@@ -151,8 +153,9 @@ class CTranslate2Translator:
         self.generation = generation or GenerationSettings()
         self.device = resolve_device(device)
         self.compute_type = resolve_compute_type(compute_type, self.device)
-        self.source = open_model(model, allow_pickle)  # what the fingerprint names
-        self._cache_dir = cache_dir
+        self.source = open_model(model, allow_pickle, cache_dir=cache_dir,
+                                 expected=expected_fingerprint)
+        self.source.fingerprint()  # the checkpoint's files, checked before any use
         self.path = ensure_ct2_model(self.source, cache_dir)
         converted = self.source if self.source.is_ct2 else open_model(str(self.path))
         kind, _, index = self.device.partition(":")
@@ -166,17 +169,16 @@ class CTranslate2Translator:
         self.max_decoding_length = self._decoding["max_decoding_length"]
         self.max_input_tokens = max_input_tokens or self._model_input_limit()
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
-        LOG.info("loaded translation model %s with CTranslate2 from %s on %s (%s)", model,
-                 self.path, self.device, self.compute_type)
+        LOG.info("loaded translation model %s with CTranslate2 from %s on %s (%s, run as %s)",
+                 model, self.path, self.device, self.compute_type, self.translator.compute_type)
 
     def signature(self) -> str:
         """What this loaded model translates with: the checkpoint's fingerprint and the
-        compute type CTranslate2 actually runs at (see ``xlner.models.runtime``)."""
+        compute type asked of CTranslate2 (see ``xlner.models.runtime``)."""
         from xlner.models.runtime import make_signature
 
-        return make_signature(self.source.fingerprint(self._cache_dir), "ctranslate2",
-                              self.device, self.translator.compute_type,
-                              self.generation.describe())
+        return make_signature(self.source.fingerprint(), "ctranslate2", self.device,
+                              self.compute_type, self.generation.describe())
 
     def _decoding_options(self, gen) -> dict:
         """translate_batch options that reproduce what ``generate`` does with this

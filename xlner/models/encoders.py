@@ -86,13 +86,14 @@ class WordPairEncoder:
 
     def __init__(self, model: str, layer, device: str = "auto", dtype: str = "auto",
                  cache_dir: Optional[str] = None, max_length: Optional[int] = None,
-                 allow_pickle: bool = False):
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
         from transformers import AutoModel
 
         from xlner.models.loading import open_model
 
         device = resolve_device(device)
-        folder = open_model(resolve_encoder_path(model, cache_dir), allow_pickle)
+        folder = open_model(resolve_encoder_path(model, cache_dir), allow_pickle,
+                            cache_dir=cache_dir, expected=expected_fingerprint)
         tokenizer = folder.tokenizer()
         config = folder.config()
         # the pooler is never read (alignment uses hidden states): published encoders
@@ -194,9 +195,10 @@ class LazyEncoder(LazyModel):
     """The alignment encoder, built on the first ``encode`` call."""
 
     def __init__(self, model: str, layer, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None, allow_pickle: bool = False):
+                 cache_dir: Optional[str] = None, allow_pickle: bool = False,
+                 expected_fingerprint: Optional[str] = None):
         super().__init__(WordPairEncoder, model, layer, device, dtype, cache_dir, None,
-                         allow_pickle)
+                         allow_pickle, expected_fingerprint)
         self.model_id = model
 
     def encode(self, sentences, langs=None, layers=None):

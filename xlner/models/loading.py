@@ -167,17 +167,23 @@ def _weights(folder: "ModelFolder", allow_pickle: bool) -> tuple[str, ...]:
     return tuple(pickled)
 
 
-def open_model(model: str, allow_pickle: bool = False,
-               local_only: bool = False) -> "ModelFolder":
+def open_model(model: str, allow_pickle: bool = False, local_only: bool = False,
+               cache_dir: Optional[str] = None, expected: Optional[str] = None
+               ) -> "ModelFolder":
     """Inspect the folder of ``model`` (a path, or a hub id resolved to its snapshot);
-    raise :class:`ModelRefused` with one line when it must not be loaded."""
+    raise :class:`ModelRefused` with one line when it must not be loaded.
+
+    ``cache_dir``: the model cache (where file digests are remembered); ``expected``: the
+    fingerprint recorded at launch (in provenance), which the files loaded must have."""
+    model = os.fspath(model)
     path = os.path.expanduser(model) if looks_like_path(model) else _snapshot(model,
                                                                               local_only)
     if not os.path.exists(path):
         raise ModelRefused(model, "no such folder")
     if not os.path.isdir(path):
         raise ModelRefused(model, "is a file; expected a model folder")
-    folder = ModelFolder(model, path, tuple(_regular_files(path, model)), allow_pickle)
+    folder = ModelFolder(model, path, tuple(_regular_files(path, model)), allow_pickle,
+                         cache_dir, expected)
     if "config.json" not in folder.files:
         raise ModelRefused(model, "not a model folder (no config.json)")
     why = _custom_code(folder)
@@ -190,9 +196,11 @@ def open_model(model: str, allow_pickle: bool = False,
 class ModelFolder:
     """An inspected model folder; its methods are the job's only ``from_pretrained``."""
 
-    def __init__(self, name: str, path: str, files: tuple[str, ...], allow_pickle: bool):
+    def __init__(self, name: str, path: str, files: tuple[str, ...], allow_pickle: bool,
+                 cache_dir: Optional[str] = None, expected: Optional[str] = None):
         self.name, self.path, self.files = name, path, files
         self.allow_pickle = allow_pickle
+        self.cache_dir, self.expected = cache_dir, expected
         self.weights: tuple[str, ...] = ()
         self._fingerprint: Optional[str] = None
 
@@ -229,7 +237,9 @@ class ModelFolder:
     def load(self, model_class, dtype=None, unused: Sequence[str] = (), **kwargs):
         """``model_class.from_pretrained`` (an Auto class or a concrete one), refused with
         one line unless the weights cover the model (``unused``: prefixes of the model's
-        modules the caller never reads, e.g. ``pooler.``, which may be absent)."""
+        modules the caller never reads, e.g. ``pooler.``, which may be absent) and are the
+        files fingerprinted before and after (the same as at launch, when known)."""
+        before = self.fingerprint()
         model, info = model_class.from_pretrained(
             self.path, dtype=dtype, use_safetensors=None if self.allow_pickle else True,
             output_loading_info=True, ignore_mismatched_sizes=True, **self._kwargs(),
@@ -238,6 +248,9 @@ class ModelFolder:
         if problems:
             raise ModelRefused(self.name, "weights do not match its config: "
                                           + "; ".join(problems))
+        self._fingerprint = None
+        if self.fingerprint() != before:
+            raise ModelRefused(self.name, "its files changed while it was loading")
         return model
 
     def checkpoint_keys(self) -> Optional[set]:
@@ -251,15 +264,21 @@ class ModelFolder:
                 keys |= set(json.loads(fh.read(n))) - {"__metadata__"}
         return keys
 
-    def fingerprint(self, cache_dir: Optional[str] = None) -> str:
-        """``sha256:...`` of the folder's files (remembered per machine)."""
+    def fingerprint(self) -> str:
+        """``sha256:...`` of the folder's files (digests remembered per machine); it must be
+        the ``expected`` one when that is known."""
         if self._fingerprint is None:
             from xlner.models.fingerprints import FileChanged, folder_fingerprint
 
             try:
-                self._fingerprint = folder_fingerprint(self.path, self.files, cache_dir)
+                found = folder_fingerprint(self.path, self.files, self.cache_dir)
             except (FileChanged, OSError) as e:
                 raise ModelRefused(self.name, f"cannot fingerprint its files: {e}") from None
+            if self.expected and found != self.expected:
+                raise ModelRefused(self.name, f"its files here ({found[:19]}) are not the "
+                                              f"ones fingerprinted at launch "
+                                              f"({self.expected[:19]})")
+            self._fingerprint = found
         return self._fingerprint
 
 

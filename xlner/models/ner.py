@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -38,14 +38,14 @@ class HFWordTagger:
     """Token classification over pre-split words, one label per word."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
-                 allow_pickle: bool = False):
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
         from transformers import AutoModelForTokenClassification
 
         from xlner.models.loading import open_model
 
         self.model_id = model
         self.device = resolve_device(device)
-        folder = open_model(model, allow_pickle)
+        folder = open_model(model, allow_pickle, expected=expected_fingerprint)
         self.tokenizer = folder.tokenizer()
         net = folder.load(AutoModelForTokenClassification,
                           dtype=resolve_dtype(dtype, self.device))
@@ -122,18 +122,20 @@ class SpacyTagger:
 
 
 def build_tagger(model: str, device: str = "auto", dtype: str = "auto",
-                 allow_pickle: bool = False):
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
     if model == EMBEDDED_NER:
         return SpacyTagger()
-    return HFWordTagger(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+    return HFWordTagger(model, device=device, dtype=dtype, allow_pickle=allow_pickle,
+                        expected_fingerprint=expected_fingerprint)
 
 
 class LazyTagger(LazyModel):
     """The tagger, built on the first ``tag`` call."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
-                 allow_pickle: bool = False):
-        super().__init__(build_tagger, model, device, dtype, allow_pickle)
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
+        super().__init__(build_tagger, model, device, dtype, allow_pickle,
+                         expected_fingerprint)
         self.model_id = model
 
     def tag(self, sentences):

@@ -19,10 +19,6 @@ from typing import Optional
 
 from xlner.models import devices
 
-# CTranslate2 reports these requested types under their full name once loaded.
-CT2_CANONICAL = {"int8": "int8_float32"}
-
-
 def engine_version(engine: str) -> str:
     """The engine and the versions that decide its numbers."""
     if engine == "ctranslate2":
@@ -42,7 +38,9 @@ def make_signature(fingerprint: str, engine: str, device: str, precision: str,
 
 
 def ct2_precision(compute_type: str, device: str) -> str:
-    """The compute type CTranslate2 will run ``compute_type`` at on ``device``; one the
+    """The compute type CTranslate2 is asked for on ``device`` (``auto`` resolved). How
+    CTranslate2 then runs it (``int8`` as ``int8_float32`` for float32 weights) is fixed by
+    the weights, the engine version and the device, all in the signature; a type the
     device does not support is an error here, before any model is loaded."""
     from xlner.models.ct2 import resolve_compute_type
 
@@ -52,7 +50,7 @@ def ct2_precision(compute_type: str, device: str) -> str:
         raise ValueError(f"CTranslate2 cannot run compute type {resolved} on this worker's "
                          f"{device} (supported: {', '.join(sorted(supported))}); pass "
                          "--compute_type")
-    return CT2_CANONICAL.get(resolved, resolved)
+    return resolved
 
 
 def dtype_name(dtype) -> str:
@@ -92,15 +90,11 @@ def embedded_fingerprint(model: str) -> str:
 def model_fingerprint(model: str, cache_dir: Optional[str] = None, allow_pickle: bool = False,
                       expected: Optional[str] = None) -> str:
     """The fingerprint of ``model``'s files here, checked against ``expected``."""
-    from xlner.models.loading import ModelRefused, open_model
+    from xlner.models.loading import open_model
 
     if model.startswith("embedded:"):
         return embedded_fingerprint(model)
-    found = open_model(model, allow_pickle).fingerprint(cache_dir)
-    if expected and found != expected:
-        raise ModelRefused(model, f"its files here ({found[:19]}) are not the ones "
-                                  f"fingerprinted at launch ({expected[:19]})")
-    return found
+    return open_model(model, allow_pickle, cache_dir=cache_dir, expected=expected).fingerprint()
 
 
 def signature_difference(promised: str, actual: str) -> str:
@@ -108,3 +102,21 @@ def signature_difference(promised: str, actual: str) -> str:
     a, b = json.loads(promised), json.loads(actual)
     return ", ".join(f"{k} {a.get(k)} in the key, {b.get(k)} in the model"
                      for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+
+def launch_fingerprint(model: str, cache_dir: Optional[str] = None,
+                       allow_pickle: bool = False) -> Optional[str]:
+    """``model``'s fingerprint as the launching machine sees it, for provenance; None when
+    it cannot read the files (a path that only the workers' image has, a hub id not in the
+    local cache). Workers then check that they load the same files."""
+    from xlner.models.checks import readable_here
+    from xlner.models.loading import ModelRefused, open_model
+
+    if model.startswith("embedded:"):
+        return embedded_fingerprint(model)
+    if not readable_here(model):
+        return None
+    try:
+        return open_model(model, allow_pickle, local_only=True, cache_dir=cache_dir).fingerprint()
+    except ModelRefused:
+        return None  # the pre-flight check says why, where the workers run here

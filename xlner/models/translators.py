@@ -145,7 +145,7 @@ class HFSeq2SeqTranslator:
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  generation: GenerationSettings = GenerationSettings(),
                  max_input_tokens: Optional[int] = None, allow_pickle: bool = False,
-                 cache_dir: Optional[str] = None):
+                 cache_dir: Optional[str] = None, expected_fingerprint: Optional[str] = None):
         import torch
         from transformers import AutoModelForSeq2SeqLM
 
@@ -155,8 +155,8 @@ class HFSeq2SeqTranslator:
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.generation = generation
-        self.folder = open_model(model, allow_pickle)
-        self._cache_dir = cache_dir
+        self.folder = open_model(model, allow_pickle, cache_dir=cache_dir,
+                                 expected=expected_fingerprint)
         self.tokenizer = self.folder.tokenizer()
         self.model = self.folder.load(AutoModelForSeq2SeqLM, dtype=self.dtype)
         self.model.to(self.device).eval()
@@ -171,7 +171,7 @@ class HFSeq2SeqTranslator:
         """What this loaded model translates with (see ``xlner.models.runtime``)."""
         from xlner.models.runtime import dtype_name, make_signature
 
-        return make_signature(self.folder.fingerprint(self._cache_dir), "hf", self.device,
+        return make_signature(self.folder.fingerprint(), "hf", self.device,
                               dtype_name(self.model.dtype), self.generation.describe())
 
     def encoder(self, layers):
@@ -247,13 +247,14 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
                      generation: GenerationSettings = GenerationSettings(),
                      engine: str = "hf", compute_type: str = "auto",
                      cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None,
-                     allow_pickle: bool = False):
+                     allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
     """The translator for a model id or path (``embedded:marian-en-pt`` is the default).
 
     ``engine``: ``hf`` (transformers ``generate``, ``dtype``) or ``ctranslate2`` (the
     checkpoint converted once per machine into ``cache_dir``, run with ``compute_type``).
     ``max_input_tokens``: inputs longer than this are returned as ``input_too_long``
-    (default: the model's own source limit).
+    (default: the model's own source limit). ``expected_fingerprint``: the weights
+    recorded at launch, which the files here must be.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown translation engine {engine!r}; expected one of {ENGINES}")
@@ -265,10 +266,11 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
         return CTranslate2Translator(model, device=device, compute_type=compute_type,
                                      generation=generation, cache_dir=cache_dir,
                                      max_input_tokens=max_input_tokens,
-                                     allow_pickle=allow_pickle)
+                                     allow_pickle=allow_pickle,
+                                     expected_fingerprint=expected_fingerprint)
     return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation,
                                max_input_tokens=max_input_tokens, allow_pickle=allow_pickle,
-                               cache_dir=cache_dir)
+                               cache_dir=cache_dir, expected_fingerprint=expected_fingerprint)
 
 
 class LazyTranslator(LazyModel):
@@ -278,9 +280,10 @@ class LazyTranslator(LazyModel):
                  generation: GenerationSettings = GenerationSettings(),
                  engine: str = "hf", compute_type: str = "auto",
                  cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None,
-                 allow_pickle: bool = False):
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
         super().__init__(build_translator, model, device, dtype, generation, engine,
-                         compute_type, cache_dir, max_input_tokens, allow_pickle)
+                         compute_type, cache_dir, max_input_tokens, allow_pickle,
+                         expected_fingerprint)
         self.model_id = model
 
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
