@@ -49,6 +49,42 @@ def with_remote_code(src, dst, where: str = "config.json") -> Path:
     return folder
 
 
+def with_nested_remote_code(src, dst) -> Path:
+    """A composite config whose part (``text_config``) names custom code."""
+    folder = copy_model(src, dst)
+    edit_json(folder / "config.json", text_config={"auto_map": {"AutoModel": "evil.Evil"}})
+    return folder
+
+
+def with_custom_pipeline(src, dst) -> Path:
+    folder = copy_model(src, dst)
+    edit_json(folder / "config.json", custom_pipelines={"ner": {"impl": "evil.Pipe"}})
+    return folder
+
+
+def with_file(src, dst, name: str, content: bytes) -> Path:
+    """The folder with ``name`` written as ``content`` (a corrupt or odd file)."""
+    folder = copy_model(src, dst)
+    (folder / name).write_bytes(content)
+    return folder
+
+
+def sharded_with_a_shard_missing(src, dst) -> Path:
+    """An index naming two shards, one of them never copied."""
+    folder = copy_model(src, dst)
+    weights = folder / "model.safetensors"
+    first = "model-00001-of-00002.safetensors"
+    weights.rename(folder / first)
+    keys = json.loads((folder / first).read_bytes()[8:8 + int.from_bytes(
+        (folder / first).read_bytes()[:8], "little")])
+    names = [k for k in keys if k != "__metadata__"]
+    weight_map = {k: first for k in names[:-1]}
+    weight_map[names[-1]] = "model-00002-of-00002.safetensors"
+    (folder / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": weight_map}))
+    return folder
+
+
 def with_code_file_only(src, dst) -> Path:
     """Custom code beside the weights, no ``auto_map`` naming it (yet)."""
     folder = copy_model(src, dst)

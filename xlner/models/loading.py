@@ -97,10 +97,12 @@ def _regular_files(path: str, name: str) -> list[str]:
             continue
         try:
             mode = os.stat(entry.path).st_mode
-        except OSError:
-            raise ModelRefused(name, f"{entry.name} is a link to {os.readlink(entry.path)}, "
-                                     "which does not exist") from None
+        except OSError as e:
+            raise ModelRefused(name, f"{entry.name} is a link that cannot be followed "
+                                     f"({e.strerror}): {os.readlink(entry.path)}") from None
         if stat.S_ISREG(mode):
+            if not os.access(entry.path, os.R_OK):
+                raise ModelRefused(name, f"{entry.name} cannot be read (permission denied)")
             files.append(entry.name)
         elif not stat.S_ISDIR(mode):
             what = f"a link to {os.readlink(entry.path)}, " if entry.is_symlink() else ""
@@ -108,35 +110,61 @@ def _regular_files(path: str, name: str) -> list[str]:
     return files
 
 
+CODE_KEYS = ("auto_map", "custom_pipelines")  # where transformers finds a folder's code
+
+
+def _code_key(data) -> Optional[str]:
+    """The first ``auto_map``/``custom_pipelines`` key anywhere in a JSON document
+    (composite configs nest the configs of their parts), or None."""
+    if isinstance(data, dict):
+        found = next((k for k in data if k in CODE_KEYS), None)
+        children = data.values()
+    else:
+        found, children = None, data if isinstance(data, list) else ()
+    for child in children:
+        found = found or _code_key(child)
+    return found
+
+
 def _custom_code(folder: "ModelFolder") -> Optional[str]:
-    """Why the folder would run code of its own, or None."""
+    """Why the folder would run code of its own, or is not readable as a model, or None.
+    Every JSON file must parse (a config as an object): a corrupt one is a broken copy."""
     for f in folder.files:
-        if f.endswith("config.json"):
-            try:
-                data = json.loads(open(os.path.join(folder.path, f), "rb").read())
-            except ValueError:
-                return f"{f} is not valid JSON"
-            if isinstance(data, dict) and "auto_map" in data:
-                return f"asks for custom code (auto_map in {f}); model folders may not run code"
+        if not f.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(folder.path, f), "rb") as fh:
+                data = json.loads(fh.read())
+        except ValueError:
+            return f"{f} is not valid JSON (a corrupt or cut-short copy)"
+        if f.endswith(("config.json", ".index.json")) and not isinstance(data, dict):
+            return f"{f} is not a JSON object"
+        key = _code_key(data) if f.endswith("config.json") else None
+        if key:
+            return f"asks for custom code ({key} in {f}); model folders may not run code"
     code = [f for f in folder.files if f.endswith(".py")]
     if code:
         return f"holds custom code ({code[0]}); model folders may not run code"
     return None
 
 
-def _complete_safetensors(path: str) -> bool:
-    """The header parses and its tensors end exactly where the file ends."""
+def _safetensors_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a complete safetensors file (its header parses and its tensors
+    end exactly where the file ends), or None."""
+    cut = "is not a complete safetensors file (cut short or corrupt)"
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
             n = int.from_bytes(f.read(8), "little")
             if n <= 0 or 8 + n > size:
-                return False
+                return cut
             header = json.loads(f.read(n))
         ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
-        return 8 + n + max(ends, default=0) == size
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return False
+        return None if 8 + n + max(ends, default=0) == size else cut
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return cut
 
 
 def _weights(folder: "ModelFolder", allow_pickle: bool) -> tuple[str, ...]:
@@ -146,15 +174,18 @@ def _weights(folder: "ModelFolder", allow_pickle: bool) -> tuple[str, ...]:
     safetensors = [f for f in files if f.endswith(".safetensors")]
     index = "model.safetensors.index.json"
     if index in files:
-        shards = set(json.loads(open(os.path.join(folder.path, index), "rb").read())
-                     .get("weight_map", {}).values())
+        with open(os.path.join(folder.path, index), "rb") as fh:
+            weight_map = json.loads(fh.read()).get("weight_map")  # an object: checked above
+        if not isinstance(weight_map, dict):
+            raise ModelRefused(folder.name, f"{index} has no weight_map")
+        shards = set(map(str, weight_map.values()))
         absent = sorted(shards - set(safetensors))
         if absent:
             raise ModelRefused(folder.name, f"{index} names {absent[0]}, which is not there")
     for f in safetensors:
-        if not _complete_safetensors(os.path.join(folder.path, f)):
-            raise ModelRefused(folder.name, f"{f} is not a complete safetensors file (cut "
-                                            "short or corrupt)")
+        problem = _safetensors_problem(os.path.join(folder.path, f))
+        if problem:
+            raise ModelRefused(folder.name, f"{f} {problem}")
     if safetensors:
         return tuple(safetensors)
     pickled = [f for f in files if PICKLE_WEIGHTS.match(f)]
