@@ -40,22 +40,29 @@ def aligner(tiny_bert):
 
 
 # ------------------------------------------------------------------ code in a model folder
+@pytest.mark.parametrize("stdin", ["terminal", "closed pipe"])
 def test_a_folder_with_remote_code_stops_the_run_before_work_and_never_prompts(
-        tmp_path, tiny_nllb, aligner):
+        tmp_path, tiny_nllb, aligner, stdin):
     """transformers asks on a terminal whether to run a folder's own Python, and runs it
     when answered y; the job must refuse such a folder before any work, with a terminal on
-    stdin and nobody to answer."""
+    stdin and nobody to answer, or with stdin closed."""
     evil = hostile.with_remote_code(tiny_nllb, tmp_path / "evil")
-    master, slave = os.openpty()
+    if stdin == "terminal":
+        keep, child = os.openpty()  # the job's stdin is a terminal nobody types into
+    else:
+        child, keep = os.pipe()  # the job's stdin is a pipe already at its end
+        os.close(keep)
+        keep = None
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "pipeline.run", f"--output={tmp_path}/out",
              f"--translation_model={evil}", *aligner, "--runner=FnApiRunner"],
-            stdin=slave, capture_output=True, text=True, timeout=240, cwd=ROOT,
+            stdin=child, capture_output=True, text=True, timeout=240, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"})
     finally:
-        os.close(master)
-        os.close(slave)
+        for fd in (keep, child):
+            if fd is not None:
+                os.close(fd)
     lines = [line for line in proc.stderr.splitlines() if line.startswith("xlner:")]
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(lines) == 1 and str(evil) in lines[0] and "custom code" in lines[0]

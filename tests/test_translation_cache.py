@@ -244,13 +244,17 @@ def test_a_bad_file_in_the_cache_is_skipped_with_a_warning_naming_it(tmp_path, c
     assert counter(result, "cache_files_skipped") == 1
 
 
+@pytest.mark.timeout(120)
 def test_files_that_are_not_parquet_are_named_and_ignored(tmp_path, caplog):
     cache = _valid_cache(tmp_path)
     (cache / "notes.txt").write_text("hello")
-    (cache / "subfolder").mkdir()
+    (cache / "subfolder.parquet").mkdir()
+    os.mkfifo(cache / "a-fifo.parquet")  # opening it would wait for a writer forever
+    os.symlink("/dev/zero", cache / "zeros.parquet")  # reading it never ends
     with caplog.at_level(logging.WARNING):
         translate(cache, ["a"], [("k0", "A", "cache")])
-    assert any("notes.txt" in r.getMessage() for r in caplog.records)
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert all(name in warned for name in ("notes.txt", "a-fifo.parquet", "zeros.parquet"))
 
 
 def test_a_run_whose_translations_are_all_cached_never_loads_the_model(tmp_path, tiny_nllb,

@@ -18,6 +18,8 @@ run where all rows do never loads one — and every translation is split into wo
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import uuid
 from typing import Optional, Sequence
 
@@ -86,7 +88,7 @@ class _JoinCache(beam.DoFn):
         keyed = list(grouped["requests"])
         if not keyed:
             return
-        cached = list(grouped["cached"])
+        cached = sorted(grouped["cached"])  # equal keys, equal texts; if not, one rule
         if cached:
             for _, r in keyed:
                 self._hits.inc()
@@ -138,6 +140,9 @@ class _ReadCacheFile(beam.DoFn):
         path = readable.metadata.path
         if not path.endswith(".parquet"):
             self._skip(path, "not a cache file (entries are *.parquet files)")
+            return
+        if "://" not in path and not stat.S_ISREG(os.stat(path).st_mode):
+            self._skip(path, "not a regular file (reading a FIFO or a device could hang)")
             return
         try:
             with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as f:

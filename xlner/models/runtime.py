@@ -13,12 +13,14 @@ agree before a translation is written under the predicted key.
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import metadata
 from typing import Optional
 
 from xlner.models import devices
 
+@functools.lru_cache(maxsize=8)
 def engine_version(engine: str) -> str:
     """The engine and the versions that decide its numbers."""
     if engine == "ctranslate2":
