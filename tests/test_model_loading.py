@@ -273,6 +273,22 @@ def test_a_hub_id_resolves_to_its_cached_snapshot_offline(tmp_path, tiny_bert, m
         open_model("org/not-downloaded", local_only=True)
 
 
+def test_a_cached_hub_id_runs_offline_and_an_uncached_one_stops_before_work(
+        tmp_path, tiny_bert, monkeypatch, capsys):
+    from tests.helpers import run_job
+
+    hostile.hub_cache_layout(tiny_bert, tmp_path / "hub", repo="org/tiny-bert")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    summary, rows, _ = run_job(str(tmp_path / "out"), "--alignment_model=org/tiny-bert",
+                               "--align_layers=2")
+    assert len(rows["por_Latn"]) == 40
+    assert summary["provenance"]["alignment_model_fingerprint"] == open_model(
+        tiny_bert).fingerprint()
+    line = one_line_error(capsys, [f"--output={tmp_path}/out2",
+                                   "--alignment_model=org/not-downloaded"])
+    assert "--alignment_model=org/not-downloaded: not a local folder" in line
+
+
 def test_replaced_weights_change_the_fingerprint_even_with_the_same_size_and_time(
         tmp_path, tiny_nllb):
     folder = tmp_path / "nllb"

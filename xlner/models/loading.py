@@ -72,20 +72,21 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
-def _snapshot(model: str, local_only: bool) -> str:
-    """A hub id's local snapshot folder, downloaded (safetensors, configs, tokenizer)
-    unless offline or ``local_only``."""
+def _snapshot(model: str, local_only: bool, allow_pickle: bool) -> str:
+    """A hub id's snapshot folder: the cached one offline or with ``local_only``, else
+    downloaded or completed (configs, tokenizer, safetensors; pickles only if allowed)."""
     from huggingface_hub import snapshot_download
 
     cache = os.environ.get("HF_HUB_CACHE") or None  # read now, not at import
-    try:
-        return snapshot_download(model, cache_dir=cache, local_files_only=True)
-    except Exception:  # noqa: BLE001 - not cached: download below, or refuse
-        if local_only or hub_offline():
+    if local_only or hub_offline():
+        try:
+            return snapshot_download(model, cache_dir=cache, local_files_only=True)
+        except Exception:  # noqa: BLE001 - any miss is the same answer
             raise ModelRefused(model, "not a local folder, and the hub is offline "
                                       "(HF_HUB_OFFLINE=1) with no cached copy") from None
-    return snapshot_download(model, cache_dir=cache, allow_patterns=["*.json", "*.safetensors", "*.model",
-                                                    "*.txt", "*.spm"])
+    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.spm"]
+    return snapshot_download(model, cache_dir=cache,
+                             allow_patterns=patterns + (["*.bin"] if allow_pickle else []))
 
 
 def _regular_files(path: str, name: str) -> list[str]:
@@ -207,8 +208,8 @@ def open_model(model: str, allow_pickle: bool = False, local_only: bool = False,
     ``cache_dir``: the model cache (where file digests are remembered); ``expected``: the
     fingerprint recorded at launch (in provenance), which the files loaded must have."""
     model = os.fspath(model)
-    path = os.path.expanduser(model) if looks_like_path(model) else _snapshot(model,
-                                                                              local_only)
+    path = (os.path.expanduser(model) if looks_like_path(model)
+            else _snapshot(model, local_only, allow_pickle))
     if not os.path.exists(path):
         raise ModelRefused(model, "no such folder")
     if not os.path.isdir(path):
