@@ -5,13 +5,14 @@ returned :class:`ModelFolder` is the only caller of ``from_pretrained`` in the p
 What it promises, for every model (translator, CTranslate2 conversion, alignment encoder,
 tagger, EasyProject model, the converted embedded e5):
 
-* **No code from the folder, no prompt.** A folder with Python files or an ``auto_map``
-  in any of its ``*config.json`` is refused; every ``from_pretrained`` passes
+* **No code from the folder, no prompt.** A folder with Python files, or an ``auto_map``
+  or ``custom_pipelines`` anywhere in a ``*config.json``, is refused; every ``from_pretrained`` passes
   ``trust_remote_code=False`` (transformers then raises instead of asking on a terminal),
   and transformers' own remote-code prompt is switched off for the process.
-* **Nothing that can hang or run code on read.** Each file must be a regular file (a link
-  to one is fine: the hub cache is made of links), weights load from safetensors only
-  unless ``--allow_pickle_weights``, and each safetensors file must be complete.
+* **Nothing that can hang or run code on read.** Each file must be a readable regular
+  file (a link to one is fine: the hub cache is made of links, and the fingerprint follows
+  the content, not the link), every JSON file must parse, weights load from safetensors
+  only unless ``--allow_pickle_weights``, and each safetensors file must be complete.
 * **No half-initialised model.** The load report must show every weight of the model
   present and of its shape, and every tensor of the checkpoint used, except what is
   legitimately absent or extra (see :func:`weight_problems`); otherwise the load stops
@@ -93,14 +94,19 @@ def _regular_files(path: str, name: str) -> list[str]:
     """Names of the folder's regular files (links followed); a link to anything else, a
     FIFO or a device is refused: reading one could hang the job."""
     files = []
-    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as e:
+        raise ModelRefused(name, f"the folder cannot be read ({e.strerror})") from None
+    for entry in entries:
         if entry.name.startswith("."):
             continue
         try:
             mode = os.stat(entry.path).st_mode
         except OSError as e:
+            link = f": {os.readlink(entry.path)}" if entry.is_symlink() else ""
             raise ModelRefused(name, f"{entry.name} is a link that cannot be followed "
-                                     f"({e.strerror}): {os.readlink(entry.path)}") from None
+                                     f"({e.strerror}){link}") from None
         if stat.S_ISREG(mode):
             if not os.access(entry.path, os.R_OK):
                 raise ModelRefused(name, f"{entry.name} cannot be read (permission denied)")
