@@ -25,6 +25,7 @@ fingerprinted and loaded is the same set of files.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -220,15 +221,42 @@ def open_model(model: str, allow_pickle: bool = False, local_only: bool = False,
         raise ModelRefused(model, "no such folder")
     if not os.path.isdir(path):
         raise ModelRefused(model, "is a file; expected a model folder")
-    folder = ModelFolder(model, path, tuple(_regular_files(path, model)), allow_pickle,
-                         cache_dir, expected)
+    files, weights = _inspect(model, path, allow_pickle, _folder_state(path))
+    folder = ModelFolder(model, path, files, allow_pickle, cache_dir, expected)
+    folder.weights = weights
+    return folder
+
+
+def _folder_state(path: str) -> tuple:
+    """What the inspection of ``path`` depends on: each entry's name and the identity of
+    what it leads to (a changed, replaced or added file changes it)."""
+    state: list = []
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return (None,)  # unreadable: the inspection says so
+    for name in names:
+        try:
+            st = os.stat(os.path.join(path, name))
+            state.append((name, st.st_mode, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                          st.st_ctime_ns))
+        except OSError:
+            state.append((name,))
+    return tuple(state)
+
+
+@functools.lru_cache(maxsize=64)
+def _inspect(model: str, path: str, allow_pickle: bool,
+             state: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(files, weights) of a folder that passes every check; remembered per process for
+    an unchanged ``state`` (a launch and a worker open a model several times)."""
+    folder = ModelFolder(model, path, tuple(_regular_files(path, model)), allow_pickle)
     if "config.json" not in folder.files:
         raise ModelRefused(model, "not a model folder (no config.json)")
     why = _custom_code(folder)
     if why:
         raise ModelRefused(model, why)
-    folder.weights = _weights(folder, allow_pickle)
-    return folder
+    return folder.files, _weights(folder, allow_pickle)
 
 
 class ModelFolder:
