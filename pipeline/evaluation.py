@@ -275,6 +275,7 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
                           if all_options.get(k) not in ("", None, False)
                           and (k not in MODEL_OPTIONS or MODEL_OPTIONS[k] in in_use)},
               "examples": {"per_kind": o.examples_per_method, "seed": seed},
+              "model_fingerprints": models.fingerprints(),
               "all_options": all_options}
     if any(m.needs_back_translation for m, _ in ecfg.methods):  # the model it falls back to
         header["options"]["easyproject_model"] = models.easyproject_model

@@ -22,8 +22,11 @@ from xlner.publication import checkpoint
 
 LOG = logging.getLogger("xlner")
 # Our own errors, as they appear inside a runner's wrapped exception text.
-_OUR_ERRORS = re.compile(r"(ModelLoadError|PublishRefused|ConfigError|OutputRefused|LeaseHeld|"
-                         r"LatestUnavailable): (.*)")
+_OUR_ERRORS = re.compile(r"(ModelRefused|ModelLoadError|PublishRefused|ConfigError|OutputRefused|"
+                         r"LeaseHeld|LatestUnavailable): (.*)")
+# Operator mistakes found only once the run started (a model folder whose weights do not
+# cover its config is found when it loads): exit 2 like those found before any work.
+_MISTAKES = ("ModelRefused:",)
 
 
 def beam_options(beam_args: Sequence[str]) -> PipelineOptions:
@@ -152,7 +155,11 @@ def main_of(run: Callable[[Sequence[str]], int]) -> Callable:
             return 2
         except Exception as e:  # noqa: BLE001 - the run failed; say why in one line
             LOG.debug("run failed", exc_info=True)
-            print(f"xlner: the run failed: {failure_line(e)}", file=sys.stderr)
+            line = failure_line(e)
+            if line.startswith(_MISTAKES):
+                print(f"xlner: error: {line}", file=sys.stderr)
+                return 2
+            print(f"xlner: the run failed: {line}", file=sys.stderr)
             return 1
 
     return main

@@ -13,6 +13,7 @@ from xlner.models.translators import TranslationOutput
 from xlner.records import Span
 
 FAIL = "FAIL"  # a text or word that makes the fake model raise
+FAKE_SIGNATURE = '{"model": "fake"}'  # the translation signature of the echo translator
 
 
 class EchoTranslator:
@@ -25,9 +26,16 @@ class EchoTranslator:
         return [TranslationOutput(t.upper()) for t in texts]
 
 
+    def signature(self) -> str:
+        return FAKE_SIGNATURE
+
+
 class FakeTranslationHandler(TranslationModelHandler):
     def load_model(self):
         return EchoTranslator()
+
+    def signature(self) -> str:
+        return FAKE_SIGNATURE
 
 
 class CapitalTagger:
@@ -64,8 +72,8 @@ def fake_texts(cache=None):
     """TranslateTexts over the echo translator (batches of 4)."""
     from transforms.translate import TranslateTexts
 
-    return TranslateTexts(FakeTranslationHandler("fake"), "fake", "fake|greedy",
-                          cache_location=cache, batch_size=4)
+    return TranslateTexts(FakeTranslationHandler("fake"), "fake", cache_location=cache,
+                          batch_size=4)
 
 
 def sentence(sid, words, tags=None, **kw):

@@ -82,14 +82,24 @@ def test_models_that_cannot_load_are_named_before_any_work(tmp_path, capsys, tin
 
 def test_a_model_that_fails_to_load_stops_the_run_once_with_one_line(tmp_path, capsys,
                                                                      tiny_nllb, tiny_aligner):
+    from tests.hostile_models import misshaped_tensor
+
     broken = tmp_path / "nllb"
     shutil.copytree(tiny_nllb, broken)
     for f in glob.glob(str(broken / "*.safetensors")):
         with open(f, "wb") as fh:
             fh.write(b"garbage")
     line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--translation_model={broken}",
-                                   "--target_langs=swh_Latn", *tiny_aligner], code=1)
-    assert "ModelLoadError: cannot load model" in line and str(broken) in line
+                                   "--target_langs=swh_Latn", *tiny_aligner])
+    assert "not a complete safetensors file" in line and str(broken) in line
+    # weights that look whole but do not fit the config are found when the model loads
+    name = "model.encoder.layers.0.fc1.weight"
+    misshaped = misshaped_tensor(tiny_nllb, tmp_path / "misshaped", name)
+    line = one_line_error(capsys, [f"--output={tmp_path}/out2",
+                                   f"--translation_model={misshaped}",
+                                   "--target_langs=swh_Latn", *tiny_aligner])
+    assert "ModelRefused" in line and str(misshaped) in line and f"wrong shape: {name}" in line
+    assert not os.path.exists(tmp_path / "out2" / "summary.json")
 
 
 def test_rows_without_a_single_projected_entity_fail_the_run(tmp_path, capsys, tiny_aligner):

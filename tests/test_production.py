@@ -175,6 +175,22 @@ def test_dataflow_job_puts_gpus_on_inference_steps_only_and_uses_the_container(m
     assert f"worker_accelerator={GPU}" in list(environment.proto.service_options)
 
 
+
+def test_with_a_cache_the_keys_are_made_on_the_model_steps_kind_of_worker(monkeypatch):
+    """The cache key holds the precision the model runs at (CTranslate2 ``auto``: int8 on a
+    CPU, float16 on a GPU); it is resolved on a worker that has the model step's GPU."""
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    opts, beam_args = dataflow_options("--translation_cache=gs://my-bucket/cache")
+    pipeline = beam.Pipeline(options=beam_options(beam_args))
+    build_translate_train(pipeline, RunConfig.from_options(opts))
+    proto = pipeline.run().job.proto_pipeline
+    envs = proto.components.environments
+    hints = {t.unique_name: envs[t.environment_id].resource_hints
+             for t in proto.components.transforms.values() if t.environment_id}
+    key = hints["Translate/TranslateTexts/Key"]
+    assert key == hints["Translate/TranslateTexts/Translate/RunInference/BeamML_RunInference"]
+    assert key["beam:resources:accelerator:v1"] == GPU.encode()
+
 # ------------------------------------------------------------------ Flink: portable runner
 def free_port():
     with socket.socket() as s:
