@@ -159,7 +159,7 @@ def test_precision_that_differs_from_the_key_stops_the_job(tiny_nllb):
 
 def test_the_manifest_names_the_models_files(tmp_path, tiny_bert):
     from pipeline.run import run
-    from transforms.publish import read_latest
+    from transforms.publish import latest_manifest as read_latest
 
     root = tmp_path / "corpus"
     run([f"--output={root}", "--publish", "--run_id=2026-12-01", "--runner=FnApiRunner",
