@@ -1,13 +1,18 @@
-"""Align the words of sentence pairs: each distinct sentence encoded once, then CPU extraction.
+"""Align the words of sentence pairs: each distinct sentence encoded once per run, then CPU
+extraction.
 
-Pairs that share a side are grouped first (translate-train: the English source shared by
-every target language; the evaluation: the gold sentence shared by both directions), so
-the shared sentence is encoded once for all of them, and only words travel through the
-shuffle, never vectors. The encoder (GPU where present) runs through RunInference on
-groups; inside a batch every distinct sentence is encoded once, in sub-batches of single
-sentences sorted by their own length. Extraction (argmax / itermax / mwmf / awesome) runs in
-a plain ParDo, so it scales over every worker core instead of queueing behind the model;
-every requested method is extracted from the same encoder pass.
+A distinct sentence is its words and language. Every side of every pair is keyed by them
+and deduplicated (``Distinct``, a combine per key) before batching, so a sentence is ONE
+encoder input however many pairs, batches, bundles or workers it appears in: the English
+source shared by every target language, a translation two sources have in common, the
+gold sentence shared by both directions of the evaluation. The encoder (GPU where
+present) runs through RunInference on batches of distinct sentences; each sentence's
+vectors are then joined back to its pairs by key in two steps: first the side that
+rarely repeats (``other``), then the shared side, so the shared sentence's vectors
+cross the shuffle once per step and never once per pair. Extraction (argmax / itermax /
+mwmf / awesome) runs in a plain ParDo after the join, so it scales over every worker core
+instead of queueing behind the model; every requested method is extracted from the same
+encoder pass.
 
 Elements are ``(lane, SentencePair)`` in and ``(lane, AlignedPair)`` out: a lane (e.g. the
 alignment direction) lets pairs of several kinds share one encoder pass.
@@ -30,76 +35,75 @@ from xlner import alignment
 from xlner.models.encoders import pair_similarity
 from xlner.records import AlignedPair, Failure, SentencePair
 
-# Pairs sharing one sentence are spread over this many groups at most, so a sentence
-# repeated across thousands of records never becomes one giant element.
-GROUP_BUCKETS = 64
-
 
 @dataclass(frozen=True)
-class AlignGroup:
-    """Pairs that share one side's words (``shared``, their source or their target)."""
+class Sentence:
+    """One distinct sentence to encode: its key (a digest of language and words)."""
 
-    shared: tuple[str, ...]
-    shared_is_source: bool
-    members: tuple[tuple[str, SentencePair], ...]  # (lane, pair)
-
-    def others(self) -> list[tuple[str, ...]]:
-        return [p.tgt_words if self.shared_is_source else p.src_words
-                for _, p in self.members]
-
-    def sentences(self) -> list[tuple[tuple[str, ...], str]]:
-        """(words, language) to encode: the shared side first, then each member's other."""
-        first = self.members[0][1]
-        shared = (self.shared, first.src_lang if self.shared_is_source else first.tgt_lang)
-        return [shared] + [(p.tgt_words, p.tgt_lang) if self.shared_is_source
-                           else (p.src_words, p.src_lang) for _, p in self.members]
-
-    def count(self) -> int:
-        return len(self.members)
+    key: str
+    lang: str
+    words: tuple[str, ...]
 
     def size(self) -> int:
-        """Words to encode, for batch budgets (~1.5 subwords per word)."""
-        return 2 * (len(self.shared) + sum(len(o) for o in self.others())) + 4
+        """Padded subwords, for batch budgets (~1.5 subwords per word, two specials)."""
+        return 2 * len(self.words) + 2
 
 
-def _words_key(words) -> str:
-    return hashlib.sha1("\x1f".join(words).encode("utf-8", "surrogatepass")).hexdigest()
+def sentence_key(lang: str, words: Sequence[str]) -> str:
+    text = "\x1f".join((lang, *words))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _group_key(element, shared_is_source: bool):
-    lane, pair = element
-    words = ((pair.src_lang, *pair.src_words) if shared_is_source
-             else (pair.tgt_lang, *pair.tgt_words))
-    bucket = int(_words_key([pair.id])[:8], 16) % GROUP_BUCKETS  # a record's pairs together
-    return (_words_key(words), bucket), element
+def _sides(element) -> list[tuple[str, str, tuple[str, ...]]]:
+    _, pair = element
+    return [(sentence_key(pair.src_lang, pair.src_words), pair.src_lang, pair.src_words),
+            (sentence_key(pair.tgt_lang, pair.tgt_words), pair.tgt_lang, pair.tgt_words)]
 
 
-def _group(key_and_members, shared_is_source: bool) -> AlignGroup:
-    _, members = key_and_members
-    members = tuple(sorted(members, key=lambda m: (m[1].key, m[0])))
-    first = members[0][1]
-    return AlignGroup(first.src_words if shared_is_source else first.tgt_words,
-                      shared_is_source, members)
+def _side_key(pair: SentencePair, source: bool) -> str:
+    return (sentence_key(pair.src_lang, pair.src_words) if source
+            else sentence_key(pair.tgt_lang, pair.tgt_words))
+
+
+def _encoded_by_key(result: PredictionResult):
+    return result.example.key, result.inference
+
+
+def _only(encodings: list):
+    """The one encoding of a key (a Failure if the sentence was never encoded)."""
+    return encodings[0] if encodings else Failure("encoder_failed", "sentence not encoded")
+
+
+def _attach_other(joined, shared_is_source: bool):
+    """(other key, {encoded, pairs}) -> (shared key, (lane, pair, other's encoding))."""
+    _, parts = joined
+    other = _only(list(parts["encoded"]))
+    for lane, pair in parts["pairs"]:
+        yield _side_key(pair, shared_is_source), (lane, pair, other)
 
 
 class _Extract(beam.DoFn):
-    def __init__(self, methods: Sequence[str], aligner: str, link_scores: bool):
+    """(shared key, {encoded, pairs}) -> (lane, AlignedPair), or a dead letter per pair."""
+
+    def __init__(self, methods: Sequence[str], aligner: str, link_scores: bool,
+                 shared_is_source: bool):
         self._methods = tuple(methods)
         self._aligner = aligner
         self._link_scores = link_scores
+        self._shared_is_source = shared_is_source
         self._aligned = Metrics.counter(NAMESPACE, "pairs_aligned")
 
-    def process(self, result: PredictionResult):
-        group: AlignGroup = result.example
-        encoded = result.inference
-        for i, (lane, pair) in enumerate(group.members):
-            if isinstance(encoded, Failure):
-                yield dead_letter("align", "encoder_failed", pair.id, encoded.error,
+    def process(self, joined):
+        _, parts = joined
+        shared = _only(list(parts["encoded"]))
+        for lane, pair, other in parts["pairs"]:
+            failed = next((e for e in (shared, other) if isinstance(e, Failure)), None)
+            if failed is not None:
+                yield dead_letter("align", "encoder_failed", pair.id, failed.error,
                                   pair.tgt_lang, {"src_words": list(pair.src_words),
                                                   "tgt_words": list(pair.tgt_words)})
                 continue
-            shared, other = encoded[0], encoded[1 + i]
-            src, tgt = (shared, other) if group.shared_is_source else (other, shared)
+            src, tgt = (shared, other) if self._shared_is_source else (other, shared)
             try:
                 sim = pair_similarity(src, tgt)
                 found = {m: alignment.extract(sim, m) for m in self._methods}
@@ -118,13 +122,15 @@ class Align(beam.PTransform):
     """(lane, SentencePair) -> (lane, AlignedPair) with one alignment per method (and,
     with ``link_scores``, each link's similarity, for similarity-weighted matching).
 
-    ``shared_side`` ("src" or "tgt") is the side pairs are grouped by: the side that
-    repeats across pairs (the labelled source across target languages, the gold target
-    across directions).
+    Each distinct sentence is encoded once whatever ``shared_side`` is; ``shared_side``
+    ("src" or "tgt") names the side that repeats across pairs (the labelled source across
+    target languages, the gold target across directions), which is joined last so its
+    vectors are not copied per pair through the shuffle. ``batch_size``: distinct
+    sentences per encoder batch.
     """
 
     def __init__(self, handler: AlignmentEncoderHandler, methods: Sequence[str], aligner: str,
-                 batch_size: int = 64, batch_tokens: int = 16384, shared_side: str = "src",
+                 batch_size: int = 128, batch_tokens: int = 16384, shared_side: str = "src",
                  link_scores: bool = False):
         super().__init__()
         unknown = set(methods) - set(alignment.METHODS)
@@ -133,18 +139,25 @@ class Align(beam.PTransform):
         if shared_side not in ("src", "tgt"):
             raise ValueError(f"shared_side must be src or tgt, not {shared_side!r}")
         self._shared_is_source = shared_side == "src"
-        self._encode = InferInBatches(handler, size_fn=AlignGroup.size,
+        self._encode = InferInBatches(handler, size_fn=Sentence.size,
                                       max_batch_size=batch_size, max_batch_tokens=batch_tokens,
-                                      progress="align", unit="sentence pairs",
-                                      weight=AlignGroup.count)
-        self._extract = _Extract(tuple(methods), aligner, link_scores)
+                                      progress="align", unit="distinct sentences")
+        self._extract = _Extract(tuple(methods), aligner, link_scores, self._shared_is_source)
 
     def expand(self, lane_pairs):
         shared = self._shared_is_source
-        res = (lane_pairs
-               | "KeyByShared" >> beam.Map(_group_key, shared)
-               | "GroupShared" >> beam.GroupByKey()
-               | "Groups" >> beam.Map(_group, shared)
-               | "Encode" >> self._encode
+        encoded = (lane_pairs
+                   | "Sides" >> beam.FlatMap(_sides)
+                   | "DistinctSentences" >> beam.Distinct()
+                   | "AsSentences" >> beam.MapTuple(Sentence)
+                   | "Encode" >> self._encode
+                   | "EncodedByKey" >> beam.Map(_encoded_by_key))
+        by_other = lane_pairs | "KeyByOther" >> beam.Map(
+            lambda e: (_side_key(e[1], not shared), e))
+        with_other = ({"encoded": encoded, "pairs": by_other}
+                      | "JoinOther" >> beam.CoGroupByKey()
+                      | "AttachOther" >> beam.FlatMap(_attach_other, shared))
+        res = ({"encoded": encoded, "pairs": with_other}
+               | "JoinShared" >> beam.CoGroupByKey()
                | "Extract" >> beam.ParDo(self._extract).with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])

@@ -136,11 +136,12 @@ class TranslationModelHandler(_PlacedModelHandler):
 
 
 class AlignmentEncoderHandler(_PlacedModelHandler):
-    """AlignGroup -> PredictionResult(group, [shared Encoded, one per member] | Failure).
+    """Sentence -> PredictionResult(sentence, Encoded | Failure).
 
-    Every distinct sentence of the batch is encoded once (``encode`` sorts them by length
-    into sub-batches). With ``translator`` (a TranslationModelHandler with the same
-    model identifier) the translation model's encoder aligns: one model in memory.
+    The batch holds distinct sentences (``transforms.align`` deduplicates them before
+    batching); ``encode`` sorts them by length into sub-batches. With ``translator`` (a
+    TranslationModelHandler with the same model identifier) the translation model's
+    encoder aligns: one model in memory.
     """
 
     def __init__(self, model: str, layers, placement: Placement = Placement(),
@@ -160,18 +161,11 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
 
     def run_inference(self, batch, model, inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        encoded_counter = Metrics.counter("xlner", "sentences_encoded")
         layers = self._layers
-
-        def encode_groups(groups):
-            distinct = list(dict.fromkeys(s for g in groups for s in g.sentences()))
-            encoded = dict(zip(distinct, model.encode([w for w, _ in distinct],
-                                                      [lang for _, lang in distinct], layers)))
-            encoded_counter.inc(len(distinct))
-            return [[encoded[s] for s in g.sentences()] for g in groups]
-
-        results = isolate(batch, encode_groups)
-        return [PredictionResult(g, r, self._model) for g, r in zip(batch, results)]
+        results = isolate(batch, lambda sentences: model.encode(
+            [s.words for s in sentences], [s.lang for s in sentences], layers))
+        Metrics.counter("xlner", "sentences_encoded").inc(len(batch))
+        return [PredictionResult(s, r, self._model) for s, r in zip(batch, results)]
 
     def get_metrics_namespace(self) -> str:
         return "xlner_align"
