@@ -68,6 +68,27 @@ def test_each_distinct_sentence_is_encoded_once_at_any_batch_size(batch_size):
     result = run_align(pairs, batch_size)
     assert counter(result, "fake_encoder_inputs") == 15
     assert counter(result, "sentences_encoded") == 15
+    # every sentence here is in records of several groups (10 records per source, their
+    # translations with them): each is encoded on its own and lent to its groups
+    assert counter(result, "sentences_encoded_alone") == 15
+
+
+def test_distinct_sources_lend_nothing_between_groups():
+    """A corpus whose sentences are all distinct: every pair's vectors stay in its group
+    (no vectors cross the shuffle), still one encoder input per sentence."""
+    pairs = [("lane", make_pair(f"r{i}", "eng_Latn", lang, [f"w{i}", "x"], [Span(0, 1, "PER")],
+                                [f"w{i}", lang])) for i in range(30) for lang in TARGETS]
+    result = run_align(pairs, 4)
+    assert counter(result, "sentences_encoded_alone") == 0
+    assert counter(result, "fake_encoder_inputs") == distinct_sentences(pairs) == 30 + 90
+
+
+def test_a_sentence_in_thousands_of_records_is_encoded_once_in_bounded_groups():
+    pairs = [("lane", make_pair(f"r{i}", "eng_Latn", "por_Latn", ENGLISH[0],
+                                [Span(0, 1, "PER")], translation(0, "por_Latn")))
+             for i in range(2000)]
+    result = run_align(pairs, 64)
+    assert counter(result, "fake_encoder_inputs") == 2  # one source, one translation
 
 
 @pytest.mark.parametrize("shared_side", ["src", "tgt"])
@@ -79,14 +100,20 @@ def test_once_across_bundles_and_parallel_workers(shared_side):
 
 
 def test_a_sentence_the_encoder_fails_on_dead_letters_only_its_pairs():
-    good, bad = records(8), [("lane", make_pair("bad", "eng_Latn", "por_Latn", ["Ana"],
-                                                [Span(0, 1, "PER")], ["Ana", FAIL]))]
+    """A bad translation fails alone: not the other pairs of its group (the same source in
+    another language), and a bad sentence repeated across records (encoded on its own)
+    fails every pair that has it and no other."""
+    good = records(8)
+    bad = [("lane", make_pair(rid, "eng_Latn", lang, ENGLISH[k], [Span(0, 1, "PER")],
+                              ["Ana", FAIL])) for rid, lang, k in
+           [("r0", "deu_Latn", 0), ("x1", "deu_Latn", 1), ("x2", "deu_Latn", 1)]]
     p = beam_test.TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
     res = (p | beam.Create(good + bad)
            | Align(FakeEncoderHandler("fake", (1,)), ["argmax"], "fake", batch_size=64))
     assert_that(res.ok | beam.MapTuple(lambda lane, a: (lane, a.pair.key,
                                                         a.alignments["argmax"])),
                 equal_to(expected(good)), label="kept")
-    assert_that(res.dead | beam.Map(lambda d: (d.stage, d.reason, d.record_id)),
-                equal_to([("align", "encoder_failed", "bad")]), label="dead")
+    assert_that(res.dead | beam.Map(lambda d: (d.stage, d.reason, d.record_id, d.tgt_lang)),
+                equal_to([("align", "encoder_failed", rid, "deu_Latn")
+                          for rid in ("r0", "x1", "x2")]), label="dead")
     p.run()

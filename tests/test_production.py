@@ -159,7 +159,8 @@ def test_dataflow_job_puts_gpus_on_inference_steps_only_and_uses_the_container(m
     assert hinted == {"LabelSource/Tag/Tag/RunInference/BeamML_RunInference",
                       "Translate/TranslateTexts/Translate/RunInference/BeamML_RunInference",
                       "TagTargets/Tag/Tag/RunInference/BeamML_RunInference",
-                      "Project/Align/Encode/RunInference/BeamML_RunInference"}
+                      "Project/Align/Encode/RunInference/BeamML_RunInference",
+                      "Project/Align/EncodeRepeated/RunInference/BeamML_RunInference"}
     for t in proto.components.transforms.values():
         if t.unique_name in hinted:
             hints = envs[t.environment_id].resource_hints

@@ -1,16 +1,19 @@
 """Align the words of sentence pairs: each distinct sentence encoded once per run, then CPU
-extraction.
+extraction; only words are shuffled, except the vectors of sentences no group can hold.
 
-A distinct sentence is its words and language. Every side of every pair is keyed by them
-and deduplicated (``Distinct``, a combine per key) before batching, so a sentence is ONE
-encoder input however many pairs, batches, bundles or workers it appears in: the English
-source shared by every target language, a translation two sources have in common, the
-gold sentence shared by both directions of the evaluation. The encoder (GPU where
-present) runs through RunInference on batches of distinct sentences; each sentence's
-vectors are then joined back to its pairs by key in two steps: first the side that
-rarely repeats (``other``), then the shared side, so the shared sentence's vectors
-cross the shuffle once per step and never once per pair. Extraction (argmax / itermax /
-mwmf / awesome) runs in a plain ParDo after the join, so it scales over every worker core
+A distinct sentence is its words and language. Pairs are grouped by the side that repeats
+(``shared_side``: the English source shared by every target language; in the evaluation,
+the gold sentence shared by both directions) and, so that no group grows without bound,
+by a bucket of their record id. A group's sentences are encoded together, so words cross
+the shuffle and vectors stay on the worker that computed them. A sentence that lands in
+more than one group (a source repeated across records, a translation two sources share)
+is found by a words-only count first, encoded once on its own, and its vectors are sent to
+the groups that need it: the only vectors that cross the shuffle. Every distinct sentence
+is thus one encoder input per run, whatever the batches, bundles or workers.
+
+The encoder (GPU where present) runs through RunInference (``InferInBatches``); inside a
+batch, the sentences are sorted by their own length into sub-batches. Extraction (argmax /
+itermax / mwmf / awesome) runs in a plain ParDo, so it scales over every worker core
 instead of queueing behind the model; every requested method is extracted from the same
 encoder pass.
 
@@ -21,7 +24,7 @@ alignment direction) lets pairs of several kinds share one encoder pass.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import apache_beam as beam
@@ -35,18 +38,9 @@ from xlner import alignment
 from xlner.models.encoders import pair_similarity
 from xlner.records import AlignedPair, Failure, SentencePair
 
-
-@dataclass(frozen=True)
-class Sentence:
-    """One distinct sentence to encode: its key (a digest of language and words)."""
-
-    key: str
-    lang: str
-    words: tuple[str, ...]
-
-    def size(self) -> int:
-        """Padded subwords, for batch budgets (~1.5 subwords per word, two specials)."""
-        return 2 * len(self.words) + 2
+# A sentence's pairs are spread over this many groups at most (by record id), so a
+# sentence repeated across thousands of records never becomes one giant element.
+GROUP_BUCKETS = 64
 
 
 def sentence_key(lang: str, words: Sequence[str]) -> str:
@@ -54,83 +48,168 @@ def sentence_key(lang: str, words: Sequence[str]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _sides(element) -> list[tuple[str, str, tuple[str, ...]]]:
+@dataclass(frozen=True)
+class Sentence:
+    """One distinct sentence to encode on its own, and the groups that need it."""
+
+    key: str
+    lang: str
+    words: tuple[str, ...]
+    groups: tuple = ()
+
+    def to_encode(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [(self.key, self.lang, self.words)]
+
+    def assemble(self, encoded: dict):
+        return encoded[self.key]
+
+    def size(self) -> int:
+        """Padded subwords, for batch budgets (~1.5 subwords per word, two specials)."""
+        return 2 * len(self.words) + 2
+
+
+@dataclass(frozen=True)
+class AlignGroup:
+    """Pairs that share one side (``shared_is_source``: their source, else their target),
+    and the vectors of their sentences encoded elsewhere (``borrowed``: key -> Encoded or
+    Failure)."""
+
+    shared_is_source: bool
+    members: tuple[tuple[str, SentencePair], ...]  # (lane, pair)
+    borrowed: dict = field(default_factory=dict)
+
+    def sides(self, pair: SentencePair):
+        """(shared, other) as (key, lang, words)."""
+        src = (sentence_key(pair.src_lang, pair.src_words), pair.src_lang, pair.src_words)
+        tgt = (sentence_key(pair.tgt_lang, pair.tgt_words), pair.tgt_lang, pair.tgt_words)
+        return (src, tgt) if self.shared_is_source else (tgt, src)
+
+    def to_encode(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The group's distinct sentences not encoded elsewhere, the shared one first."""
+        found = {}
+        for _, pair in self.members:
+            for key, lang, words in self.sides(pair):
+                if key not in self.borrowed:
+                    found.setdefault(key, (key, lang, words))
+        return list(found.values())
+
+    def assemble(self, encoded: dict) -> dict:
+        return {**self.borrowed, **{k: encoded[k] for k, _, _ in self.to_encode()}}
+
+    def count(self) -> int:
+        return len(self.members)
+
+    def size(self) -> int:
+        """Padded subwords to encode, for batch budgets (~1.5 subwords per word)."""
+        return sum(2 * len(words) + 2 for _, _, words in self.to_encode())
+
+
+def _group_key(pair: SentencePair, shared_is_source: bool):
+    lang, words = ((pair.src_lang, pair.src_words) if shared_is_source
+                   else (pair.tgt_lang, pair.tgt_words))
+    digest = hashlib.sha256(pair.id.encode("utf-8", "surrogatepass")).hexdigest()
+    return sentence_key(lang, words), int(digest[:8], 16) % GROUP_BUCKETS
+
+
+def _incidences(element, shared_is_source: bool):
+    """(sentence key, (lang, words, the pair's group)) for both sides of a pair."""
     _, pair = element
-    return [(sentence_key(pair.src_lang, pair.src_words), pair.src_lang, pair.src_words),
-            (sentence_key(pair.tgt_lang, pair.tgt_words), pair.tgt_lang, pair.tgt_words)]
+    group = _group_key(pair, shared_is_source)
+    return [(sentence_key(pair.src_lang, pair.src_words), (pair.src_lang, pair.src_words, group)),
+            (sentence_key(pair.tgt_lang, pair.tgt_words), (pair.tgt_lang, pair.tgt_words, group))]
 
 
-def _side_key(pair: SentencePair, source: bool) -> str:
-    return (sentence_key(pair.src_lang, pair.src_words) if source
-            else sentence_key(pair.tgt_lang, pair.tgt_words))
+class _GroupsOfSentence(beam.CombineFn):
+    """(lang, words, group) values of one sentence -> (lang, words, sorted groups)."""
+
+    def create_accumulator(self):
+        return None, set()
+
+    def add_input(self, acc, value):
+        lang, words, group = value
+        acc[1].add(group)
+        return (acc[0] or (lang, words)), acc[1]
+
+    def merge_accumulators(self, accs):
+        accs = list(accs)
+        first = next((a[0] for a in accs if a[0] is not None), None)
+        return first, set().union(*(a[1] for a in accs))
+
+    def extract_output(self, acc):
+        return (*acc[0], tuple(sorted(acc[1])))
 
 
-def _encoded_by_key(result: PredictionResult):
-    return result.example.key, result.inference
+def _repeated(key_and_groups):
+    """A Sentence to encode on its own when it lands in more than one group."""
+    key, (lang, words, groups) = key_and_groups
+    if len(groups) > 1:
+        Metrics.counter(NAMESPACE, "sentences_encoded_alone").inc()
+        yield Sentence(key, lang, tuple(words), groups)
 
 
-def _only(encodings: list):
-    """The one encoding of a key (a Failure if the sentence was never encoded)."""
-    return encodings[0] if encodings else Failure("encoder_failed", "sentence not encoded")
+def _lend(result: PredictionResult):
+    """A repeated sentence's vectors (or its Failure) to each group that needs them."""
+    sentence: Sentence = result.example
+    for group in sentence.groups:
+        yield group, (sentence.key, result.inference)
 
 
-def _attach_other(joined, shared_is_source: bool):
-    """(other key, {encoded, pairs}) -> (shared key, (lane, pair, other's encoding))."""
+def _group(joined, shared_is_source: bool):
     _, parts = joined
-    other = _only(list(parts["encoded"]))
-    for lane, pair in parts["pairs"]:
-        yield _side_key(pair, shared_is_source), (lane, pair, other)
+    members = tuple(sorted(parts["pairs"], key=lambda m: (m[1].key, m[0])))
+    if members:
+        yield AlignGroup(shared_is_source, members, dict(parts["borrowed"]))
 
 
 class _Extract(beam.DoFn):
-    """(shared key, {encoded, pairs}) -> (lane, AlignedPair), or a dead letter per pair."""
-
-    def __init__(self, methods: Sequence[str], aligner: str, link_scores: bool,
-                 shared_is_source: bool):
+    def __init__(self, methods: Sequence[str], aligner: str, link_scores: bool):
         self._methods = tuple(methods)
         self._aligner = aligner
         self._link_scores = link_scores
-        self._shared_is_source = shared_is_source
         self._aligned = Metrics.counter(NAMESPACE, "pairs_aligned")
 
-    def process(self, joined):
-        _, parts = joined
-        shared = _only(list(parts["encoded"]))
-        for lane, pair, other in parts["pairs"]:
-            failed = next((e for e in (shared, other) if isinstance(e, Failure)), None)
+    def process(self, result: PredictionResult):
+        group: AlignGroup = result.example
+        encoded = result.inference  # {key: Encoded or Failure}
+        for lane, pair in group.members:
+            (shared, _, _), (other, _, _) = group.sides(pair)
+            failed = next((encoded[k] for k in (shared, other)
+                           if isinstance(encoded[k], Failure)), None)
             if failed is not None:
                 yield dead_letter("align", "encoder_failed", pair.id, failed.error,
                                   pair.tgt_lang, {"src_words": list(pair.src_words),
                                                   "tgt_words": list(pair.tgt_words)})
                 continue
-            src, tgt = (shared, other) if self._shared_is_source else (other, shared)
-            try:
-                sim = pair_similarity(src, tgt)
-                found = {m: alignment.extract(sim, m) for m in self._methods}
-                strengths = ({m: alignment.link_similarities(sim, links)
-                              for m, links in found.items()} if self._link_scores else {})
-            except Exception as e:  # noqa: BLE001
-                yield dead_letter("align", "extraction_failed", pair.id,
-                                  f"{type(e).__name__}: {e}", pair.tgt_lang)
-                continue
-            self._aligned.inc()
-            yield lane, AlignedPair(pair=pair, alignments=found, aligner=self._aligner,
-                                    link_scores=strengths)
+            src, tgt = ((encoded[shared], encoded[other]) if group.shared_is_source
+                        else (encoded[other], encoded[shared]))
+            yield from self._extract(lane, pair, src, tgt)
+
+    def _extract(self, lane, pair, src, tgt):
+        try:
+            sim = pair_similarity(src, tgt)
+            found = {m: alignment.extract(sim, m) for m in self._methods}
+            strengths = ({m: alignment.link_similarities(sim, links)
+                          for m, links in found.items()} if self._link_scores else {})
+        except Exception as e:  # noqa: BLE001
+            yield dead_letter("align", "extraction_failed", pair.id,
+                              f"{type(e).__name__}: {e}", pair.tgt_lang)
+            return
+        self._aligned.inc()
+        yield lane, AlignedPair(pair=pair, alignments=found, aligner=self._aligner,
+                                link_scores=strengths)
 
 
 class Align(beam.PTransform):
     """(lane, SentencePair) -> (lane, AlignedPair) with one alignment per method (and,
     with ``link_scores``, each link's similarity, for similarity-weighted matching).
 
-    Each distinct sentence is encoded once whatever ``shared_side`` is; ``shared_side``
-    ("src" or "tgt") names the side that repeats across pairs (the labelled source across
-    target languages, the gold target across directions), which is joined last so its
-    vectors are not copied per pair through the shuffle. ``batch_size``: distinct
-    sentences per encoder batch.
+    ``shared_side`` ("src" or "tgt") is the side pairs are grouped by: the side that
+    repeats across pairs (the labelled source across target languages, the gold target
+    across directions). ``batch_size``: groups per encoder batch.
     """
 
     def __init__(self, handler: AlignmentEncoderHandler, methods: Sequence[str], aligner: str,
-                 batch_size: int = 128, batch_tokens: int = 16384, shared_side: str = "src",
+                 batch_size: int = 64, batch_tokens: int = 16384, shared_side: str = "src",
                  link_scores: bool = False):
         super().__init__()
         unknown = set(methods) - set(alignment.METHODS)
@@ -139,25 +218,28 @@ class Align(beam.PTransform):
         if shared_side not in ("src", "tgt"):
             raise ValueError(f"shared_side must be src or tgt, not {shared_side!r}")
         self._shared_is_source = shared_side == "src"
-        self._encode = InferInBatches(handler, size_fn=Sentence.size,
+        self._encode_repeated = InferInBatches(handler, size_fn=Sentence.size,
+                                               max_batch_size=batch_size,
+                                               max_batch_tokens=batch_tokens)
+        self._encode = InferInBatches(handler, size_fn=AlignGroup.size,
                                       max_batch_size=batch_size, max_batch_tokens=batch_tokens,
-                                      progress="align", unit="distinct sentences")
-        self._extract = _Extract(tuple(methods), aligner, link_scores, self._shared_is_source)
+                                      progress="align", unit="sentence pairs",
+                                      weight=AlignGroup.count)
+        self._extract = _Extract(tuple(methods), aligner, link_scores)
 
     def expand(self, lane_pairs):
         shared = self._shared_is_source
-        encoded = (lane_pairs
-                   | "Sides" >> beam.FlatMap(_sides)
-                   | "DistinctSentences" >> beam.Distinct()
-                   | "AsSentences" >> beam.MapTuple(Sentence)
-                   | "Encode" >> self._encode
-                   | "EncodedByKey" >> beam.Map(_encoded_by_key))
-        by_other = lane_pairs | "KeyByOther" >> beam.Map(
-            lambda e: (_side_key(e[1], not shared), e))
-        with_other = ({"encoded": encoded, "pairs": by_other}
-                      | "JoinOther" >> beam.CoGroupByKey()
-                      | "AttachOther" >> beam.FlatMap(_attach_other, shared))
-        res = ({"encoded": encoded, "pairs": with_other}
-               | "JoinShared" >> beam.CoGroupByKey()
+        lent = (lane_pairs
+                | "WhereSentencesAre" >> beam.FlatMap(_incidences, shared)
+                | "GroupsOfSentence" >> beam.CombinePerKey(_GroupsOfSentence())
+                | "Repeated" >> beam.FlatMap(_repeated)
+                | "EncodeRepeated" >> self._encode_repeated
+                | "Lend" >> beam.FlatMap(_lend))
+        grouped = lane_pairs | "KeyByGroup" >> beam.Map(
+            lambda e: (_group_key(e[1], shared), e))
+        res = ({"pairs": grouped, "borrowed": lent}
+               | "Group" >> beam.CoGroupByKey()
+               | "Groups" >> beam.FlatMap(_group, shared)
+               | "Encode" >> self._encode
                | "Extract" >> beam.ParDo(self._extract).with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])

@@ -136,10 +136,13 @@ class TranslationModelHandler(_PlacedModelHandler):
 
 
 class AlignmentEncoderHandler(_PlacedModelHandler):
-    """Sentence -> PredictionResult(sentence, Encoded | Failure).
+    """An encoding request -> PredictionResult(request, its vectors | Failure).
 
-    The batch holds distinct sentences (``transforms.align`` deduplicates them before
-    batching); ``encode`` sorts them by length into sub-batches. With ``translator`` (a
+    A request (``transforms.align``: a group of pairs, or one sentence encoded on its
+    own) lists its sentences as (key, language, words) in ``to_encode()`` and builds its
+    result from {key: Encoded or Failure} in ``assemble``; each distinct sentence of a
+    batch is encoded once (``encode`` sorts them by length into sub-batches), and one
+    that fails fails alone. With ``translator`` (a
     TranslationModelHandler with the same model identifier) the translation model's
     encoder aligns: one model in memory.
     """
@@ -161,11 +164,17 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
 
     def run_inference(self, batch, model, inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        layers = self._layers
-        results = isolate(batch, lambda sentences: model.encode(
-            [s.words for s in sentences], [s.lang for s in sentences], layers))
-        Metrics.counter("xlner", "sentences_encoded").inc(len(batch))
-        return [PredictionResult(s, r, self._model) for s, r in zip(batch, results)]
+        distinct = {}
+        for request in batch:
+            for key, lang, words in request.to_encode():
+                distinct.setdefault(key, (lang, words))
+        keys = list(distinct)
+        vectors = isolate(keys, lambda ks: model.encode(  # a bad sentence fails alone
+            [distinct[k][1] for k in ks], [distinct[k][0] for k in ks], self._layers))
+        Metrics.counter("xlner", "sentences_encoded").inc(
+            sum(not isinstance(v, Failure) for v in vectors))
+        encoded = dict(zip(keys, vectors))
+        return [PredictionResult(r, r.assemble(encoded), self._model) for r in batch]
 
     def get_metrics_namespace(self) -> str:
         return "xlner_align"
