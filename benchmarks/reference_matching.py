@@ -111,16 +111,22 @@ def reference_greedy(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
     if supported is None:
         return []
     rows, cols, c, kept = supported
-    overl = overlapping(kept)
+    return _argmax_loop(c, rows, cols, overlapping(kept), n_proj)
+
+
+def _argmax_loop(c: np.ndarray, rows, cols, overlap_of, n_proj: int) -> list[tuple[int, int]]:
+    """The reference's greedy: repeat the dense global argmax (row-major first maximum),
+    zero the entity's row after ``n_proj`` picks and the columns of ``overlap_of[t]``
+    (indices or a mask) of the chosen candidate ``t``."""
     used = [0] * len(rows)
     chosen = []
     while c.max() > 0:
-        p, t = np.unravel_index(np.argmax(c.reshape(1, -1)), c.shape)
+        p, t = np.unravel_index(np.argmax(c), c.shape)
         chosen.append((int(rows[p]), int(cols[t])))
         used[p] += 1
         if used[p] >= n_proj:
             c[p] = 0
-        c[:, overl[t]] = 0
+        c[:, overlap_of[t]] = 0
     return chosen
 
 
@@ -222,8 +228,8 @@ def vectorised_scores(entities: np.ndarray, candidates: np.ndarray,
 def vectorised_greedy(scores: np.ndarray, candidates: np.ndarray, n_proj: int = 1
                       ) -> list[tuple[int, int]]:
     """:func:`reference_greedy` with a boolean overlap matrix of the kept candidates
-    (a broadcast comparison) instead of per-position hit lists: the same repeated dense
-    argmax, the same ties, the same picks in the same order."""
+    (a broadcast comparison) instead of per-position hit lists, then the same argmax
+    loop: the same ties, the same picks in the same order."""
     rows = np.flatnonzero((scores > 0).any(axis=1))
     cols = np.flatnonzero((scores > 0).any(axis=0))
     if rows.size == 0 or cols.size == 0:
@@ -231,16 +237,7 @@ def vectorised_greedy(scores: np.ndarray, candidates: np.ndarray, n_proj: int = 
     c = scores[np.ix_(rows, cols)].copy()
     kept = candidates[cols]
     overlap = (kept[:, None, 0] < kept[None, :, 1]) & (kept[None, :, 0] < kept[:, None, 1])
-    used = np.zeros(len(rows), dtype=np.int64)
-    chosen = []
-    while c.max() > 0:
-        p, t = np.unravel_index(np.argmax(c), c.shape)
-        chosen.append((int(rows[p]), int(cols[t])))
-        used[p] += 1
-        if used[p] >= n_proj:
-            c[p] = 0
-        c[:, overlap[t]] = 0
-    return chosen
+    return _argmax_loop(c, rows, cols, overlap, n_proj)
 
 
 def vectorised_project(src_spans, tgt_words: Sequence[str], alignment, n_src: int,
