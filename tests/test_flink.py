@@ -95,7 +95,9 @@ def flink_master(tmp_path_factory):
     for name in os.listdir(os.path.join(FLINK_HOME, "conf")):
         shutil.copy(os.path.join(FLINK_HOME, "conf", name), conf)
     port = free_port()
-    with open(conf / "config.yaml", "a", encoding="utf-8") as f:
+    # Flink 1.20+ reads config.yaml; 1.19 distributions may ship only flink-conf.yaml
+    name = "config.yaml" if (conf / "config.yaml").exists() else "flink-conf.yaml"
+    with open(conf / name, "a", encoding="utf-8") as f:
         f.write(f"\ntaskmanager.numberOfTaskSlots: 2\nrest.port: {port}\n")
     env = dict(os.environ, FLINK_CONF_DIR=str(conf),
                FLINK_LOG_DIR=str(tmp_path_factory.mktemp("flink-log")))
