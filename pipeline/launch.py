@@ -31,13 +31,33 @@ _MISTAKES = ("ModelRefused:",)
 
 def beam_options(beam_args: Sequence[str]) -> PipelineOptions:
     """Beam's options; without ``--runner`` the job runs in-process on the FnApiRunner
-    (the DirectRunner would first try to download Prism)."""
+    (the DirectRunner would first try to download Prism). ``--runner=DaskRunner`` is
+    refused (docs/RUNNERS.md says why)."""
     options = PipelineOptions(list(beam_args))
     std = options.view_as(StandardOptions)
     if not std.runner:
         std.runner = "FnApiRunner"
+    if isinstance(std.runner, str) and std.runner.split(".")[-1] == "DaskRunner":
+        raise ConfigError("--runner=DaskRunner is not supported: Beam 2.77's Dask runner sends "
+                          "every element to every tagged output and drops finish_bundle "
+                          "output (docs/RUNNERS.md)")
+    std.runner = _fn_api_runner_on_external_workers(options) or std.runner
     FileSystems.set_options(options)  # gs:// credentials/endpoints for the checks
     return options
+
+
+def _fn_api_runner_on_external_workers(options: PipelineOptions):
+    """The FnApiRunner ignores ``--environment_type``; with ``EXTERNAL`` it is given that
+    environment, so ``--direct_num_workers=N`` runs bundles on N SDK workers of the
+    external worker pool (how a Flink task manager runs Python workers)."""
+    runner = options.view_as(StandardOptions).runner
+    portable = options.view_as(PortableOptions)
+    if runner != "FnApiRunner" or (portable.environment_type or "").upper() != "EXTERNAL":
+        return None
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.transforms.environments import Environment
+
+    return FnApiRunner(default_environment=Environment.from_options(portable))
 
 
 class _QuietBeam(logging.Filter):

@@ -208,7 +208,8 @@ class AlignmentOptions:
         "6-11", "Hidden layer(s) whose subword vectors are compared: N, or A-B for layers A "
         "to B concatenated (the best on Bible dev; the paper: 8).",
         regex=r"^[0-9]+(-[0-9]+|(,[0-9]+)*)$")
-    align_batch_size: int = option(64, "Sentence pairs per encoder batch.", regex=_INT)
+    align_batch_size: int = option(64, "Sentence groups (pairs sharing a side) per encoder batch.",
+                                   regex=_INT)
     align_batch_tokens: int = option(16384, "Padded subword budget of an encoder batch.",
                                      regex=_INT)
 

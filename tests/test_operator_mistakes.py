@@ -57,6 +57,8 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     (["--align_batch_size=0"], "--align_batch_size must be at least 1"),
     (["--n_proj=0"], "--n_proj must be at least 1"),
     (["--max_token_chars=0"], "--max_token_chars must be at least 1"),
+    (["--runner=DaskRunner"], "--runner=DaskRunner is not supported"),
+    (["--runner=apache_beam.runners.dask.dask_runner.DaskRunner"], "DaskRunner is not"),
 ])
 def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
     assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])

@@ -166,11 +166,15 @@ class TranslationModelHandler(_PlacedModelHandler):
 
 
 class AlignmentEncoderHandler(_PlacedModelHandler):
-    """AlignGroup -> PredictionResult(group, [shared Encoded, one per member] | Failure).
+    """An encoding request -> PredictionResult(request, its vectors | Failure).
 
-    Every distinct sentence of the batch is encoded once (``encode`` sorts them by length
-    into sub-batches). With ``translator`` (a TranslationModelHandler with the same
-    model identifier) the translation model's encoder aligns: one model in memory.
+    A request (``transforms.align``: a group of pairs, or one sentence encoded on its
+    own) lists its sentences as (key, language, words) in ``to_encode()`` and builds its
+    result from {key: Encoded or Failure} in ``assemble``; each distinct sentence of a
+    batch is encoded once (``encode`` sorts them by length into sub-batches), and one
+    that fails fails alone. With ``translator`` (a
+    TranslationModelHandler with the same model identifier) the translation model's
+    encoder aligns: one model in memory.
     """
 
     def __init__(self, model: str, layers, placement: Placement = Placement(),
@@ -190,18 +194,17 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
 
     def run_inference(self, batch, model, inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        encoded_counter = Metrics.counter("xlner", "sentences_encoded")
-        layers = self._layers
-
-        def encode_groups(groups):
-            distinct = list(dict.fromkeys(s for g in groups for s in g.sentences()))
-            encoded = dict(zip(distinct, model.encode([w for w, _ in distinct],
-                                                      [lang for _, lang in distinct], layers)))
-            encoded_counter.inc(len(distinct))
-            return [[encoded[s] for s in g.sentences()] for g in groups]
-
-        results = isolate(batch, encode_groups)
-        return [PredictionResult(g, r, self._model) for g, r in zip(batch, results)]
+        distinct = {}
+        for request in batch:
+            for key, lang, words in request.to_encode():
+                distinct.setdefault(key, (lang, words))
+        keys = list(distinct)
+        vectors = isolate(keys, lambda ks: model.encode(  # a bad sentence fails alone
+            [distinct[k][1] for k in ks], [distinct[k][0] for k in ks], self._layers))
+        Metrics.counter("xlner", "sentences_encoded").inc(
+            sum(not isinstance(v, Failure) for v in vectors))
+        encoded = dict(zip(keys, vectors))
+        return [PredictionResult(r, r.assemble(encoded), self._model) for r in batch]
 
     def get_metrics_namespace(self) -> str:
         return "xlner_align"
