@@ -111,16 +111,22 @@ def reference_greedy(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
     if supported is None:
         return []
     rows, cols, c, kept = supported
-    overl = overlapping(kept)
+    return _argmax_loop(c, rows, cols, overlapping(kept), n_proj)
+
+
+def _argmax_loop(c: np.ndarray, rows, cols, overlap_of, n_proj: int) -> list[tuple[int, int]]:
+    """The reference's greedy: repeat the dense global argmax (row-major first maximum),
+    zero the entity's row after ``n_proj`` picks and the columns of ``overlap_of[t]``
+    (indices or a mask) of the chosen candidate ``t``."""
     used = [0] * len(rows)
     chosen = []
     while c.max() > 0:
-        p, t = np.unravel_index(np.argmax(c.reshape(1, -1)), c.shape)
+        p, t = np.unravel_index(np.argmax(c), c.shape)
         chosen.append((int(rows[p]), int(cols[t])))
         used[p] += 1
         if used[p] >= n_proj:
             c[p] = 0
-        c[:, overl[t]] = 0
+        c[:, overlap_of[t]] = 0
     return chosen
 
 
@@ -188,3 +194,59 @@ def reference_ilp(scores: csr_matrix, candidates: Sequence[tuple[int, int]],
         raise RuntimeError(f"ILP solver failed: {res.message}")
     picked = np.flatnonzero(res.x > 0.5)
     return sorted((int(rows[k // n_cand]), int(cols[k % n_cand])) for k in picked)
+
+
+# ------------------------------------------------------------- the same algorithm, numpy
+def vectorised_ngrams(words: Sequence[str], max_words: Optional[int] = None,
+                      stop_words: Iterable[str] = STOP_WORDS) -> np.ndarray:
+    """:func:`reference_ngrams` as an array of (start, end) rows, in the same order (by
+    start, then length): valid spans from a prefix count of stop words."""
+    n = len(words)
+    stops = set(stop_words)
+    before = np.concatenate([[0], np.cumsum([w in stops for w in words])])
+    start, end = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    ok = (end > start) & (before[end] == before[start])
+    if max_words is not None:
+        ok &= end - start <= max_words
+    return np.stack([start[ok], end[ok]], axis=1)
+
+
+def vectorised_scores(entities: np.ndarray, candidates: np.ndarray,
+                      alignment: Sequence[tuple[int, int]]) -> np.ndarray:
+    """:func:`reference_scores` as a dense matrix: aligned pairs counted by one product of
+    (entity x link) and (link x candidate) membership matrices."""
+    links = np.asarray(alignment, dtype=np.int64).reshape(-1, 2)
+    j, i = links[:, 0], links[:, 1]
+    in_entity = (entities[:, :1] <= j) & (j < entities[:, 1:])
+    in_candidate = (candidates[:, :1] <= i) & (i < candidates[:, 1:])
+    n = in_entity.astype(np.int64) @ in_candidate.T.astype(np.int64)
+    lengths = ((entities[:, 1] - entities[:, 0])[:, None]
+               + (candidates[:, 1] - candidates[:, 0])[None, :])
+    return np.where(n > 0, 2 * n / lengths, 0.0)
+
+
+def vectorised_greedy(scores: np.ndarray, candidates: np.ndarray, n_proj: int = 1
+                      ) -> list[tuple[int, int]]:
+    """:func:`reference_greedy` with a boolean overlap matrix of the kept candidates
+    (a broadcast comparison) instead of per-position hit lists, then the same argmax
+    loop: the same ties, the same picks in the same order."""
+    rows = np.flatnonzero((scores > 0).any(axis=1))
+    cols = np.flatnonzero((scores > 0).any(axis=0))
+    if rows.size == 0 or cols.size == 0:
+        return []
+    c = scores[np.ix_(rows, cols)].copy()
+    kept = candidates[cols]
+    overlap = (kept[:, None, 0] < kept[None, :, 1]) & (kept[None, :, 0] < kept[:, None, 1])
+    return _argmax_loop(c, rows, cols, overlap, n_proj)
+
+
+def vectorised_project(src_spans, tgt_words: Sequence[str], alignment, n_src: int,
+                       max_words: Optional[int] = None, n_proj: int = 1
+                       ) -> list[tuple[int, int, str]]:
+    """:func:`reference_project` computed with numpy: the competent baseline."""
+    cands = vectorised_ngrams(tgt_words, max_words)
+    if not src_spans or not len(cands):
+        return []
+    ents = np.asarray([(s.start, s.end) for s in src_spans], dtype=np.int64)
+    chosen = vectorised_greedy(vectorised_scores(ents, cands, alignment), cands, n_proj)
+    return sorted((int(cands[t][0]), int(cands[t][1]), src_spans[p].label) for p, t in chosen)

@@ -20,15 +20,15 @@ from pipeline.options import (REUSE_TRANSLATOR, SAMPLE_INPUT, ConfigError, Evalu
 from transforms.align import Align
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
                                  TranslationModelHandler)
-from transforms.publish import UnsafePath, attempt_dir, check_run_id, new_attempt
+from xlner.publication import UnsafePath, attempt_rel, check_run_id, new_attempt
 from transforms.translate import TranslateTexts
 from xlner import languages as registry
 from xlner import methods as method_registry
-from xlner.cache import model_signature
 from xlner.filters import Filters, parse_bounds
 from xlner.methods import Method, UnknownMethod
 from xlner.models.encoders import as_layers
 from xlner.models.ner import EMBEDDED_NER
+from xlner.models.runtime import launch_fingerprint
 from xlner.models.translators import EMBEDDED_TRANSLATOR, GenerationSettings
 from xlner.projectors import ProjectionSettings, Projector, build_projector
 from xlner.scores import parse_weights
@@ -85,6 +85,15 @@ class Models:
 
     opts: Options
     job: str
+    in_use: tuple = ()  # (option, model) of every model the graph can load
+
+    def fingerprints(self) -> dict:
+        """option -> the fingerprint of its model's files at launch (``xlner.models.
+        runtime``), or ``not readable at launch`` (the workers' image only)."""
+        o = self.opts
+        return {option: launch_fingerprint(model, o.model_cache_dir or None,
+                                           o.allow_pickle_weights) or "not readable at launch"
+                for option, model in self.in_use}
 
     def _identifier(self, *key) -> str:
         return "xlner-" + hashlib.sha256(repr((self.job,) + key).encode()).hexdigest()[:16]
@@ -97,9 +106,13 @@ class Models:
             hints.append(("accelerator", o.accelerator))
         if o.inference_min_ram:
             hints.append(("min_ram", o.inference_min_ram))
+        known = self.fingerprints()
         return Placement(device=o.device, dtype=o.inference_dtype,
                          share_across_processes=o.share_models, copies=o.model_copies,
-                         hints=tuple(hints), allow_pickle=o.allow_pickle_weights)
+                         hints=tuple(hints), allow_pickle=o.allow_pickle_weights,
+                         fingerprints=tuple((model, known[option])
+                                            for option, model in self.in_use
+                                            if known[option].startswith("sha256:")))
 
     @property
     def generation(self) -> GenerationSettings:
@@ -120,10 +133,7 @@ class Models:
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
         model = model or o.translation_model
-        engine = (f"{o.translation_engine}:{o.compute_type}"
-                  if o.translation_engine != "hf" else "hf")
         return TranslateTexts(self.translation_handler(model), model,
-                              model_signature(model, self.generation.describe(), engine),
                               cache_location=o.translation_cache or None,
                               batch_size=o.translation_batch_size,
                               batch_tokens=o.translation_batch_tokens)
@@ -226,8 +236,9 @@ class RunConfig:
     method: Method
     projector: Projector
     filters: Filters = Filters()
-    attempt: str = ""  # with --publish: this launch's folder under runs/<run_id>/
+    attempt: str = field(default_factory=new_attempt)  # this launch (runs/<run_id>/<attempt>)
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
+    lease: Optional[dict] = None  # the lease this attempt holds (pipeline/outputs.py)
 
     @classmethod
     def from_options(cls, o: RunOptions) -> "RunConfig":
@@ -256,11 +267,11 @@ class RunConfig:
         return cls(opts=o, run_id=o.run_id or new_run_id(), inputs=_inputs(o.input),
                    target_langs=targets, label_names=tuple(csv_list(o.label_list)) or None,
                    method=method, projector=build_projector(method, projection_settings(o)),
-                   filters=filters, attempt=new_attempt() if o.publish else "")
+                   filters=filters)
 
     @property
     def models(self) -> Models:
-        return Models(self.opts, self.job)
+        return Models(self.opts, self.job, tuple(self.models_in_use()))
 
     @property
     def needs(self) -> Needs:
@@ -285,7 +296,7 @@ class RunConfig:
     def output_dir(self) -> str:
         """Where this run writes: OUTPUT itself, or its attempt folder with --publish."""
         if self.opts.publish:
-            return attempt_dir(self.opts.output, self.run_id, self.attempt)
+            return self.opts.output.rstrip("/") + "/" + attempt_rel(self.run_id, self.attempt)
         return self.opts.output
 
     def provenance(self) -> dict:
@@ -306,6 +317,7 @@ class RunConfig:
             "align_layers": o.align_layers if m.needs_alignment else "",
             "projection": m.projection,
             "projection_settings": json.dumps(settings, sort_keys=True),
+            **{f"{option}_fingerprint": fp for option, fp in self.models.fingerprints().items()},
         }
 
 
@@ -329,6 +341,8 @@ class EvalConfig:
     ignore_types: tuple[str, ...]
     label_names: Optional[tuple[str, ...]]
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
+    attempt: str = field(default_factory=new_attempt)  # this launch, for its lease
+    lease: Optional[dict] = None  # the lease this attempt holds (pipeline/outputs.py)
 
     @classmethod
     def from_options(cls, o: EvaluateOptions) -> "EvalConfig":
@@ -374,7 +388,7 @@ class EvalConfig:
 
     @property
     def models(self) -> Models:
-        return Models(self.opts, self.job)
+        return Models(self.opts, self.job, tuple(self.models_in_use()))
 
     def input_patterns(self) -> tuple[str, tuple[str, ...]]:
         return "gold data", tuple(p for lang in self.languages for p in lang.patterns)

@@ -21,6 +21,7 @@ from pipeline.config import EvalConfig
 from pipeline.evaluation import build_evaluation
 from pipeline.launch import main_of, start
 from pipeline.options import JOBS
+from pipeline.run import finished
 from transforms.files import join_path, read_json
 from xlner.methods import parse as parse_method
 
@@ -60,7 +61,7 @@ def print_table(metrics: dict) -> None:
 
 def _main(argv: Sequence[str]) -> int:
     started = time.time()
-    _, ecfg = run(argv)
+    result, ecfg = run(argv)
     output = ecfg.opts.output
     print(f"\nxlner evaluate: run {ecfg.run_id} finished in {time.time() - started:.1f} s")
     for name in ("metrics.json", "report.md", "report.html", "dead_letter/",
@@ -68,8 +69,12 @@ def _main(argv: Sequence[str]) -> int:
         print(f"  {join_path(output, name)}")
     try:
         metrics = read_json(join_path(output, "metrics.json"))
-    except Exception:  # noqa: BLE001 - remote runs: metrics may not be readable here
-        return 0
+    except Exception as e:  # noqa: BLE001 - remote runs: metrics may not be readable here
+        if not finished(result):
+            return 0
+        print(f"xlner: the run failed: {join_path(output, 'metrics.json')} cannot be read: "
+              f"{' '.join(str(e).split())[:300]}", file=sys.stderr)
+        return 1
     print_table(metrics)
     status = 0
     for problem in metrics.get("problems") or []:  # typed scores that cannot mean anything

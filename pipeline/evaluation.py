@@ -17,7 +17,6 @@ import json
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 import xlner
@@ -31,8 +30,11 @@ from transforms.progress import LogProgress
 from transforms.project import ProjectPairs
 from transforms.read import ReadLabeledSentences
 from transforms.translate import TranslateSentences
-from transforms.files import join_path
+from pipeline.outputs import REPORT_FILES, output_folder
+from transforms.publish import RecordRun
+from transforms.shards import WriteShards, parquet_bytes
 from transforms.write import WriteDeadLetters
+from xlner.guarded_files import Folder
 from xlner.evaluation import (Bootstrap, EvalCounts, assemble, errors_of, sample_rank,
                               score_sentence)
 from xlner.metrics import map_labels
@@ -152,8 +154,8 @@ def examples_document(top, kinds=("sample", "worst")) -> dict:
 class _WriteReport(beam.DoFn):
     """All per-key counts (one element) -> metrics.json, examples.json, report.md, report.html."""
 
-    def __init__(self, output: str, ecfg: EvalConfig, header: dict, bootstrap: Bootstrap):
-        self._output = output
+    def __init__(self, folder: Folder, ecfg: EvalConfig, header: dict, bootstrap: Bootstrap):
+        self._folder = folder
         self._ecfg = ecfg
         self._header = header
         self._bootstrap = bootstrap
@@ -175,9 +177,9 @@ class _WriteReport(beam.DoFn):
                  "examples.json": json.dumps(ex, ensure_ascii=False),
                  "report.md": render_markdown(metrics, ex),
                  "report.html": render_html(metrics, ex)}
+        assert tuple(files) == REPORT_FILES
         for name, text in files.items():
-            with FileSystems.create(join_path(self._output, name)) as f:
-                f.write(text.encode("utf-8"))
+            self._folder.write(name, text.encode("utf-8"))
         yield metrics
 
 
@@ -255,14 +257,16 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     origins = (english | "EnglishOrigin" >> beam.Map(_origin_key, ecfg.codes)
                | "CountOrigins" >> beam.combiners.Count.PerElement()
                | "AllOrigins" >> beam.combiners.ToList())
+    folder = output_folder(ecfg)
     all_dead = dead.flatten()
-    _ = all_dead | "DeadLetters" >> WriteDeadLetters(o.output)
+    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
     dead_counts = (all_dead | "DeadKey" >> beam.Map(_dead_key, ecfg.codes)
                    | "CountDead" >> beam.combiners.Count.PerElement()
                    | "AllDeadCounts" >> beam.combiners.ToList())
-    _ = scored.predictions | "WritePredictions" >> beam.io.WriteToParquet(
-        join_path(o.output, "predictions", "part"), PREDICTIONS_SCHEMA,
-        file_name_suffix=".parquet")
+    prediction_files = (scored.predictions
+                        | "InPredictions" >> beam.Map(lambda r: ("predictions", r))
+                        | "WritePredictions" >> WriteShards(folder, predictions_parquet,
+                                                            prediction_id))
     all_options = dataclasses.asdict(o)
     in_use = {name for name, _ in ecfg.models_in_use()}
     header = {"job": "translate-test", "run_id": ecfg.run_id, "dataset": ecfg.dataset,
@@ -271,13 +275,20 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
                           if all_options.get(k) not in ("", None, False)
                           and (k not in MODEL_OPTIONS or MODEL_OPTIONS[k] in in_use)},
               "examples": {"per_kind": o.examples_per_method, "seed": seed},
+              "model_fingerprints": models.fingerprints(),
               "all_options": all_options}
     if any(m.needs_back_translation for m, _ in ecfg.methods):  # the model it falls back to
         header["options"]["easyproject_model"] = models.easyproject_model
     metrics = counts | "WriteReport" >> beam.ParDo(
-        _WriteReport(o.output, ecfg, header, Bootstrap(seed=seed)),
+        _WriteReport(folder, ecfg, header, Bootstrap(seed=seed)),
         beam.pvalue.AsSingleton(examples), beam.pvalue.AsSingleton(dead_counts),
         beam.pvalue.AsSingleton(origins))
+    _ = metrics | "Record" >> RecordRun(
+        folder, {"job": "translate-test", "run_id": ecfg.run_id, "attempt": ecfg.attempt,
+                 "root": folder.root.url, "base": folder.base, "target_langs": []},
+        {"predictions": prediction_files, "dead_letter": dead_files},
+        [("report", name) for name in REPORT_FILES], ["predictions", "dead_letter"],
+        lease=ecfg.lease)
     return EvalOutputs(metrics, all_dead)
 
 
@@ -290,3 +301,13 @@ def _predictions_schema():
 
 
 PREDICTIONS_SCHEMA = _predictions_schema()
+
+
+def predictions_parquet(rows: list, _arg=None) -> bytes:
+    import pyarrow as pa
+
+    return parquet_bytes(pa.Table.from_pylist(rows, schema=PREDICTIONS_SCHEMA))
+
+
+def prediction_id(row: dict) -> str:
+    return f"{row['lang']}\t{row['method']}\t{row['id']}"

@@ -25,7 +25,8 @@ from transforms.filter import FilterProjections
 from transforms.ner import LabelSentences, TagTargets
 from transforms.progress import LogProgress
 from transforms.project import ProjectPairs
-from transforms.publish import Publish
+from pipeline.outputs import output_folder
+from transforms.publish import Publish, RecordRun, translate_train_facts
 from transforms.read import ReadLabeledSentences
 from transforms.split import translation_to_pair
 from transforms.translate import TranslateSentences
@@ -98,10 +99,10 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     if cfg.filters.active:
         projections = dead.keep(projections | "Filter" >> FilterProjections(cfg.filters))
 
-    out = cfg.output_dir
-    written = projections | "WriteShards" >> WriteProjections(out, cfg.target_langs)
+    folder = output_folder(cfg)
+    written = projections | "WriteShards" >> WriteProjections(folder)
     all_dead = dead.flatten()
-    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(out)
+    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
     tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid),
                 all_dead | "TallyDead" >> beam.Map(tally_dead),
                 projections | "TallyWritten" >> beam.Map(tally_written,
@@ -112,12 +113,18 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
               "method": method.key, "provenance": cfg.provenance()}
     filters = cfg.filters.describe()
-    summary_writer = WriteSummary(out, cfg.target_langs, static, o.allow_empty, filters)
-    card = WriteCard(out, cfg.target_langs, written.files)
+    summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty, filters)
+    card = WriteCard(folder, cfg.target_langs, written.files)
     summary = tallies | "Summary" >> summary_writer | "Card" >> card
+    header = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,
+              "root": folder.root.url, "base": folder.base,
+              "target_langs": list(cfg.target_langs)}
+    recorded = summary | "Record" >> RecordRun(
+        folder, header, {"shard": written.files, "dead_letter": dead_files},
+        [("summary", summary_writer.name), ("card", card.name)],
+        [*cfg.target_langs, "dead_letter"], translate_train_facts, cfg.lease,
+        release_lease=not o.publish)
     if o.publish:
-        summary = summary | "Publish" >> Publish(
-            o.output, cfg.run_id, cfg.attempt, cfg.target_langs, o.publish_min_rows,
-            [("summary", summary_writer.path), ("card", card.path)], written.files,
-            dead_files)
+        _ = recorded | "Publish" >> Publish(folder.root, cfg.lease, cfg.target_langs,
+                                            o.publish_min_rows)
     return JobOutputs(projections, written.rows, all_dead, summary)

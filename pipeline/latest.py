@@ -1,7 +1,10 @@
-"""What a trainer reads: ``python -m pipeline.latest OUTPUT [--lang L] [--manifest]``.
+"""What a trainer reads: ``python -m pipeline.latest OUTPUT [--lang L] [--verify]``.
 
 Prints the published shards of the run ``OUTPUT/LATEST`` points to (one path per line),
-or the whole manifest. Paths are resolved through Beam's filesystems, so ``gs://`` works.
+or the whole manifest, after checking that every listed shard exists with its size (and
+with ``--verify`` its sha256). It exits 1 with one line when it cannot serve what was
+asked: nothing published, a language the run did not publish, a missing or changed file.
+It also re-derives ``OUTPUT/README.md`` when a publisher was killed before it did.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import argparse
 import json
 import sys
 
-from transforms.publish import latest_shards, read_latest
+from xlner.guarded_files import OutputRefused, open_root
+from xlner.publication import LatestUnavailable, latest_files, read_latest, sync_card
 
 
 def main(argv=None) -> int:
@@ -18,15 +22,26 @@ def main(argv=None) -> int:
     ap.add_argument("root", help="the corpus root (the job's --output with --publish)")
     ap.add_argument("--lang", help="only this target language (NLLB code)")
     ap.add_argument("--manifest", action="store_true", help="print the manifest as JSON")
+    ap.add_argument("--verify", action="store_true",
+                    help="also check each listed shard's sha256 (reads every byte)")
     args = ap.parse_args(argv)
-    manifest = read_latest(args.root)
-    if manifest is None:
-        print(f"nothing published under {args.root}", file=sys.stderr)
+    try:
+        root = open_root(args.root, "root")
+        files = latest_files(root, args.lang, args.verify)
+        try:
+            if sync_card(root):
+                print(f"xlner-latest: repaired {root.join('README.md')}: it now describes "
+                      "what LATEST points at", file=sys.stderr)
+        except (OutputRefused, OSError) as e:  # a read-only reader still gets its files
+            print(f"xlner-latest: warning: the root card cannot be checked: {e}",
+                  file=sys.stderr)
+        if args.manifest:
+            print(json.dumps(read_latest(root)[1], indent=2, ensure_ascii=False))
+        else:
+            print("\n".join(files))
+    except (LatestUnavailable, OutputRefused) as e:
+        print(f"xlner-latest: {e}", file=sys.stderr)
         return 1
-    if args.manifest:
-        print(json.dumps(manifest, indent=2, ensure_ascii=False))
-    else:
-        print("\n".join(latest_shards(args.root, args.lang)))
     return 0
 
 

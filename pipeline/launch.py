@@ -4,7 +4,6 @@ checked before any work, run, and turn failures into one clear line and an exit 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from typing import Callable, Sequence
@@ -14,26 +13,51 @@ from apache_beam.options.pipeline_options import (PipelineOptions, PortableOptio
                                                   StandardOptions)
 
 from pipeline.options import ConfigError, Job, parse_args
-from xlner.card import CARD, CARD_MARKER
+from pipeline.outputs import check_output, drop_lease, hold_lease
 from xlner.models.checks import model_problem
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
+from xlner.publication import checkpoint
 
 LOG = logging.getLogger("xlner")
 # Our own errors, as they appear inside a runner's wrapped exception text.
-_OUR_ERRORS = re.compile(r"(ModelLoadError|PublishRefused|ConfigError): (.*)")
+_OUR_ERRORS = re.compile(r"(ModelRefused|ModelLoadError|PublishRefused|ConfigError|OutputRefused|"
+                         r"LeaseHeld|LatestUnavailable): (.*)")
+# Operator mistakes found only once the run started (a model folder whose weights do not
+# cover its config is found when it loads): exit 2 like those found before any work.
+_MISTAKES = ("ModelRefused:",)
 
 
 def beam_options(beam_args: Sequence[str]) -> PipelineOptions:
     """Beam's options; without ``--runner`` the job runs in-process on the FnApiRunner
-    (the DirectRunner would first try to download Prism)."""
+    (the DirectRunner would first try to download Prism). ``--runner=DaskRunner`` is
+    refused (docs/RUNNERS.md says why)."""
     options = PipelineOptions(list(beam_args))
     std = options.view_as(StandardOptions)
     if not std.runner:
         std.runner = "FnApiRunner"
+    if isinstance(std.runner, str) and std.runner.split(".")[-1] == "DaskRunner":
+        raise ConfigError("--runner=DaskRunner is not supported: Beam 2.77's Dask runner sends "
+                          "every element to every tagged output and drops finish_bundle "
+                          "output (docs/RUNNERS.md)")
+    std.runner = _fn_api_runner_on_external_workers(options) or std.runner
     FileSystems.set_options(options)  # gs:// credentials/endpoints for the checks
     return options
+
+
+def _fn_api_runner_on_external_workers(options: PipelineOptions):
+    """The FnApiRunner ignores ``--environment_type``; with ``EXTERNAL`` it is given that
+    environment, so ``--direct_num_workers=N`` runs bundles on N SDK workers of the
+    external worker pool (how a Flink task manager runs Python workers)."""
+    runner = options.view_as(StandardOptions).runner
+    portable = options.view_as(PortableOptions)
+    if runner != "FnApiRunner" or (portable.environment_type or "").upper() != "EXTERNAL":
+        return None
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.transforms.environments import Environment
+
+    return FnApiRunner(default_environment=Environment.from_options(portable))
 
 
 class _QuietBeam(logging.Filter):
@@ -69,20 +93,27 @@ def parse(job: Job, argv: Sequence[str]):
 def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
           wait: bool = True):
     """Parse, derive the job's config, check what can be checked before any work (inputs,
-    output, models), build the graph and run it. Returns (result, config)."""
+    output, models), take the attempt's lease, build the graph and run it. Returns
+    (result, config); the lease is released when the launcher saw the run end."""
     import apache_beam as beam
 
     opts, options = parse(job, argv)
     cfg = config_of(opts)
     what, patterns = cfg.input_patterns()
     check_patterns(patterns, what)
-    check_output(opts.output)
+    check_output(cfg)
     check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, cfg)
-    result = pipeline.run()
-    if wait:
-        result.wait_until_finish()
+    cfg = hold_lease(cfg, wait)
+    checkpoint("lease")
+    try:
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, cfg)
+        result = pipeline.run()
+        if wait:
+            result.wait_until_finish()
+    finally:
+        if wait:
+            drop_lease(cfg)
     return result, cfg
 
 
@@ -121,36 +152,6 @@ def check_models(models: Sequence[tuple[str, str]], options: PipelineOptions,
             raise ConfigError(problem)
 
 
-def check_output(output: str) -> None:
-    """A local output root must be a writable folder (gs:// is checked by the run), and a
-    README.md already there must be a dataset card of ours: the run replaces it, and must
-    not replace a project's own README (``--output .`` in a checkout)."""
-    card = FileSystems.join(output.rstrip("/"), CARD)
-    try:
-        if FileSystems.exists(card):
-            with FileSystems.open(card) as f:
-                head = f.read(4096).decode("utf-8", "replace")
-            if CARD_MARKER not in head:
-                raise ConfigError(f"--output {output!r} holds a {CARD} that is not an xlner "
-                                  "dataset card; choose an empty folder or an earlier output")
-    except ConfigError:
-        raise
-    except Exception:  # noqa: BLE001 - unreadable: the run's own write will say why
-        pass
-    if "://" in output:
-        return
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ConfigError(f"--output {output!r} is a file, not a folder")
-    try:
-        os.makedirs(output, exist_ok=True)
-        probe = os.path.join(output, f".xlner-write-check-{os.getpid()}")
-        with open(probe, "w") as f:
-            f.write("")
-        os.remove(probe)
-    except OSError as e:
-        raise ConfigError(f"--output {output!r} is not writable: {e.strerror or e}") from None
-
-
 def failure_line(e: BaseException) -> str:
     """The one line that says why a run failed (our own error if the runner wrapped it)."""
     found = _OUR_ERRORS.findall(str(e))
@@ -174,7 +175,11 @@ def main_of(run: Callable[[Sequence[str]], int]) -> Callable:
             return 2
         except Exception as e:  # noqa: BLE001 - the run failed; say why in one line
             LOG.debug("run failed", exc_info=True)
-            print(f"xlner: the run failed: {failure_line(e)}", file=sys.stderr)
+            line = failure_line(e)
+            if line.startswith(_MISTAKES):
+                print(f"xlner: error: {line}", file=sys.stderr)
+                return 2
+            print(f"xlner: the run failed: {line}", file=sys.stderr)
             return 1
 
     return main

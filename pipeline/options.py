@@ -132,6 +132,10 @@ class OutputOptions:
     allow_empty: bool = option(
         False, "Exit 0 even when a language ends with no rows or an input file is empty "
         "(by default such a run fails).")
+    take_over_lease: str = option(
+        "", "The attempt named in a LEASE.json left by a run that is dead on another "
+        "machine: take over its lease (a dead holder on this machine is taken over by "
+        "itself).", regex=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")
 
 
 @dataclass(frozen=True)
@@ -207,8 +211,9 @@ class AlignmentOptions:
         defaults.ALIGN_LAYERS, "Hidden layer(s) whose subword vectors are compared: N, or "
         "A-B for layers A to B concatenated (chosen on Bible dev; the paper: 8).",
         regex=r"^[0-9]+(-[0-9]+|(,[0-9]+)*)$")
-    align_batch_size: int = option(defaults.ALIGN_BATCH_SIZE,
-                                   "Sentence pairs per encoder batch.", regex=_INT)
+    align_batch_size: int = option(
+        defaults.ALIGN_BATCH_SIZE, "Sentence groups (pairs sharing a side) per encoder batch.",
+        regex=_INT)
     align_batch_tokens: int = option(defaults.ALIGN_BATCH_TOKENS,
                                      "Padded subword budget of an encoder batch.", regex=_INT)
 
@@ -524,9 +529,10 @@ def parse_args(job: Job, argv: Sequence[str]) -> tuple[Any, list[str]]:
 
 
 def options_hash(opts) -> str:
-    """A short hash of the options that determine the output (run id and output excluded)."""
+    """A short hash of the options that determine the output (run id, output and lease
+    takeover excluded)."""
     payload = {k: v for k, v in sorted(dataclasses.asdict(opts).items())
-               if k not in ("run_id", "output")}
+               if k not in ("run_id", "output", "take_over_lease")}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
                           ).hexdigest()[:16]
 

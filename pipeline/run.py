@@ -19,25 +19,31 @@ from transforms.files import join_path, read_json
 from xlner.card import load_line
 
 
-def read_summary(output: str) -> Optional[dict]:
+def read_summary(output: str) -> tuple[Optional[dict], str]:
+    """(summary, "") or (None, why it cannot be read)."""
     try:
-        return read_json(join_path(output, "summary.json"))
-    except Exception:  # noqa: BLE001 - remote runs may not be finished or readable here
-        return None
+        return read_json(join_path(output, "summary.json")), ""
+    except Exception as e:  # noqa: BLE001 - remote runs may not be finished or readable here
+        return None, " ".join(str(e).split())[:300] or type(e).__name__
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
     return start(JOBS["run"], argv, RunConfig.from_options, build_translate_train, wait)
 
 
-def report(cfg: RunConfig, seconds: float) -> int:
-    """What the run made, in words a user can act on; 1 when the run is not a success."""
+def report(cfg: RunConfig, seconds: float, finished: bool = True) -> int:
+    """What the run made, in words a user can act on; 1 when the run is not a success
+    (a finished run whose summary cannot be read is not one)."""
     output = cfg.output_dir
-    summary = read_summary(output)
-    if summary is None:  # a remote runner still finishing, or an unreadable output
+    summary, why = read_summary(output)
+    if summary is None and not finished:  # a remote runner still running
         print(f"xlner: run {cfg.run_id} submitted; its summary will be at "
               f"{join_path(output, 'summary.json')}")
         return 0
+    if summary is None:
+        print(f"xlner: the run failed: its summary {join_path(output, 'summary.json')} "
+              f"cannot be read: {why}", file=sys.stderr)
+        return 1
     filtered = sum(r["count"] for r in summary["dead_letter_reasons"] if r["stage"] == "filter")
     print(f"\nxlner: run {cfg.run_id} finished in {seconds:.1f} s: "
           f"{summary['records_read']} records read, {summary['records_rejected']} rejected "
@@ -56,7 +62,8 @@ def report(cfg: RunConfig, seconds: float) -> int:
         print(line)
     print("  (projection ratio: projected / source entities per sentence, averaged; 1.0 = "
           "every entity found once)")
-    print(f"  data:    {join_path(output, '<lang>', 'part-*.parquet')}, card "
+    print(f"  data:    {join_path(output, '<lang>')}/, every file listed in "
+          f"{join_path(output, 'manifest.json')} (sha256) and the card "
           f"{join_path(output, 'README.md')}")
     print(f"  records: {join_path(output, 'summary.json')} (counts, reasons), "
           f"{join_path(output, 'dead_letter')}/ (every record not written, with why)")
@@ -71,10 +78,20 @@ def report(cfg: RunConfig, seconds: float) -> int:
     return 0
 
 
+def finished(result) -> bool:
+    """Whether the runner says the run has ended (it waited for it)."""
+    from apache_beam.runners.runner import PipelineState
+
+    try:
+        return PipelineState.is_terminal(result.state)
+    except Exception:  # noqa: BLE001 - a runner without a state: it ran here, in-process
+        return True
+
+
 def _main(argv: Sequence[str]) -> int:
     started = time.time()
-    _, cfg = run(argv)
-    return report(cfg, time.time() - started)
+    result, cfg = run(argv)
+    return report(cfg, time.time() - started, finished(result))
 
 
 main = main_of(_main)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from transforms.handlers import NERModelHandler, TranslationModelHandler
+from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler,
+                                 TranslationModelHandler)
 from xlner.models.translators import TranslationOutput
 from xlner.records import Span
 
 FAIL = "FAIL"  # a text or word that makes the fake model raise
+FAKE_SIGNATURE = '{"model": "fake"}'  # the translation signature of the echo translator
 
 
 class EchoTranslator:
@@ -25,9 +27,16 @@ class EchoTranslator:
         return [TranslationOutput(t.upper()) for t in texts]
 
 
+    def signature(self) -> str:
+        return FAKE_SIGNATURE
+
+
 class FakeTranslationHandler(TranslationModelHandler):
     def load_model(self):
         return EchoTranslator()
+
+    def signature(self) -> str:
+        return FAKE_SIGNATURE
 
 
 class CapitalTagger:
@@ -48,6 +57,40 @@ class FakeNERHandler(NERModelHandler):
         return CapitalTagger()
 
 
+class HashEncoder:
+    """One 8-dimensional vector per word, a function of the word alone (equal words align);
+    counts the sentences it is given (Beam counter ``fake_encoder_inputs``); raises on a
+    batch holding a sentence with ``FAIL``."""
+
+    def encode(self, sentences, langs=None, layers=None):
+        import zlib
+
+        import numpy as np
+
+        from xlner.models.encoders import Encoded
+
+        from apache_beam.metrics import Metrics
+
+        if any(FAIL in s for s in sentences):
+            raise RuntimeError("fake encoder failure")
+        Metrics.counter("test", "fake_encoder_inputs").inc(len(sentences))
+        out = []
+        for words in sentences:
+            if not words:
+                out.append(Encoded(None, np.zeros(0, np.int32)))
+                continue
+            rows = [np.random.default_rng(zlib.crc32(w.encode("utf-8"))).standard_normal(8)
+                    for w in words]
+            out.append(Encoded(np.asarray(rows, np.float32),
+                               np.arange(len(words), dtype=np.int32)))
+        return out
+
+
+class FakeEncoderHandler(AlignmentEncoderHandler):
+    def load_model(self):
+        return HashEncoder()
+
+
 # ------------------------------------------------------------------ composite test helpers
 def test_pipeline():
     """A TestPipeline on the in-process FnApiRunner (the DirectRunner would try Prism)."""
@@ -64,8 +107,8 @@ def fake_texts(cache=None):
     """TranslateTexts over the echo translator (batches of 4)."""
     from transforms.translate import TranslateTexts
 
-    return TranslateTexts(FakeTranslationHandler("fake"), "fake", "fake|greedy",
-                          cache_location=cache, batch_size=4)
+    return TranslateTexts(FakeTranslationHandler("fake"), "fake", cache_location=cache,
+                          batch_size=4)
 
 
 def sentence(sid, words, tags=None, **kw):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 
@@ -18,17 +17,26 @@ def run_job(output, *args, runner="FnApiRunner"):
     return read_outputs(output)
 
 
+def listed_files(output, kind):
+    """The files of ``kind`` that the run's manifest.json in ``output`` lists."""
+    with open(os.path.join(output, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    skip = len(manifest["base"]) + 1 if manifest["base"] else 0
+    return [(f.get("lang"), os.path.join(output, f["path"][skip:]))
+            for f in manifest["files"] if f["kind"] == kind]
+
+
 def read_outputs(output):
-    """(summary, rows by language with tags as strings, dead letters) of a finished run."""
+    """(summary, rows by language with tags as strings, dead letters) of a finished run:
+    the files its manifest lists (a foreign file in the folder is not the run's)."""
     with open(os.path.join(output, "summary.json"), encoding="utf-8") as f:
         summary = json.load(f)
-    rows = {}
-    for lang in summary["languages"]:
-        files = sorted(glob.glob(os.path.join(output, lang, "*.parquet")))
-        rows[lang] = [r for f in files for r in decoded_rows(pq.read_table(f))]
+    rows = {lang: [] for lang in summary["languages"]}
+    for lang, path in sorted(listed_files(output, "shard")):
+        rows[lang] += decoded_rows(pq.read_table(path))
     dead = []
-    for f in sorted(glob.glob(os.path.join(output, "dead_letter", "*.jsonl"))):
-        with open(f, encoding="utf-8") as fh:
+    for _, path in sorted(listed_files(output, "dead_letter")):
+        with open(path, encoding="utf-8") as fh:
             dead += [json.loads(line) for line in fh if line.strip()]
     return summary, rows, dead
 

@@ -71,6 +71,9 @@ def test_panx_files_and_per_character_languages(tmp_path, tiny_models):
                                                      "models": [nllb]}
     with open(tmp_path / "out" / "report.md", encoding="utf-8") as f:
         assert f"5 translated by the model (of 5; model {nllb})" in f.read()  # sw 3, yo 2
+    from xlner.models.loading import open_model  # the model's files, by content
+
+    assert metrics["model_fingerprints"]["translation_model"] == open_model(nllb).fingerprint()
 
 
 def test_missing_gold_files_fail_before_running(tmp_path):

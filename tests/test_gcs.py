@@ -10,7 +10,7 @@ from pipeline.evaluate import run as run_evaluation
 from pipeline.options import sample_input_path
 from pipeline.run import run
 from tests.gcs import storage_emulator
-from transforms.publish import latest_shards, read_latest
+from transforms.publish import latest_manifest as read_latest, latest_shards
 
 BUCKET = "xlner-test"
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -34,7 +34,9 @@ def test_translate_train_and_evaluation_on_gcs(gcs, tiny_bert, tiny_nllb, tiny_t
     run(common)
 
     names = {b.name for b in gcs.client.list_blobs(BUCKET)}
-    assert "corpus/LATEST" in names and "corpus/runs/2026-11-23/manifest.json" in names
+    assert "corpus/LATEST" in names and "corpus/runs/2026-11-23/LEASE.json" not in names
+    assert [n for n in names if n.endswith("/manifest.json")] == [
+        f"corpus/runs/2026-11-23/{read_latest(f'gs://{BUCKET}/corpus')['attempt']}/manifest.json"]
     assert any(n.startswith("cache/translations-") and n.endswith(".parquet") for n in names)
     manifest = read_latest(f"gs://{BUCKET}/corpus")
     assert manifest["rows_by_lang"] == {"por_Latn": 40}

@@ -65,17 +65,16 @@ def test_nllb_path_forces_target_code_and_batches(tiny_nllb):
 
 
 def test_lazy_translator_loads_only_when_called_and_fails_once(tmp_path, monkeypatch):
-    import transformers
+    from xlner.models import loading
 
     calls = []
-    real = transformers.AutoTokenizer.from_pretrained
-    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
-                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = loading.open_model
+    monkeypatch.setattr(loading, "open_model", lambda *a, **k: calls.append(a) or real(*a, **k))
     missing = str(tmp_path / "does-not-exist")
     lazy = LazyTranslator(missing)
     assert not lazy.loaded  # constructing it (RunInference setup) touches nothing
     for _ in range(3):  # every later call re-raises the first error: no reload per record
-        with pytest.raises(ModelLoadError, match=f"cannot load model '{missing}'"):
+        with pytest.raises(ModelLoadError, match=f"model {missing}: no such folder"):
             lazy.translate(["x"], "eng_Latn", "por_Latn")
     assert len(calls) == 1
 

@@ -4,6 +4,7 @@ output folder holds exactly the new run's rows."""
 
 import glob
 import hashlib
+import json
 import os
 import shutil
 
@@ -56,6 +57,8 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     (["--align_batch_size=0"], "--align_batch_size must be at least 1"),
     (["--n_proj=0"], "--n_proj must be at least 1"),
     (["--max_token_chars=0"], "--max_token_chars must be at least 1"),
+    (["--runner=DaskRunner"], "--runner=DaskRunner is not supported"),
+    (["--runner=apache_beam.runners.dask.dask_runner.DaskRunner"], "DaskRunner is not"),
 ])
 def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
     assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])
@@ -81,14 +84,24 @@ def test_models_that_cannot_load_are_named_before_any_work(tmp_path, capsys, tin
 
 def test_a_model_that_fails_to_load_stops_the_run_once_with_one_line(tmp_path, capsys,
                                                                      tiny_nllb, tiny_aligner):
+    from tests.hostile_models import misshaped_tensor
+
     broken = tmp_path / "nllb"
     shutil.copytree(tiny_nllb, broken)
     for f in glob.glob(str(broken / "*.safetensors")):
         with open(f, "wb") as fh:
             fh.write(b"garbage")
     line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--translation_model={broken}",
-                                   "--target_langs=swh_Latn", *tiny_aligner], code=1)
-    assert "ModelLoadError: cannot load model" in line and str(broken) in line
+                                   "--target_langs=swh_Latn", *tiny_aligner])
+    assert "not a complete safetensors file" in line and str(broken) in line
+    # weights that look whole but do not fit the config are found when the model loads
+    name = "model.encoder.layers.0.fc1.weight"
+    misshaped = misshaped_tensor(tiny_nllb, tmp_path / "misshaped", name)
+    line = one_line_error(capsys, [f"--output={tmp_path}/out2",
+                                   f"--translation_model={misshaped}",
+                                   "--target_langs=swh_Latn", *tiny_aligner])
+    assert "ModelRefused" in line and str(misshaped) in line and f"wrong shape: {name}" in line
+    assert not os.path.exists(tmp_path / "out2" / "summary.json")
 
 
 def test_rows_without_a_single_projected_entity_fail_the_run(tmp_path, capsys, tiny_aligner):
@@ -138,15 +151,23 @@ def test_a_reused_output_folder_holds_exactly_the_new_run(tmp_path, tiny_aligner
     import datasets
 
     assert datasets.load_dataset(out, "por_Latn", split="train").num_rows == 30  # cached now
-    os.rename(glob.glob(f"{out}/por_Latn/part-*")[0], f"{out}/por_Latn/part-00007-of-00009.parquet")
-    with open(f"{out}/dead_letter/dead_letter-00003-of-00004.jsonl", "w") as f:
-        f.write('{"stage": "read", "reason": "from an earlier run"}\n')
+    old_shard = glob.glob(f"{out}/por_Latn/part-*")[0]
+    # files in our folders, with our names, that no manifest of ours lists: not ours
+    foreign = [f"{out}/por_Latn/part-00007-of-00009-0123456789ab.parquet",
+               f"{out}/dead_letter/dead_letter-00003-of-00004-0123456789ab.jsonl"]
+    os.makedirs(f"{out}/dead_letter")
+    shutil.copy(old_shard, foreign[0])
+    with open(foreign[1], "w") as f:
+        f.write('{"stage": "read", "reason": "from somebody else"}\n')
     (tmp_path / "out" / "keep.txt").write_text("not ours")
     assert main([f"--output={out}", f"--input={small}", *tiny_aligner]) == 0
     summary, rows, dead = read_outputs(out)
     assert sorted(r["id"] for r in rows["por_Latn"]) == ["s0", "s1", "s2"] and dead == []
     assert summary["languages"]["por_Latn"]["written"] == 3
-    assert (tmp_path / "out" / "keep.txt").exists()  # only our own shards are replaced
+    assert not os.path.exists(old_shard)  # the previous run's shard, listed and unchanged
+    assert all(os.path.exists(f) for f in foreign) and (tmp_path / "out" / "keep.txt").exists()
+    with open(f"{out}/manifest.json") as f:
+        assert json.load(f)["foreign"] == sorted(os.path.relpath(p, out) for p in foreign)
     # the dataset card's infos change with the data: datasets does not serve its stale cache
     assert sorted(datasets.load_dataset(out, "por_Latn", split="train")["id"]) == [
         "s0", "s1", "s2"]

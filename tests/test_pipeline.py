@@ -69,12 +69,16 @@ def test_bad_input_goes_to_dead_letter_and_everything_is_accounted(tmp_path, tin
 
 
 def corrupt_weights(model_dir):
-    """Keep the folder a model by its look (it passes the pre-flight check) but make it
-    fail to load: a run that succeeds with it never loaded it."""
-    for name in os.listdir(model_dir):
-        if name.endswith(".safetensors"):
-            with open(os.path.join(model_dir, name), "wb") as f:
-                f.write(b"not a safetensors file")
+    """Keep the folder a model by its look (it passes the pre-flight check: complete
+    safetensors) but make it fail to load (a tensor of the wrong shape): a run that
+    succeeds with it never loaded it."""
+    from safetensors.torch import load_file, save_file
+
+    weights = os.path.join(model_dir, "model.safetensors")
+    state = load_file(weights)
+    name = next(iter(state))
+    state[name] = state[name].new_zeros(*(d + 1 for d in state[name].shape))
+    save_file(state, weights, metadata={"format": "pt"})
 
 
 def test_given_translations_never_load_a_translation_model(tmp_path, tiny_aligner,
@@ -105,7 +109,9 @@ def test_given_translations_never_load_a_translation_model(tmp_path, tiny_aligne
 
 
 def test_translation_cache_is_written_then_reused_without_the_model(tmp_path, tiny_nllb,
-                                                                    tiny_aligner):
+                                                                    tiny_aligner, monkeypatch):
+    from xlner.models import translators
+
     import shutil
 
     model = str(tmp_path / "nllb")
@@ -123,7 +129,9 @@ def test_translation_cache_is_written_then_reused_without_the_model(tmp_path, ti
     import pyarrow.parquet as pq
     assert pq.read_table(os.path.join(cache, cached_files[0])).num_rows == 3  # 3 distinct texts
 
-    corrupt_weights(model)  # a second run must not need the model any more
+    # a second run must not need the model any more (its weights stay: they are the key)
+    monkeypatch.setattr(translators.HFSeq2SeqTranslator, "__init__",
+                        lambda *a, **k: pytest.fail("the translation model was loaded"))
     second, rows2, dead2 = run_job(str(tmp_path / "out2"), *args)
     assert second["languages"]["por_Latn"]["translation_origin"] == {"cache": 6}
     t1 = {r["id"]: r["translation"] for r in rows1["por_Latn"]}

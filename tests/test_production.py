@@ -1,8 +1,10 @@
 """What runs on Dataflow and Flink, checked here as far as real tools allow: the Flex
 template metadata, the Dockerfile (linted, every copied path present), the scripts, the
-schedule, the Dataflow job built offline (dry run), and the portable runner with an
-external worker pool (what Flink executes)."""
+schedule, the Dataflow job built offline (dry run), and Beam's external worker pool (how a
+Flink task manager runs Python workers) through the job API and with two workers. A real
+Flink cluster: tests/test_flink.py (opt-in)."""
 
+import glob
 import json
 import os
 import re
@@ -21,7 +23,8 @@ from pipeline.config import RunConfig
 from pipeline.graph import build_translate_train
 from pipeline.launch import beam_options
 from pipeline.options import JOBS, flex_metadata, parse_args, specs
-from tests.helpers import read_outputs
+from tests.helpers import read_outputs, run_job
+from tests.model_loads import counting_env
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 IMAGE = "us-central1-docker.pkg.dev/my-proj/xlner/xlner:1.0"
@@ -156,7 +159,8 @@ def test_dataflow_job_puts_gpus_on_inference_steps_only_and_uses_the_container(m
     assert hinted == {"LabelSource/Tag/Tag/RunInference/BeamML_RunInference",
                       "Translate/TranslateTexts/Translate/RunInference/BeamML_RunInference",
                       "TagTargets/Tag/Tag/RunInference/BeamML_RunInference",
-                      "Project/Align/Encode/RunInference/BeamML_RunInference"}
+                      "Project/Align/Encode/RunInference/BeamML_RunInference",
+                      "Project/Align/EncodeRepeated/RunInference/BeamML_RunInference"}
     for t in proto.components.transforms.values():
         if t.unique_name in hinted:
             hints = envs[t.environment_id].resource_hints
@@ -175,6 +179,22 @@ def test_dataflow_job_puts_gpus_on_inference_steps_only_and_uses_the_container(m
     assert f"worker_accelerator={GPU}" in list(environment.proto.service_options)
 
 
+
+def test_with_a_cache_the_keys_are_made_on_the_model_steps_kind_of_worker(monkeypatch):
+    """The cache key holds the precision the model runs at (CTranslate2 ``auto``: int8 on a
+    CPU, float16 on a GPU); it is resolved on a worker that has the model step's GPU."""
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    opts, beam_args = dataflow_options("--translation_cache=gs://my-bucket/cache")
+    pipeline = beam.Pipeline(options=beam_options(beam_args))
+    build_translate_train(pipeline, RunConfig.from_options(opts))
+    proto = pipeline.run().job.proto_pipeline
+    envs = proto.components.environments
+    hints = {t.unique_name: envs[t.environment_id].resource_hints
+             for t in proto.components.transforms.values() if t.environment_id}
+    key = hints["Translate/TranslateTexts/Key"]
+    assert key == hints["Translate/TranslateTexts/Translate/RunInference/BeamML_RunInference"]
+    assert key["beam:resources:accelerator:v1"] == GPU.encode()
+
 # ------------------------------------------------------------------ Flink: portable runner
 def free_port():
     with socket.socket() as s:
@@ -182,32 +202,120 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_portable_runner_with_an_external_worker_pool(tmp_path, tiny_bert):
-    # The pool starts SDK workers with `python` from PATH: this environment's python.
-    env = dict(os.environ, PYTHONPATH=ROOT,
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+@pytest.fixture(scope="module")
+def worker_pool(tmp_path_factory):
+    """Beam's external worker pool (``worker_pool_main``, as a Flink task manager runs it):
+    it starts one SDK worker process per worker the runner asks for. Yields (port,
+    model-load journal, pool log)."""
+    tmp = tmp_path_factory.mktemp("pool")
+    journal, log = tmp / "model-loads.txt", tmp / "pool.log"
+    # The pool starts SDK workers with `python` from PATH (this environment's python);
+    # they inherit its environment, so their model loads are counted in the journal.
+    env = counting_env(journal, dict(
+        os.environ, PYTHONPATH=ROOT,
+        PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])))
     port = free_port()
-    pool = subprocess.Popen([sys.executable, "-m",
-                             "apache_beam.runners.worker.worker_pool_main",
-                             f"--service_port={port}"], cwd=ROOT, env=env,
-                            start_new_session=True)
+    with open(log, "w") as out:
+        pool = subprocess.Popen([sys.executable, "-m",
+                                 "apache_beam.runners.worker.worker_pool_main",
+                                 f"--service_port={port}"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         for _ in range(100):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.2)
-        out = tmp_path / "out"
-        # In a subprocess with a deadline: a portable job whose workers die waits forever.
-        job = subprocess.run(
-            [sys.executable, "-m", "pipeline.run", f"--output={out}", "--runner=PortableRunner",
-             "--job_endpoint=embed", "--environment_type=EXTERNAL",
-             f"--environment_config=localhost:{port}", f"--alignment_model={tiny_bert}",
-             "--align_layers=2", "--projection=ngram"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-        assert job.returncode == 0, job.stderr[-3000:]
+        yield port, journal, log
     finally:
         os.killpg(pool.pid, 9)
         pool.wait()
-    summary, rows, dead = read_outputs(str(out))
-    assert summary["accounting_balanced"] and len(rows["por_Latn"]) == 40
+
+
+def shard_bytes(output):
+    found = {}
+    for path in sorted(glob.glob(os.path.join(output, "*", "*.parquet"))):
+        with open(path, "rb") as f:
+            found[os.path.relpath(path, output)] = f.read()
+    return found
+
+
+# Two ways onto the pool: Beam's job API (the embedded job service, as a Flink job server
+# is reached; it drives one SDK worker) and the FnApiRunner given the pool's environment
+# with --direct_num_workers (bundles split over that many SDK worker processes).
+JOB_API = ["--runner=PortableRunner", "--job_endpoint=embed"]
+
+
+def two_workers(n=2):
+    return ["--runner=FnApiRunner", f"--direct_num_workers={n}"]
+
+
+def run_on_pool(port, output, args, runner_args):
+    """``pipeline.run`` on SDK workers of the pool, in a subprocess with a deadline (a
+    portable job whose workers die waits forever)."""
+    job = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", f"--output={output}", *runner_args,
+         "--environment_type=EXTERNAL", f"--environment_config=localhost:{port}", *args],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True,
+        timeout=600)
+    assert job.returncode == 0, job.stderr[-3000:]
+
+
+def test_external_workers_write_the_shards_of_the_in_process_run(tmp_path, tiny_bert,
+                                                                 worker_pool):
+    """The sample (40 records, the embedded translator, the default projection) through
+    the job API on one pool worker and on two pool workers with bundles split between
+    them: the same shard bytes and dead letters as the in-process run; each of the two
+    workers loaded the encoder itself."""
+    port, journal, log = worker_pool
+    args = [f"--alignment_model={tiny_bert}", "--align_layers=2", "--share_models=false"]
+    run_job(str(tmp_path / "local"), *args)
+    run_on_pool(port, tmp_path / "job_api", args, JOB_API)
+    before = {line.split()[0] for line in journal.read_text().splitlines()}
+    run_on_pool(port, tmp_path / "two", args, two_workers())
+    started = re.findall(r'worker_id="(worker_\d+)"', log.read_text())
+    assert len(started) == 3, started  # one for the job API run, two for the other
+    loads = {line.split()[0] for line in journal.read_text().splitlines()
+             if line.endswith(f"build {tiny_bert}")} - before
+    assert len(loads) == 2  # two worker processes, each with its own encoder
+    local = shard_bytes(str(tmp_path / "local"))
+    assert local and shard_bytes(str(tmp_path / "job_api")) == local
+    assert shard_bytes(str(tmp_path / "two")) == local
+    _, _, dead_local = read_outputs(str(tmp_path / "local"))
+    for name in ("job_api", "two"):
+        summary, rows, dead = read_outputs(str(tmp_path / name))
+        assert dead == dead_local and summary["accounting_balanced"]
+        assert len(rows["por_Latn"]) == 40
+
+
+def test_two_external_workers_on_more_pairs_than_one_encoder_batch(tmp_path, tiny_bert,
+                                                                   worker_pool):
+    """150 Bible verses with their Greek, encoder batches of 8: the workers batch other
+    sentences together than the in-process run, and every row, tag, alignment and
+    entity span is the same. (Entity scores may differ in the last float32 bits with
+    the encoder's padding, so shard bytes can differ here: issue 15's deterministic
+    scores make them equal.)"""
+    from benchmarks.data import DEV
+
+    port, _, _ = worker_pool
+    data = tmp_path / "bible150.jsonl"
+    with open(DEV, encoding="utf-8") as f:
+        data.write_text("".join(f.readlines()[:150]), encoding="utf-8")
+    args = [f"--input={data}", "--target_langs=ell_Grek", f"--alignment_model={tiny_bert}",
+            "--align_layers=2", "--align_batch_size=8"]
+    run_job(str(tmp_path / "local"), *args)
+    run_on_pool(port, tmp_path / "pool", args, two_workers())
+
+    def view(output):
+        summary, rows, dead = read_outputs(output)
+        return dead, {r["id"]: (r["tokens"], r["ner_tags"], r["alignment"],
+                                [(e["start"], e["end"], e["label"]) for e in r["entities"]],
+                                [e["score"] for e in r["entities"]])
+                      for r in rows["ell_Grek"]}
+
+    (dead_local, local), (dead_pool, pool) = view(str(tmp_path / "local")), view(
+        str(tmp_path / "pool"))
+    assert dead_pool == dead_local and len(local) == 150 and pool.keys() == local.keys()
+    for key, row in local.items():
+        assert pool[key][:4] == row[:4], key
+        assert pool[key][4] == pytest.approx(row[4], abs=1e-5), key

@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.run import run
 from tests.helpers import write_jsonl
-from transforms.publish import LATEST, check_summary, latest_shards, read_latest
+from transforms.publish import latest_manifest as read_latest, latest_shards
+from xlner.publication import LATEST, check_summary
 
 
 def publish_run(root, run_id, *extra, aligner=()):
@@ -35,7 +36,8 @@ def test_publish_rerun_and_refusal(tmp_path, tiny_bert):
     aligner = (f"--alignment_model={tiny_bert}", "--align_layers=2")
     first = publish_run(root, "2026-11-16", aligner=aligner)
     assert first["run_id"] == "2026-11-16" and first["rows_by_lang"] == {"por_Latn": 40}
-    assert {f["kind"] for f in first["files"]} == {"shard", "dead_letter", "summary", "card"}
+    # no dead letter: no dead-letter file
+    assert {f["kind"] for f in first["files"]} == {"shard", "summary", "card"}
     assert all(len(f["sha256"]) == 64 for f in first["files"])
     assert "ner_tags: list<item: int64>" in first["schema"] and first["label_list"][0] == "O"
     old = snapshot(root / "runs" / "2026-11-16")
@@ -47,7 +49,7 @@ def test_publish_rerun_and_refusal(tmp_path, tiny_bert):
     again = publish_run(root, "2026-11-23", aligner=aligner)  # re-run of the same id
     assert again["attempt"] != second["attempt"]
     attempts = os.listdir(root / "runs" / "2026-11-23")
-    assert sorted(attempts) == sorted([again["attempt"], "manifest.json"])  # old shards gone
+    assert attempts == [again["attempt"]]  # old attempt gone, lease released
     shards = lambda m: sorted((f["lang"], f["rows"], f["sha256"])  # noqa: E731
                               for f in m["files"] if f["kind"] == "shard")
     assert shards(again) == shards(second)  # identical data, byte for byte
@@ -67,7 +69,7 @@ def test_publish_rerun_and_refusal(tmp_path, tiny_bert):
     assert read_latest(str(root))["run_id"] == "2026-11-23"
     refused = list((root / "runs" / "2026-11-30").glob("*/PUBLISH_REFUSED.json"))
     assert refused and "swh_Latn" in refused[0].read_text()
-    assert not (root / "runs" / "2026-11-30" / "manifest.json").exists()
+    assert json.loads((root / LATEST).read_text())["run_id"] == "2026-11-23"
 
 
 def test_a_run_killed_midway_leaves_latest_on_the_previous_run(tmp_path, e5_dir):
@@ -92,7 +94,7 @@ def test_a_run_killed_midway_leaves_latest_on_the_previous_run(tmp_path, e5_dir)
     assert proc.returncode == -signal.SIGKILL
     assert (root / LATEST).read_bytes() == latest_before
     assert read_latest(str(root)) == before
-    assert not (root / "runs" / "2026-11-23" / "manifest.json").exists()
+    assert json.loads((root / LATEST).read_text())["run_id"] == "2026-11-16"
 
 
 def test_summary_checks():

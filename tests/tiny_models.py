@@ -22,8 +22,9 @@ CORPUS = [
 ]
 
 
-def build_tiny_nllb(path: Path) -> Path:
-    """An M2M100 (NLLB architecture) seq2seq with an NLLB-style tokenizer."""
+def build_tiny_nllb(path: Path, seed: int = 0) -> Path:
+    """An M2M100 (NLLB architecture) seq2seq with an NLLB-style tokenizer (``seed``: other
+    weights of the same shapes, e.g. a model replaced at the same path)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
@@ -46,7 +47,7 @@ def build_tiny_nllb(path: Path) -> Path:
                           encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
                           pad_token_id=hf_tok.pad_token_id, bos_token_id=hf_tok.bos_token_id,
                           eos_token_id=hf_tok.eos_token_id, decoder_start_token_id=hf_tok.eos_token_id)
-    torch.manual_seed(0)  # the same random model on every machine
+    torch.manual_seed(seed)  # the same random model on every machine
     model = M2M100ForConditionalGeneration(config)
     # A random model may stop at once or emit only special/blank pieces, i.e. an empty
     # translation; tests of the wiring need text, so generation must produce some.
@@ -166,4 +167,45 @@ def build_tiny_tagger(path: Path, favourite: str = "I-PER") -> Path:
         model.classifier.bias[labels.index(favourite)] = 5.0
     model.save_pretrained(path)
     AutoTokenizer.from_pretrained(base).save_pretrained(path)
+    return path
+
+
+def build_tiny_masked_lm(path: Path) -> Path:
+    """The tiny BERT as a masked-LM checkpoint (``bert.*`` + the ``cls.*`` head), the way
+    multilingual encoders are published (mBERT, XLM-R): loaded as an encoder, its head is
+    left out."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    base = build_tiny_bert(path.parent / (path.name + "-base"))
+    torch.manual_seed(0)
+    BertForMaskedLM(BertConfig.from_pretrained(base)).save_pretrained(path)
+    AutoTokenizer.from_pretrained(base).save_pretrained(path)
+    return path
+
+
+def build_tiny_xlmr_tagger(path: Path) -> Path:
+    """A tiny XLM-R token classifier whose checkpoint, like the paper's CoNLL-03 tagger
+    (``xlm-roberta-large-finetuned-conll03-english``), still holds the pretraining pooler
+    (``roberta.pooler.*``), which the token-classification class does not have."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForTokenClassification
+
+    base = build_tiny_bert(path.parent / (path.name + "-base"))
+    tok = AutoTokenizer.from_pretrained(base)
+    labels = TAGGER_LABELS
+    config = XLMRobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
+                              num_attention_heads=2, intermediate_size=64,
+                              max_position_embeddings=66, pad_token_id=tok.pad_token_id,
+                              num_labels=len(labels), id2label=dict(enumerate(labels)),
+                              label2id={l: i for i, l in enumerate(labels)})
+    torch.manual_seed(0)
+    XLMRobertaForTokenClassification(config).save_pretrained(path)
+    tok.save_pretrained(path)
+    weights = path / "model.safetensors"
+    state = load_file(str(weights))
+    state["roberta.pooler.dense.weight"] = torch.zeros(32, 32)
+    state["roberta.pooler.dense.bias"] = torch.zeros(32)
+    save_file(state, str(weights), metadata={"format": "pt"})
     return path

@@ -1,13 +1,21 @@
-"""Align the words of sentence pairs: each distinct sentence encoded once, then CPU extraction.
+"""Align the words of sentence pairs: each distinct sentence encoded once per run, then CPU
+extraction; only words are shuffled, except the vectors of sentences no group can hold.
 
-Pairs that share a side are grouped first (translate-train: the English source shared by
-every target language; the evaluation: the gold sentence shared by both directions), so
-the shared sentence is encoded once for all of them, and only words travel through the
-shuffle, never vectors. The encoder (GPU where present) runs through RunInference on
-groups; inside a batch every distinct sentence is encoded once, in sub-batches of single
-sentences sorted by their own length. Extraction (argmax / itermax / mwmf / awesome) runs in
-a plain ParDo, so it scales over every worker core instead of queueing behind the model;
-every requested method is extracted from the same encoder pass.
+A distinct sentence is its words and language. Pairs are grouped by the side that repeats
+(``shared_side``: the English source shared by every target language; in the evaluation,
+the gold sentence shared by both directions) and, so that no group grows without bound,
+by a bucket of their record id. A group's sentences are encoded together, so words cross
+the shuffle and vectors stay on the worker that computed them. A sentence that lands in
+more than one group (a source repeated across records, a translation two sources share)
+is found by a words-only count first, encoded once on its own, and its vectors are sent to
+the groups that need it: the only vectors that cross the shuffle. Every distinct sentence
+is thus one encoder input per run, whatever the batches, bundles or workers.
+
+The encoder (GPU where present) runs through RunInference (``InferInBatches``); inside a
+batch, the sentences are sorted by their own length into sub-batches. Extraction (argmax /
+itermax / mwmf / awesome) runs in a plain ParDo, so it scales over every worker core
+instead of queueing behind the model; every requested method is extracted from the same
+encoder pass.
 
 Elements are ``(lane, SentencePair)`` in and ``(lane, AlignedPair)`` out: a lane (e.g. the
 alignment direction) lets pairs of several kinds share one encoder pass.
@@ -16,7 +24,7 @@ alignment direction) lets pairs of several kinds share one encoder pass.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import apache_beam as beam
@@ -30,56 +38,127 @@ from xlner import alignment, defaults
 from xlner.models.encoders import pair_similarity
 from xlner.records import AlignedPair, Failure, SentencePair
 
-# Pairs sharing one sentence are spread over this many groups at most, so a sentence
-# repeated across thousands of records never becomes one giant element.
+# A sentence's pairs are spread over this many groups at most (by record id), so a
+# sentence repeated across thousands of records never becomes one giant element.
 GROUP_BUCKETS = 64
+
+
+def sentence_key(lang: str, words: Sequence[str]) -> str:
+    text = "\x1f".join((lang, *words))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One distinct sentence to encode on its own, and the groups that need it."""
+
+    key: str
+    lang: str
+    words: tuple[str, ...]
+    groups: tuple = ()
+
+    def to_encode(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [(self.key, self.lang, self.words)]
+
+    def assemble(self, encoded: dict):
+        return encoded[self.key]
+
+    def size(self) -> int:
+        """Padded subwords, for batch budgets (~1.5 subwords per word, two specials)."""
+        return 2 * len(self.words) + 2
 
 
 @dataclass(frozen=True)
 class AlignGroup:
-    """Pairs that share one side's words (``shared``, their source or their target)."""
+    """Pairs that share one side (``shared_is_source``: their source, else their target),
+    and the vectors of their sentences encoded elsewhere (``borrowed``: key -> Encoded or
+    Failure)."""
 
-    shared: tuple[str, ...]
     shared_is_source: bool
     members: tuple[tuple[str, SentencePair], ...]  # (lane, pair)
+    borrowed: dict = field(default_factory=dict)
 
-    def others(self) -> list[tuple[str, ...]]:
-        return [p.tgt_words if self.shared_is_source else p.src_words
-                for _, p in self.members]
+    def sides(self, pair: SentencePair):
+        """(shared, other) as (key, lang, words)."""
+        src = (sentence_key(pair.src_lang, pair.src_words), pair.src_lang, pair.src_words)
+        tgt = (sentence_key(pair.tgt_lang, pair.tgt_words), pair.tgt_lang, pair.tgt_words)
+        return (src, tgt) if self.shared_is_source else (tgt, src)
 
-    def sentences(self) -> list[tuple[tuple[str, ...], str]]:
-        """(words, language) to encode: the shared side first, then each member's other."""
-        first = self.members[0][1]
-        shared = (self.shared, first.src_lang if self.shared_is_source else first.tgt_lang)
-        return [shared] + [(p.tgt_words, p.tgt_lang) if self.shared_is_source
-                           else (p.src_words, p.src_lang) for _, p in self.members]
+    def to_encode(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The group's distinct sentences not encoded elsewhere, the shared one first."""
+        found = {}
+        for _, pair in self.members:
+            for key, lang, words in self.sides(pair):
+                if key not in self.borrowed:
+                    found.setdefault(key, (key, lang, words))
+        return list(found.values())
+
+    def assemble(self, encoded: dict) -> dict:
+        return {**self.borrowed, **{k: encoded[k] for k, _, _ in self.to_encode()}}
 
     def count(self) -> int:
         return len(self.members)
 
     def size(self) -> int:
-        """Words to encode, for batch budgets (~1.5 subwords per word)."""
-        return 2 * (len(self.shared) + sum(len(o) for o in self.others())) + 4
+        """Padded subwords to encode, for batch budgets (~1.5 subwords per word)."""
+        return sum(2 * len(words) + 2 for _, _, words in self.to_encode())
 
 
-def _words_key(words) -> str:
-    return hashlib.sha1("\x1f".join(words).encode("utf-8", "surrogatepass")).hexdigest()
+def _group_key(pair: SentencePair, shared_is_source: bool):
+    lang, words = ((pair.src_lang, pair.src_words) if shared_is_source
+                   else (pair.tgt_lang, pair.tgt_words))
+    digest = hashlib.sha256(pair.id.encode("utf-8", "surrogatepass")).hexdigest()
+    return sentence_key(lang, words), int(digest[:8], 16) % GROUP_BUCKETS
 
 
-def _group_key(element, shared_is_source: bool):
-    lane, pair = element
-    words = ((pair.src_lang, *pair.src_words) if shared_is_source
-             else (pair.tgt_lang, *pair.tgt_words))
-    bucket = int(_words_key([pair.id])[:8], 16) % GROUP_BUCKETS  # a record's pairs together
-    return (_words_key(words), bucket), element
+def _incidences(element, shared_is_source: bool):
+    """(sentence key, (lang, words, the pair's group)) for both sides of a pair."""
+    _, pair = element
+    group = _group_key(pair, shared_is_source)
+    return [(sentence_key(pair.src_lang, pair.src_words), (pair.src_lang, pair.src_words, group)),
+            (sentence_key(pair.tgt_lang, pair.tgt_words), (pair.tgt_lang, pair.tgt_words, group))]
 
 
-def _group(key_and_members, shared_is_source: bool) -> AlignGroup:
-    _, members = key_and_members
-    members = tuple(sorted(members, key=lambda m: (m[1].key, m[0])))
-    first = members[0][1]
-    return AlignGroup(first.src_words if shared_is_source else first.tgt_words,
-                      shared_is_source, members)
+class _GroupsOfSentence(beam.CombineFn):
+    """(lang, words, group) values of one sentence -> (lang, words, sorted groups)."""
+
+    def create_accumulator(self):
+        return None, set()
+
+    def add_input(self, acc, value):
+        lang, words, group = value
+        acc[1].add(group)
+        return (acc[0] or (lang, words)), acc[1]
+
+    def merge_accumulators(self, accs):
+        accs = list(accs)
+        first = next((a[0] for a in accs if a[0] is not None), None)
+        return first, set().union(*(a[1] for a in accs))
+
+    def extract_output(self, acc):
+        return (*acc[0], tuple(sorted(acc[1])))
+
+
+def _repeated(key_and_groups):
+    """A Sentence to encode on its own when it lands in more than one group."""
+    key, (lang, words, groups) = key_and_groups
+    if len(groups) > 1:
+        Metrics.counter(NAMESPACE, "sentences_encoded_alone").inc()
+        yield Sentence(key, lang, tuple(words), groups)
+
+
+def _lend(result: PredictionResult):
+    """A repeated sentence's vectors (or its Failure) to each group that needs them."""
+    sentence: Sentence = result.example
+    for group in sentence.groups:
+        yield group, (sentence.key, result.inference)
+
+
+def _group(joined, shared_is_source: bool):
+    _, parts = joined
+    members = tuple(sorted(parts["pairs"], key=lambda m: (m[1].key, m[0])))
+    if members:
+        yield AlignGroup(shared_is_source, members, dict(parts["borrowed"]))
 
 
 class _Extract(beam.DoFn):
@@ -91,27 +170,33 @@ class _Extract(beam.DoFn):
 
     def process(self, result: PredictionResult):
         group: AlignGroup = result.example
-        encoded = result.inference
-        for i, (lane, pair) in enumerate(group.members):
-            if isinstance(encoded, Failure):
-                yield dead_letter("align", "encoder_failed", pair.id, encoded.error,
+        encoded = result.inference  # {key: Encoded or Failure}
+        for lane, pair in group.members:
+            (shared, _, _), (other, _, _) = group.sides(pair)
+            failed = next((encoded[k] for k in (shared, other)
+                           if isinstance(encoded[k], Failure)), None)
+            if failed is not None:
+                yield dead_letter("align", "encoder_failed", pair.id, failed.error,
                                   pair.tgt_lang, {"src_words": list(pair.src_words),
                                                   "tgt_words": list(pair.tgt_words)})
                 continue
-            shared, other = encoded[0], encoded[1 + i]
-            src, tgt = (shared, other) if group.shared_is_source else (other, shared)
-            try:
-                sim = pair_similarity(src, tgt)
-                found = {m: alignment.extract(sim, m) for m in self._methods}
-                strengths = ({m: alignment.link_similarities(sim, links)
-                              for m, links in found.items()} if self._link_scores else {})
-            except Exception as e:  # noqa: BLE001
-                yield dead_letter("align", "extraction_failed", pair.id,
-                                  f"{type(e).__name__}: {e}", pair.tgt_lang)
-                continue
-            self._aligned.inc()
-            yield lane, AlignedPair(pair=pair, alignments=found, aligner=self._aligner,
-                                    link_scores=strengths)
+            src, tgt = ((encoded[shared], encoded[other]) if group.shared_is_source
+                        else (encoded[other], encoded[shared]))
+            yield from self._extract(lane, pair, src, tgt)
+
+    def _extract(self, lane, pair, src, tgt):
+        try:
+            sim = pair_similarity(src, tgt)
+            found = {m: alignment.extract(sim, m) for m in self._methods}
+            strengths = ({m: alignment.link_similarities(sim, links)
+                          for m, links in found.items()} if self._link_scores else {})
+        except Exception as e:  # noqa: BLE001
+            yield dead_letter("align", "extraction_failed", pair.id,
+                              f"{type(e).__name__}: {e}", pair.tgt_lang)
+            return
+        self._aligned.inc()
+        yield lane, AlignedPair(pair=pair, alignments=found, aligner=self._aligner,
+                                link_scores=strengths)
 
 
 class Align(beam.PTransform):
@@ -120,7 +205,7 @@ class Align(beam.PTransform):
 
     ``shared_side`` ("src" or "tgt") is the side pairs are grouped by: the side that
     repeats across pairs (the labelled source across target languages, the gold target
-    across directions).
+    across directions). ``batch_size``: groups per encoder batch.
     """
 
     def __init__(self, handler: AlignmentEncoderHandler, methods: Sequence[str], aligner: str,
@@ -134,6 +219,9 @@ class Align(beam.PTransform):
         if shared_side not in ("src", "tgt"):
             raise ValueError(f"shared_side must be src or tgt, not {shared_side!r}")
         self._shared_is_source = shared_side == "src"
+        self._encode_repeated = InferInBatches(handler, size_fn=Sentence.size,
+                                               max_batch_size=batch_size,
+                                               max_batch_tokens=batch_tokens)
         self._encode = InferInBatches(handler, size_fn=AlignGroup.size,
                                       max_batch_size=batch_size, max_batch_tokens=batch_tokens,
                                       progress="align", unit="sentence pairs",
@@ -142,10 +230,17 @@ class Align(beam.PTransform):
 
     def expand(self, lane_pairs):
         shared = self._shared_is_source
-        res = (lane_pairs
-               | "KeyByShared" >> beam.Map(_group_key, shared)
-               | "GroupShared" >> beam.GroupByKey()
-               | "Groups" >> beam.Map(_group, shared)
+        lent = (lane_pairs
+                | "WhereSentencesAre" >> beam.FlatMap(_incidences, shared)
+                | "GroupsOfSentence" >> beam.CombinePerKey(_GroupsOfSentence())
+                | "Repeated" >> beam.FlatMap(_repeated)
+                | "EncodeRepeated" >> self._encode_repeated
+                | "Lend" >> beam.FlatMap(_lend))
+        grouped = lane_pairs | "KeyByGroup" >> beam.Map(
+            lambda e: (_group_key(e[1], shared), e))
+        res = ({"pairs": grouped, "borrowed": lent}
+               | "Group" >> beam.CoGroupByKey()
+               | "Groups" >> beam.FlatMap(_group, shared)
                | "Encode" >> self._encode
                | "Extract" >> beam.ParDo(self._extract).with_outputs(DEAD, main="ok"))
         return Staged(res.ok, res[DEAD])

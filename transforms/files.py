@@ -1,4 +1,5 @@
-"""Paths and small files through Beam's filesystems (local, gs://), for every stage."""
+"""Paths and small files read through Beam's filesystems (local, gs://). Writes, renames
+and deletes never go through here: they go through ``xlner/guarded_files.py``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,3 @@ def read_json(path: str) -> dict:
     """A JSON file the job wrote, from any filesystem Beam knows (local, gs://)."""
     with FileSystems.open(path) as f:
         return json.loads(f.read().decode("utf-8"))
-
-
-def relative(root: str, path: str) -> str:
-    """``path`` relative to ``root`` (unchanged when it is not under it)."""
-    root = root.rstrip("/") + "/"
-    return path[len(root):] if path.startswith(root) else path

@@ -21,6 +21,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 
 from xlner.models.encoders import LazyEncoder
 from xlner.models.lazy import ModelLoadError
+from xlner.models.runtime import signature_difference, translation_signature
 from xlner.models.ner import LazyTagger
 from xlner.models.translators import GenerationSettings, LazyTranslator, TranslationOutput
 from xlner.records import Failure, TranslationJob
@@ -62,6 +63,11 @@ class Placement:
     copies: int = 0
     hints: tuple = ()  # ((name, value), ...): hashable, picklable
     allow_pickle: bool = False  # load pickled (non-safetensors) weights
+    fingerprints: tuple = ()  # ((model, fingerprint at launch), ...): the files to load
+
+    def expected(self, model: str) -> Optional[str]:
+        """The fingerprint ``model`` had at launch (None: not readable there)."""
+        return dict(self.fingerprints).get(model)
 
 
 class _PlacedModelHandler(ModelHandler):
@@ -84,6 +90,15 @@ class _PlacedModelHandler(ModelHandler):
 
     def get_resource_hints(self) -> dict:
         return dict(self._placement.hints)
+
+
+def check_signature(promised: str, actual: str) -> None:
+    """Stop the job when the loaded model is not what the cache keys were made for (a
+    worker of another kind than the one that keyed the texts): translations written
+    under those keys would lie."""
+    if promised != actual:
+        raise ModelLoadError("the translation cache keys were made for another model run "
+                             f"than the one loaded here: {signature_difference(promised, actual)}")
 
 
 def _text_or_failure(out: "TranslationOutput | Failure") -> "str | Failure":
@@ -115,11 +130,26 @@ class TranslationModelHandler(_PlacedModelHandler):
         engine, compute_type, cache_dir, max_input_tokens = self._engine
         return LazyTranslator(self._model, self._placement.device, self._placement.dtype,
                               self._generation, engine, compute_type, cache_dir,
-                              max_input_tokens, self._placement.allow_pickle)
+                              max_input_tokens, self._placement.allow_pickle,
+                              self._placement.expected(self._model))
+
+    def signature(self) -> str:
+        """The signature this model will translate with on this worker, resolved without
+        loading it (the translation cache key)."""
+        engine, compute_type, cache_dir, _ = self._engine
+        return translation_signature(self._model, engine, self._placement.device,
+                                     self._placement.dtype, compute_type, self._generation,
+                                     cache_dir, self._placement.allow_pickle,
+                                     self._placement.expected(self._model))
 
     def run_inference(self, batch: Sequence[TranslationJob], model: LazyTranslator,
                       inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
+        promised = {job.signature for job in batch if job.signature}
+        if promised:
+            actual = model.signature()
+            for signature in promised:
+                check_signature(signature, actual)
         outputs: list = [None] * len(batch)
         groups = defaultdict(list)  # batches are per pair already; stay correct if not
         for i, job in enumerate(batch):
@@ -136,11 +166,15 @@ class TranslationModelHandler(_PlacedModelHandler):
 
 
 class AlignmentEncoderHandler(_PlacedModelHandler):
-    """AlignGroup -> PredictionResult(group, [shared Encoded, one per member] | Failure).
+    """An encoding request -> PredictionResult(request, its vectors | Failure).
 
-    Every distinct sentence of the batch is encoded once (``encode`` sorts them by length
-    into sub-batches). With ``translator`` (a TranslationModelHandler with the same
-    model identifier) the translation model's encoder aligns: one model in memory.
+    A request (``transforms.align``: a group of pairs, or one sentence encoded on its
+    own) lists its sentences as (key, language, words) in ``to_encode()`` and builds its
+    result from {key: Encoded or Failure} in ``assemble``; each distinct sentence of a
+    batch is encoded once (``encode`` sorts them by length into sub-batches), and one
+    that fails fails alone. With ``translator`` (a
+    TranslationModelHandler with the same model identifier) the translation model's
+    encoder aligns: one model in memory.
     """
 
     def __init__(self, model: str, layers, placement: Placement = Placement(),
@@ -156,22 +190,21 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
             return self._translator.load_model()
         return LazyEncoder(self._model, self._layers, self._placement.device,
                            self._placement.dtype, self._cache_dir,
-                           self._placement.allow_pickle)
+                           self._placement.allow_pickle, self._placement.expected(self._model))
 
     def run_inference(self, batch, model, inference_args: Optional[dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
-        encoded_counter = Metrics.counter("xlner", "sentences_encoded")
-        layers = self._layers
-
-        def encode_groups(groups):
-            distinct = list(dict.fromkeys(s for g in groups for s in g.sentences()))
-            encoded = dict(zip(distinct, model.encode([w for w, _ in distinct],
-                                                      [lang for _, lang in distinct], layers)))
-            encoded_counter.inc(len(distinct))
-            return [[encoded[s] for s in g.sentences()] for g in groups]
-
-        results = isolate(batch, encode_groups)
-        return [PredictionResult(g, r, self._model) for g, r in zip(batch, results)]
+        distinct = {}
+        for request in batch:
+            for key, lang, words in request.to_encode():
+                distinct.setdefault(key, (lang, words))
+        keys = list(distinct)
+        vectors = isolate(keys, lambda ks: model.encode(  # a bad sentence fails alone
+            [distinct[k][1] for k in ks], [distinct[k][0] for k in ks], self._layers))
+        Metrics.counter("xlner", "sentences_encoded").inc(
+            sum(not isinstance(v, Failure) for v in vectors))
+        encoded = dict(zip(keys, vectors))
+        return [PredictionResult(r, r.assemble(encoded), self._model) for r in batch]
 
     def get_metrics_namespace(self) -> str:
         return "xlner_align"
@@ -190,7 +223,7 @@ class NERModelHandler(_PlacedModelHandler):
 
     def load_model(self) -> LazyTagger:
         return LazyTagger(self._model, self._placement.device, self._placement.dtype,
-                          self._placement.allow_pickle)
+                          self._placement.allow_pickle, self._placement.expected(self._model))
 
     def run_inference(self, batch, model: LazyTagger, inference_args=None
                       ) -> Iterable[PredictionResult]:

@@ -1,32 +1,39 @@
-"""Deterministic Parquet shards: the same rows give byte-identical files on any runner.
+"""Deterministic files: the same items give byte-identical files on any runner.
 
-Beam's file sinks assign rows to shards by bundle, so two runs with different worker
-counts write the same rows into different files. Here the number of shards follows from
-the row count of each language (``rows_per_shard``), a row's shard from a stable hash of
-its id, and the rows of a shard are sorted by id; each shard is written whole under a
-temporary name and renamed into place (one object on GCS), so a retried bundle rewrites
-the same bytes. Once every shard exists, files of an earlier run left in the same folders
-(``part-*.parquet`` that this run did not write) are removed: a reused output folder holds
-exactly this run's rows. A shard's name ends with a digest of its bytes. Nothing outside ``OUTPUT/<lang>/`` is touched.
+Beam's file sinks assign items to files by bundle and write through temporary files they
+create and delete themselves, so two runs with different worker counts write different
+files, and the deletes are out of our hands. Here the number of files of a group (a
+language, the dead letters, the predictions) follows from its item count
+(``rows_per_shard``), an item's file from a stable hash of its id, the items of a file are
+sorted by id, and each file is written whole through the guarded file layer
+(:mod:`xlner.guarded_files`): a temporary name, then a rename (one object on GCS), so a
+retried bundle rewrites the same bytes. A file's name ends with a digest of its bytes.
+What a reused folder held before is cleaned up by the run's manifest
+(:func:`xlner.publication.record_run`), never by a pattern.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import logging
-import uuid
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Optional
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import join_path
+from xlner.guarded_files import Folder
 
-LOG = logging.getLogger(__name__)
-# The content digest in the name: the same rows give the same name, other rows another,
-# so the dataset card's file list (and datasets' cache of it) changes with the data.
-PART = "part-{shard:05d}-of-{shards:05d}-{digest}.parquet"
+PART = "{name}-{shard:05d}-of-{shards:05d}-{digest}.{ext}"
+
+
+class FileRecord(NamedTuple):
+    """One file a run wrote: what the manifest lists."""
+
+    group: str  # the language, "dead_letter", "predictions", ...
+    path: str  # relative to the output root
+    url: str
+    bytes: int
+    sha256: str
+    rows: int
 
 
 def shard_of(record_id: str, shards: int) -> int:
@@ -39,97 +46,77 @@ def shard_count(rows: int, rows_per_shard: int) -> int:
     return max(1, -(-rows // rows_per_shard))
 
 
-class Written(NamedTuple):
-    files: beam.PCollection  # (lang, path) of every shard written
+def parquet_bytes(table) -> bytes:
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
 
 
-def _assign(element, counts, rows_per_shard):
-    lang, row = element
-    shards = shard_count(counts[lang], rows_per_shard)
-    return (lang, shard_of(row["id"], shards), shards), row
+def json_lines(lines: list, _arg=None) -> bytes:
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def _identity(item):
+    return item
+
+
+class _Assign:
+    def __init__(self, id_of: Callable, rows_per_shard: int):
+        self._id_of = id_of
+        self._rows_per_shard = rows_per_shard
+
+    def __call__(self, element, counts):
+        group, item = element
+        shards = shard_count(counts[group], self._rows_per_shard)
+        return (group, shard_of(self._id_of(item), shards), shards), item
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, output: str, to_table: Callable[[list, Any], Any]):
-        self._output = output
-        self._to_table = to_table
+    def __init__(self, folder: Folder, encode: Callable, id_of: Callable, name: str,
+                 ext: str):
+        self._folder = folder
+        self._encode = encode
+        self._id_of = id_of
+        self._name, self._ext = name, ext
 
-    def process(self, element, table_arg):
-        import pyarrow.parquet as pq
-
-        (lang, shard, shards), rows = element
-        rows = sorted(rows, key=lambda r: r["id"])
-        buf = io.BytesIO()
-        pq.write_table(self._to_table(rows, table_arg), buf)
-        digest = hashlib.sha256(buf.getvalue()).hexdigest()[:12]
-        path = join_path(self._output, lang, PART.format(shard=shard, shards=shards,
-                                                          digest=digest))
-        tmp = join_path(self._output, lang, f".tmp-{uuid.uuid4().hex}-{shard:05d}.parquet")
-        with FileSystems.create(tmp) as f:
-            f.write(buf.getvalue())
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-        FileSystems.rename([tmp], [path])
-        yield lang, path
-
-
-class _RemoveStale(beam.DoFn):
-    """Once all files exist: delete files of earlier runs that match our own patterns."""
-
-    def __init__(self, patterns: Sequence[str]):
-        self._patterns = list(patterns)
-
-    def process(self, _, written):
-        keep = {w[1] if isinstance(w, tuple) else w for w in written}
-        for pattern in self._patterns:
-            stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
-                     if m.path not in keep]
-            if stale:
-                LOG.info("removing %d file(s) of an earlier run matching %s", len(stale),
-                         pattern)
-                FileSystems.delete(stale)
-        yield len(keep)
-
-
-class RemoveStale(beam.PTransform):
-    """After ``written`` (paths, or (key, path) pairs) exist, remove every other file
-    matching ``patterns``: a reused output folder then holds exactly this run's files."""
-
-    def __init__(self, patterns: Sequence[str], written: beam.PCollection):
-        super().__init__()
-        self._fn = _RemoveStale(patterns)
-        self._written = written
-
-    def expand(self, pbegin):
-        return (pbegin | "AfterWrites" >> beam.Create([None])
-                | "RemoveStale" >> beam.ParDo(self._fn, beam.pvalue.AsList(self._written)))
+    def process(self, element, arg=None):
+        (group, shard, shards), items = element
+        items = sorted(items, key=self._id_of)
+        data = self._encode(items, arg)
+        sha = hashlib.sha256(data).hexdigest()
+        name = PART.format(name=self._name, shard=shard, shards=shards, digest=sha[:12],
+                           ext=self._ext)
+        rel = f"{group}/{name}" if group else name
+        self._folder.write(rel, data)
+        yield FileRecord(group, self._folder.rel(rel), self._folder.url(rel), len(data), sha,
+                         len(items))
 
 
 class WriteShards(beam.PTransform):
-    """(lang, row dict with "id") -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN-<digest>.parquet``.
+    """(group, item) -> ``<folder>/<group>/<name>-SSSSS-of-NNNNN-<digest>.<ext>``, one
+    FileRecord per file (group "" writes into the folder itself).
 
-    ``to_table(rows, table_arg)`` makes the Arrow table of one shard; ``table_arg`` is a
-    singleton PCollection known only once the data is read (e.g. the run's label list).
+    ``encode(items, arg)`` makes a file's bytes; ``arg`` is the singleton PCollection
+    ``encode_arg`` (e.g. the run's label list) or None. ``id_of(item)`` places and sorts.
     """
 
-    def __init__(self, output: str, langs: Sequence[str], to_table: Callable,
-                 table_arg: beam.PCollection, rows_per_shard: int = 50_000):
+    def __init__(self, folder: Folder, encode: Callable[[list, Any], bytes],
+                 id_of: Callable[[Any], str] = _identity, name: str = "part",
+                 ext: str = "parquet", encode_arg: Optional[beam.PCollection] = None,
+                 rows_per_shard: int = 50_000):
         super().__init__()
-        self._output = output
-        self._langs = list(langs)
-        self._write = _WriteShard(output, to_table)
-        self._table_arg = table_arg
-        self._rows_per_shard = rows_per_shard
+        self._write = _WriteShard(folder, encode, id_of, name, ext)
+        self._assign = _Assign(id_of, rows_per_shard)
+        self._arg = encode_arg
 
-    def expand(self, keyed_rows):
-        p = keyed_rows.pipeline
-        counts = keyed_rows | "CountPerLanguage" >> beam.combiners.Count.PerKey()
-        files = (keyed_rows
-                 | "AssignShard" >> beam.Map(_assign, beam.pvalue.AsDict(counts),
-                                             self._rows_per_shard)
-                 | "GroupShard" >> beam.GroupByKey()
-                 | "WriteShard" >> beam.ParDo(self._write,
-                                              beam.pvalue.AsSingleton(self._table_arg)))
-        _ = p | "RemoveStale" >> RemoveStale(
-            [join_path(self._output, lang, "part-*.parquet") for lang in self._langs], files)
-        return Written(files)
+    def expand(self, keyed):
+        counts = keyed | "CountPerGroup" >> beam.combiners.Count.PerKey()
+        grouped = (keyed
+                   | "AssignShard" >> beam.Map(self._assign, beam.pvalue.AsDict(counts))
+                   | "GroupShard" >> beam.GroupByKey())
+        if self._arg is None:
+            return grouped | "WriteShard" >> beam.ParDo(self._write)
+        return grouped | "WriteShard" >> beam.ParDo(self._write,
+                                                     beam.pvalue.AsSingleton(self._arg))

@@ -2,10 +2,13 @@
 
 ``TranslateTexts`` is the one place a translation model runs: it takes ``TextRequest``s
 from any producer (plain sentences, EasyProject marked sentences and entity strings),
-keys them by a hash of (model, decoding settings, language pair, text), translates each
-distinct key once and routes the result back to every waiting request. With a translation
-cache the keys are first joined with earlier translations, so projection variants and
-re-runs never translate twice; new translations are appended to the cache.
+keys them by a hash of (language pair, text) and, with a translation cache, the model's
+signature on the worker (``xlner.models.runtime``: weights fingerprint, engine, precision
+actually used, decoding settings), translates each distinct key once and routes the
+result back to every waiting request. With a cache the keys are first joined with
+earlier translations, so projection variants and re-runs never translate twice; new
+translations are appended to the cache. A file in the cache folder that is not a valid
+set of entries (``xlner.cache.read_entries``) is skipped with a warning naming it.
 
 ``TranslateSentences`` is the sentence translation of both jobs around it: a row that
 carries its translation (``translation`` or ``translation_tokens``) skips the model — a
@@ -14,7 +17,9 @@ run where all rows do never loads one — and every translation is split into wo
 
 from __future__ import annotations
 
-import uuid
+import logging
+import os
+import stat
 from typing import Optional, Sequence
 
 import apache_beam as beam
@@ -29,21 +34,48 @@ from xlner import defaults
 from xlner.batching import approx_tokens
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
+from transforms.shards import WriteShards, parquet_bytes
 from transforms.split import SplitWords
-from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
+from xlner.cache import CACHE_SCHEMA, InvalidEntry, cache_key, cache_row, read_entries
+from xlner.guarded_files import Folder, open_root
 from xlner.records import (Failure, LabeledSentence, TextRequest, TranslatedText,
                            Translation, TranslationJob, key_lang, pair_key)
 from xlner.text import detokenize
 
+LOG = logging.getLogger("xlner")
 JOBS = "jobs"
 NEW_CACHE_ROWS = "cache_rows"
 REQUESTS = "requests"
 SENTENCE_SLOT = "sentence"
 
 
-def _job(key: str, requests: Sequence[TextRequest]) -> TranslationJob:
-    first = requests[0]
-    return TranslationJob(key, first.text, first.src_lang, first.tgt_lang, tuple(requests))
+def _job(key: str, keyed: Sequence[tuple[str, TextRequest]]) -> TranslationJob:
+    """One job for the (signature, request) pairs that share ``key``."""
+    signature, first = keyed[0]
+    return TranslationJob(key, first.text, first.src_lang, first.tgt_lang,
+                          tuple(r for _, r in keyed), signature)
+
+
+class _Key(beam.DoFn):
+    """TextRequest -> (key, (signature, request)).
+
+    With a cache the key covers the translation signature, resolved on this worker at the
+    first request without loading the model (a run whose translations are all cached
+    never loads it); the step then carries the model step's resource hints, so it runs on
+    the same kind of worker. Without a cache the key only groups identical texts."""
+
+    def __init__(self, handler: TranslationModelHandler, cached: bool):
+        self._handler = handler
+        self._cached = cached
+        self._signature: Optional[str] = None
+
+    def setup(self):
+        self._signature = None
+
+    def process(self, r: TextRequest):
+        if self._signature is None:
+            self._signature = self._handler.signature() if self._cached else ""
+        yield cache_key(self._signature, r.src_lang, r.tgt_lang, r.text), (self._signature, r)
 
 
 class _JoinCache(beam.DoFn):
@@ -55,16 +87,16 @@ class _JoinCache(beam.DoFn):
 
     def process(self, element):
         key, grouped = element
-        requests = list(grouped["requests"])
-        if not requests:
+        keyed = list(grouped["requests"])
+        if not keyed:
             return
-        cached = list(grouped["cached"])
+        cached = sorted(grouped["cached"])  # equal keys, equal texts; if not, one rule
         if cached:
-            for r in requests:
+            for _, r in keyed:
                 self._hits.inc()
                 yield TranslatedText(r, cached[0], "cache", self._model)
             return
-        yield TaggedOutput(JOBS, _job(key, requests))
+        yield TaggedOutput(JOBS, _job(key, keyed))
 
 
 class _Unpack(beam.DoFn):
@@ -88,30 +120,48 @@ class _Unpack(beam.DoFn):
                 yield TranslatedText(r, None, "model", self._model, failure)
             return
         self._texts.inc()
-        yield TaggedOutput(NEW_CACHE_ROWS, cache_row(job.cache_key, self._model, job.src_lang,
-                                                     job.tgt_lang, job.text, text))
+        yield TaggedOutput(NEW_CACHE_ROWS, cache_row(job.cache_key, job.signature, self._model,
+                                                     job.src_lang, job.tgt_lang, job.text,
+                                                     text))
         for r in job.members:
             yield TranslatedText(r, text, "model", self._model)
 
 
 class _ReadCacheFile(beam.DoFn):
-    def process(self, readable: fileio.ReadableFile):
-        import pyarrow.parquet as pq
+    """A cache file -> its ``(key, translation)`` entries, or none and a warning naming
+    the file when it is not a valid set of entries (never a crash, never trusted)."""
 
-        with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            table = pq.read_table(f, columns=["key", "translation"])
-        for key, text in zip(table.column("key").to_pylist(),
-                             table.column("translation").to_pylist()):
-            if key and text:
-                yield key, text
+    def __init__(self):
+        self._skipped = Metrics.counter(NAMESPACE, "cache_files_skipped")
+
+    def _skip(self, path: str, why: str):
+        LOG.warning("xlner: translation cache: %s skipped, not used: %s", path, why)
+        self._skipped.inc()
+
+    def process(self, readable: fileio.ReadableFile):
+        path = readable.metadata.path
+        if not path.endswith(".parquet"):
+            self._skip(path, "not a cache file (entries are *.parquet files)")
+            return
+        if "://" not in path and not stat.S_ISREG(os.stat(path).st_mode):
+            self._skip(path, "not a regular file (reading a FIFO or a device could hang)")
+            return
+        try:
+            with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                entries = read_entries(f)
+        except (InvalidEntry, OSError) as e:
+            self._skip(path, str(e))
+            return
+        yield from entries
 
 
 class ReadTranslationCache(beam.PTransform):
-    """All cached ``(key, translation)`` pairs under ``location`` (none on a first run)."""
+    """All valid cached ``(key, translation)`` pairs under ``location`` (none on a first
+    run); every other file there is named in a warning and left out."""
 
     def __init__(self, location: str):
         super().__init__()
-        self._pattern = location.rstrip("/") + "/*.parquet"
+        self._pattern = location.rstrip("/") + "/*"
 
     def expand(self, pbegin):
         return (pbegin
@@ -122,16 +172,40 @@ class ReadTranslationCache(beam.PTransform):
                 | "ParseCache" >> beam.ParDo(_ReadCacheFile()))
 
 
+def cache_parquet(rows: list, _arg=None) -> bytes:
+    import pyarrow as pa
+
+    return parquet_bytes(pa.Table.from_pylist(rows, schema=CACHE_SCHEMA))
+
+
+def cache_row_key(row: dict) -> str:
+    return row["key"]
+
+
+class WriteTranslationCache(beam.PTransform):
+    """New cache rows -> ``translations-*-<digest>.parquet`` in the cache folder, written
+    like the shards through the guarded layer (the cache folder is its own root)."""
+
+    def __init__(self, location: str):
+        super().__init__()
+        self._folder = Folder(open_root(location, "--translation_cache"))
+
+    def expand(self, rows):
+        return (rows | "InCacheFolder" >> beam.Map(lambda r: ("", r))
+                | "WriteCacheFiles" >> WriteShards(self._folder, cache_parquet, cache_row_key,
+                                                   name="translations"))
+
+
 class TranslateTexts(beam.PTransform):
     """TextRequest -> TranslatedText (failures carry ``error``/``reason``; never dropped)."""
 
-    def __init__(self, handler: TranslationModelHandler, model_id: str, model_signature: str,
+    def __init__(self, handler: TranslationModelHandler, model_id: str,
                  cache_location: Optional[str] = None,
                  batch_size: int = defaults.TRANSLATION_BATCH_SIZE,
                  batch_tokens: int = defaults.TRANSLATION_BATCH_TOKENS):
         super().__init__()
         self._model = model_id
-        self._signature = model_signature
+        self._handler = handler
         self._cache = cache_location
         self._translate = InferInBatches(
             handler, key_fn=lambda j: (j.src_lang, j.tgt_lang),  # one language pair a batch
@@ -140,9 +214,10 @@ class TranslateTexts(beam.PTransform):
         self.model_identifier = handler.model_identifier
 
     def expand(self, requests):
-        signature = self._signature
-        keyed = requests | "Key" >> beam.Map(
-            lambda r: (cache_key(signature, r.src_lang, r.tgt_lang, r.text), r))
+        key = beam.ParDo(_Key(self._handler, bool(self._cache)))
+        if self._cache:  # the precision in the key is resolved where the model runs
+            key = key.with_resource_hints(**self._handler.get_resource_hints())
+        keyed = requests | "Key" >> key
         if self._cache:
             cached = requests.pipeline | "ReadCache" >> ReadTranslationCache(self._cache)
             joined = ({"requests": keyed, "cached": cached}
@@ -161,10 +236,7 @@ class TranslateTexts(beam.PTransform):
             | "Unpack" >> beam.ParDo(_Unpack(self._model)).with_outputs(
                 NEW_CACHE_ROWS, main="texts"))
         if self._cache:
-            _ = (translated[NEW_CACHE_ROWS]
-                 | "WriteCache" >> beam.io.WriteToParquet(
-                     f"{self._cache.rstrip('/')}/translations-{uuid.uuid4().hex[:12]}",
-                     CACHE_SCHEMA, file_name_suffix=".parquet"))
+            _ = translated[NEW_CACHE_ROWS] | "WriteCache" >> WriteTranslationCache(self._cache)
         if hits is None:
             return translated.texts
         return (translated.texts, hits) | "AllTexts" >> beam.Flatten()

@@ -8,14 +8,13 @@ import time
 from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
-from transforms.files import join_path, relative
-from transforms.shards import RemoveStale, WriteShards
+from transforms.shards import WriteShards, json_lines, parquet_bytes
 from xlner.card import CARD, dataset_card
+from xlner.guarded_files import Folder
 from xlner.schema import entity_types, output_row, run_label_list, to_table
 from xlner.summary import Tally
 
@@ -24,8 +23,16 @@ LOG = logging.getLogger(__name__)
 
 class Written(NamedTuple):
     rows: beam.PCollection  # the output rows (dicts, tags as strings)
-    files: beam.PCollection  # (lang, path) of every finalised shard
+    files: beam.PCollection  # a FileRecord per finalised shard (group = language)
     label_list: beam.PCollection  # the one label list of the run (singleton)
+
+
+def shard_parquet(rows: list, label_list) -> bytes:
+    return parquet_bytes(to_table(rows, label_list))
+
+
+def row_id(row: dict) -> str:
+    return row["id"]
 
 
 class _LabelList(beam.CombineFn):
@@ -45,47 +52,47 @@ class _LabelList(beam.CombineFn):
 
 
 class WriteProjections(beam.PTransform):
-    """Projection -> ``OUTPUT/<lang>/part-SSSSS-of-NNNNN-<digest>.parquet`` per target language,
-    deterministic whatever the runner (``transforms/shards.py``), tags as indices into the
-    run's label list with the Hugging Face features in each file's schema."""
+    """Projection -> ``<folder>/<lang>/part-SSSSS-of-NNNNN-<digest>.parquet`` per target
+    language, deterministic whatever the runner (``transforms/shards.py``), tags as indices
+    into the run's label list with the Hugging Face features in each file's schema."""
 
-    def __init__(self, output: str, target_langs: Sequence[str], rows_per_shard: int = 50_000):
+    def __init__(self, folder: Folder, rows_per_shard: int = 50_000):
         super().__init__()
-        self._output = output
-        self._langs = list(target_langs)
+        self._folder = folder
         self._rows_per_shard = rows_per_shard
 
     def expand(self, projections):
         rows = projections | "ToRows" >> beam.Map(output_row)
         labels = rows | "LabelList" >> beam.CombineGlobally(_LabelList())
-        written = (rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
-                   | "Shards" >> WriteShards(self._output, self._langs, to_table, labels,
-                                             self._rows_per_shard))
-        return Written(rows, written.files, labels)
+        files = (rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
+                 | "Shards" >> WriteShards(self._folder, shard_parquet, row_id,
+                                           encode_arg=labels,
+                                           rows_per_shard=self._rows_per_shard))
+        return Written(rows, files, labels)
 
 
 class WriteDeadLetters(beam.PTransform):
-    """DeadLetter -> JSON lines under ``OUTPUT/dead_letter/``."""
+    """DeadLetter -> JSON lines in ``<folder>/dead_letter/dead_letter-*.jsonl``, written
+    like the shards (deterministic, through the guarded layer); no dead letter, no file.
+    Returns a FileRecord per file."""
 
-    def __init__(self, output: str):
+    def __init__(self, folder: Folder, rows_per_file: int = 100_000):
         super().__init__()
-        self._output = output
+        self._folder = folder
+        self._rows_per_file = rows_per_file
 
     def expand(self, dead):
-        files = (dead
-                 | "DeadLetterJson" >> beam.Map(dead_letter_json)
-                 | "WriteDeadLetters" >> beam.io.WriteToText(
-                     join_path(self._output, "dead_letter", "dead_letter"),
-                     file_name_suffix=".jsonl"))
-        _ = dead.pipeline | "RemoveStaleDeadLetters" >> RemoveStale(
-            [join_path(self._output, "dead_letter", "dead_letter-*.jsonl")], files)
-        return files
+        return (dead
+                | "DeadLetterJson" >> beam.Map(lambda d: ("dead_letter", dead_letter_json(d)))
+                | "WriteDeadLetters" >> WriteShards(self._folder, json_lines,
+                                                    name="dead_letter", ext="jsonl",
+                                                    rows_per_shard=self._rows_per_file))
 
 
 class _WriteSummary(beam.DoFn):
-    def __init__(self, path: str, target_langs, static: Mapping[str, Any], allow_empty: bool,
-                 filters: Sequence[dict]):
-        self._path = path
+    def __init__(self, folder: Folder, name: str, target_langs, static: Mapping[str, Any],
+                 allow_empty: bool, filters: Sequence[dict]):
+        self._folder, self._name = folder, name
         self._langs = list(target_langs)
         self._static = dict(static)
         self._allow_empty = allow_empty
@@ -94,9 +101,8 @@ class _WriteSummary(beam.DoFn):
     def process(self, tally: Tally):
         report = tally.report(self._langs, self._allow_empty, self._filters)
         summary = {**self._static, **report, "finished_unix": int(time.time())}
-        with FileSystems.create(self._path, mime_type="application/json") as f:
-            f.write(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False)
-                    .encode("utf-8"))
+        self._folder.write(self._name, json.dumps(summary, indent=2, ensure_ascii=False)
+                           .encode("utf-8"))
         if not report["accounting_balanced"]:
             LOG.error("summary does not balance: %s", json.dumps(report["languages"]))
         Metrics.counter(NAMESPACE, "summary_written").inc()
@@ -104,14 +110,15 @@ class _WriteSummary(beam.DoFn):
 
 
 class WriteSummary(beam.PTransform):
-    """Tallies -> ``OUTPUT/summary.json`` (counts, entities per class, proj_ratio, options)."""
+    """Tallies -> ``<folder>/summary.json`` (counts, entities per class, proj_ratio,
+    options)."""
 
-    def __init__(self, output: str, target_langs: Sequence[str], static: Mapping[str, Any],
+    def __init__(self, folder: Folder, target_langs: Sequence[str], static: Mapping[str, Any],
                  allow_empty: bool = False, filters: Sequence[dict] = (),
                  filename: str = "summary.json"):
         super().__init__()
-        self.path = join_path(output, filename)
-        self._fn = _WriteSummary(self.path, target_langs, static, allow_empty, filters)
+        self.name = filename
+        self._fn = _WriteSummary(folder, filename, target_langs, static, allow_empty, filters)
 
     def expand(self, tallies):
         return (tallies
@@ -131,39 +138,38 @@ def tally_written(p, gold_field: Optional[str]):
 
 
 def shard_bytes(files) -> dict:
-    """Bytes of the shards per language, from (lang, path) pairs."""
+    """Bytes of the shards per language, from FileRecords."""
     out: dict = {}
-    for lang, path in files:
-        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-        out[lang] = out.get(lang, 0) + size
+    for f in files:
+        out[f.group] = out.get(f.group, 0) + f.bytes
     return out
 
 
 class _WriteCard(beam.DoFn):
-    def __init__(self, output: str, target_langs: Sequence[str]):
-        self._output = output
+    def __init__(self, folder: Folder, target_langs: Sequence[str]):
+        self._folder = folder
         self._langs = list(target_langs)
 
     def process(self, summary: dict, files):
         names: dict = {}
-        for lang, path in files:
-            names.setdefault(lang, []).append(relative(self._output, path))
-        text = dataset_card(summary, self._langs, root_hint=self._output,
+        prefix = self._folder.rel() + "/" if self._folder.rel() else ""
+        for f in files:
+            names.setdefault(f.group, []).append(f.path[len(prefix):])
+        text = dataset_card(summary, self._langs, root_hint=self._folder.url(),
                             shard_bytes=shard_bytes(files), shard_files=names)
-        with FileSystems.create(join_path(self._output, CARD), mime_type="text/markdown") as f:
-            f.write(text.encode("utf-8"))
+        self._folder.write(CARD, text.encode("utf-8"))
         yield summary
 
 
 class WriteCard(beam.PTransform):
-    """summary -> ``OUTPUT/README.md``, the dataset card (one config per language), once
-    every shard (``files``: (lang, path)) exists; passes the summary on, so a later stage
+    """summary -> ``<folder>/README.md``, the dataset card (one config per language), once
+    every shard (``files``: FileRecords) exists; passes the summary on, so a later stage
     runs after the card exists."""
 
-    def __init__(self, output: str, target_langs: Sequence[str], files: beam.PCollection):
+    def __init__(self, folder: Folder, target_langs: Sequence[str], files: beam.PCollection):
         super().__init__()
-        self.path = join_path(output, CARD)
-        self._fn = _WriteCard(output, target_langs)
+        self.name = CARD
+        self._fn = _WriteCard(folder, target_langs)
         self._files = files
 
     def expand(self, summary):

@@ -18,6 +18,14 @@ def _yaml_list(items: Sequence[str], indent: str = "") -> list[str]:
     return [f"{indent}- {json.dumps(i, ensure_ascii=False)}" for i in items]
 
 
+def _fingerprint_lines(provenance: dict) -> list[str]:
+    """The models' files by their fingerprint (the same weights wherever they lie)."""
+    found = [(k[:-len("_fingerprint")], v) for k, v in sorted(provenance.items())
+             if k.endswith("_fingerprint")]
+    return ["- model files: " + "; ".join(f"{option} `{value}`" for option, value in found)
+            ] if found else []
+
+
 def load_line(root: str, lang: str) -> str:
     return f'datasets.load_dataset("{root}", "{lang}", split="train")'
 
@@ -92,6 +100,7 @@ def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
               + (f", layers {provenance.get('align_layers')}, "
                  f"{provenance.get('align_method')}" if provenance.get('alignment_model')
                  else ""),
+              *_fingerprint_lines(provenance),
               f"- settings: `{json.dumps(settings, sort_keys=True)}`",
               f"- records read {summary.get('records_read', 0)}, rejected "
               f"{summary.get('records_rejected', 0)}, dead-lettered "

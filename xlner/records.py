@@ -122,6 +122,7 @@ class TranslationJob:
     src_lang: str
     tgt_lang: str
     members: tuple[TextRequest, ...]
+    signature: str = ""  # what the key was made for (xlner.models.runtime); "" uncached
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ conversion); the compute type is applied when the model is loaded, on the worker
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ import tempfile
 import threading
 from typing import Optional, Sequence
 
-from xlner.models.devices import check_safetensors, resolve_device
+from xlner.models.devices import resolve_device
 
 LOG = logging.getLogger(__name__)
 CONVERTER_VERSION = 1  # bump when what ensure_ct2_model writes changes
@@ -65,75 +64,57 @@ def _default_cache_dir() -> pathlib.Path:
     return default_cache_dir()
 
 
-def _local_checkpoint(model: str) -> pathlib.Path:
-    """A hub id resolves to its local snapshot (downloaded once by huggingface_hub, as
-    ``from_pretrained`` would); a path is used as it is."""
-    path = pathlib.Path(model).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    from huggingface_hub import snapshot_download
+class _CheckedConverter:
+    """CTranslate2's TransformersConverter, loading the checkpoint through the job's one
+    loader (no code from the folder, every weight checked) instead of its own
+    ``from_pretrained``."""
 
-    return pathlib.Path(snapshot_download(model))
+    def __new__(cls, folder):
+        from ctranslate2.converters import TransformersConverter
 
+        class Converter(TransformersConverter):
+            def load_model(self, model_class, model_name_or_path, **kwargs):
+                dtype = kwargs.pop("dtype", None)
+                return folder.load(model_class, dtype=dtype, **kwargs)
 
-def fingerprint(checkpoint: pathlib.Path) -> str:
-    """Content fingerprint of a checkpoint directory: every file's relative name, size
-    and the SHA-256 of its first and last MiB. Cheap for multi-GB weights (no full read
-    per process start), and it changes whenever a file is replaced by different content
-    of any size or any edit of a config or tokenizer file (those are under 2 MiB: hashed
-    whole)."""
-    h = hashlib.sha256(f"xlner-ct2-{CONVERTER_VERSION}".encode())
-    for f in sorted(p for p in checkpoint.rglob("*") if p.is_file()):
-        rel = f.relative_to(checkpoint).as_posix()
-        if rel.startswith("."):
-            continue
-        size = f.stat().st_size
-        h.update(f"{rel}\0{size}\0".encode())
-        with open(f, "rb") as fh:
-            h.update(fh.read(1 << 20))
-            if size > 2 << 20:
-                fh.seek(-(1 << 20), os.SEEK_END)
-                h.update(fh.read())
-            elif size > 1 << 20:
-                h.update(fh.read())
-    return h.hexdigest()
+            def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+                return folder.tokenizer()
+
+        return Converter(folder.path)
 
 
-def _convert(checkpoint: pathlib.Path, out: pathlib.Path) -> None:
-    """TransformersConverter, plus the tokenizer and generation config beside the model,
+def _convert(folder, out: pathlib.Path) -> None:
+    """The checked conversion, plus the tokenizer and generation config beside the model,
     so the converted directory is self-contained."""
-    from ctranslate2.converters import TransformersConverter
-    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
-
-    from xlner.models.devices import quiet_transformers
-
-    quiet_transformers()
-    TransformersConverter(str(checkpoint)).convert(str(out), force=True)
-    AutoTokenizer.from_pretrained(str(checkpoint)).save_pretrained(str(out))
-    try:
-        GenerationConfig.from_pretrained(str(checkpoint)).save_pretrained(str(out))
-    except OSError:  # a checkpoint without generation_config.json: generate's defaults
-        pass
-    config = AutoConfig.from_pretrained(str(checkpoint))
+    _CheckedConverter(folder).convert(str(out), force=True)
+    folder.tokenizer().save_pretrained(str(out))
+    generation = folder.generation_config()
+    if generation is not None:  # without one: generate's defaults
+        generation.save_pretrained(str(out))
+    config = folder.config()
     (out / MARKER).write_text(json.dumps({
-        "source": str(checkpoint), "fingerprint": fingerprint(checkpoint),
+        "source": folder.name, "fingerprint": folder.fingerprint(),
         "converter_version": CONVERTER_VERSION,
         "max_position_embeddings": getattr(config, "max_position_embeddings", None),
     }, indent=2))
 
 
-def ensure_ct2_model(model: str, cache_dir: Optional[str | os.PathLike] = None,
+def ensure_ct2_model(model, cache_dir: Optional[str | os.PathLike] = None,
                      allow_pickle: bool = False) -> pathlib.Path:
-    """The CTranslate2 model directory for ``model``, converting it at most once per
-    machine (see the module docstring)."""
-    path = pathlib.Path(model).expanduser()
-    if (path / "model.bin").is_file():
-        return path
-    checkpoint = _local_checkpoint(model)
-    check_safetensors(checkpoint, allow_pickle)  # the converter loads it with transformers
+    """The CTranslate2 model directory for ``model`` (a name, or a
+    :class:`~xlner.models.loading.ModelFolder` already opened), converting it at most once
+    per machine into a folder named by the checkpoint's fingerprint (see the module
+    docstring)."""
+    from xlner.models.loading import open_model
+
+    folder = (model if hasattr(model, "is_ct2")
+              else open_model(model, allow_pickle, cache_dir=cache_dir and str(cache_dir)))
+    if folder.is_ct2:
+        return pathlib.Path(folder.path)
     root = pathlib.Path(cache_dir).expanduser() if cache_dir else _default_cache_dir()
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", model.rstrip("/").rsplit("/", 1)[-1])
-    final = root / f"ct2-{name}-{fingerprint(checkpoint)[:16]}"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name.rstrip("/").rsplit("/", 1)[-1])
+    digest = folder.fingerprint().split(":")[-1]
+    final = root / f"ct2-{name}-{digest[:16]}-c{CONVERTER_VERSION}"
     if (final / MARKER).is_file():
         return final
     root.mkdir(parents=True, exist_ok=True)
@@ -142,10 +123,10 @@ def ensure_ct2_model(model: str, cache_dir: Optional[str | os.PathLike] = None,
         if (final / MARKER).is_file():
             return final
         LOG.info("xlner: converting %s to CTranslate2 into %s (once per machine)",
-                 checkpoint, final)
+                 folder.path, final)
         tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=root))
         try:
-            _convert(checkpoint, tmp)
+            _convert(folder, tmp)
             for p in (tmp, *tmp.iterdir()):  # mkdtemp is 0700; the cache may be shared
                 p.chmod(0o755 if p.is_dir() else 0o644)
             os.rename(tmp, final)
@@ -161,35 +142,43 @@ class CTranslate2Translator:
 
     def __init__(self, model: str, device: str = "auto", compute_type: str = "auto",
                  generation=None, cache_dir: Optional[str] = None,
-                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False):
+                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False,
+                 expected_fingerprint: Optional[str] = None):
         import ctranslate2
-        from transformers import AutoTokenizer, GenerationConfig
 
-        from xlner.models.devices import quiet_transformers
+        from xlner.models.loading import open_model
         from xlner.models.translators import GenerationSettings
 
-        quiet_transformers()
         self.model_id = model
         self.generation = generation or GenerationSettings()
         self.device = resolve_device(device)
         self.compute_type = resolve_compute_type(compute_type, self.device)
-        self.path = ensure_ct2_model(model, cache_dir, allow_pickle)
+        self.source = open_model(model, allow_pickle, cache_dir=cache_dir,
+                                 expected=expected_fingerprint)
+        self.source.fingerprint()  # the checkpoint's files, checked before any use
+        self.path = ensure_ct2_model(self.source, cache_dir)
+        converted = self.source if self.source.is_ct2 else open_model(str(self.path))
         kind, _, index = self.device.partition(":")
         self.translator = ctranslate2.Translator(
             str(self.path), device=kind, device_index=int(index or 0),
             compute_type=self.compute_type,
             intra_threads=(os.cpu_count() or 1) if kind == "cpu" else 0)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path))
-        try:
-            gen = GenerationConfig.from_pretrained(str(self.path))
-        except OSError:
-            gen = None
+        self.tokenizer = converted.tokenizer()
+        gen = converted.generation_config()
         self._decoding = self._decoding_options(gen)
         self.max_decoding_length = self._decoding["max_decoding_length"]
         self.max_input_tokens = max_input_tokens or self._model_input_limit()
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
-        LOG.info("loaded translation model %s with CTranslate2 from %s on %s (%s)", model,
-                 self.path, self.device, self.compute_type)
+        LOG.info("loaded translation model %s with CTranslate2 from %s on %s (%s, run as %s)",
+                 model, self.path, self.device, self.compute_type, self.translator.compute_type)
+
+    def signature(self) -> str:
+        """What this loaded model translates with: the checkpoint's fingerprint and the
+        compute type asked of CTranslate2 (see ``xlner.models.runtime``)."""
+        from xlner.models.runtime import make_signature
+
+        return make_signature(self.source.fingerprint(), "ctranslate2", self.device,
+                              self.compute_type, self.generation.describe())
 
     def _decoding_options(self, gen) -> dict:
         """translate_batch options that reproduce what ``generate`` does with this

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 
-def resolve_device(preference: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible on this worker, else ``cpu``."""
+def cuda_available() -> bool:
     import torch
 
+    return torch.cuda.is_available()
+
+
+def ct2_compute_types(device: str) -> set:
+    """The compute types CTranslate2 supports on ``device`` (no model needed)."""
+    import ctranslate2
+
+    kind, _, index = device.partition(":")
+    return set(ctranslate2.get_supported_compute_types(kind, int(index or 0)))
+
+
+def resolve_device(preference: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible on this worker, else ``cpu``."""
     if preference == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if preference.startswith("cuda") and not torch.cuda.is_available():
+        return "cuda" if cuda_available() else "cpu"
+    if preference.startswith("cuda") and not cuda_available():
         raise RuntimeError(f"--device={preference} but no CUDA device is visible on this worker")
     return preference
 
@@ -25,25 +37,10 @@ def resolve_dtype(preference: str, device: str):
 
 
 def quiet_transformers() -> None:
-    """No per-load progress bars or info chatter in worker logs."""
+    """No per-load progress bars or chatter in worker logs. Nothing depends on its
+    warnings: ``xlner.models.loading`` reads every load report itself and refuses a model
+    whose weights do not cover it."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-
-
-def weights_kwargs(allow_pickle: bool = False) -> dict:
-    """``from_pretrained`` arguments of the job's weights policy: safetensors only unless
-    the operator allows pickled weights (they run code when loaded), and never code from
-    the checkpoint (``trust_remote_code`` off)."""
-    return {"use_safetensors": None if allow_pickle else True, "trust_remote_code": False}
-
-
-def check_safetensors(checkpoint, allow_pickle: bool = False) -> None:
-    """Refuse a checkpoint folder without safetensors weights unless pickle is allowed."""
-    import pathlib
-
-    folder = pathlib.Path(checkpoint)
-    if not allow_pickle and not any(folder.glob("*.safetensors")):
-        raise ValueError(f"{folder} has no safetensors weights; pickled weights run code "
-                         "when loaded (pass --allow_pickle_weights to use them)")

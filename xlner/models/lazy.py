@@ -45,6 +45,9 @@ class LazyModel:
                     LOG.info("xlner: loading %s", self.model_id or self._args[0])
                     try:
                         self._model = self._build(*self._args)
+                    except ModelLoadError as e:  # a refusal (names the model already)
+                        self._error = e
+                        raise
                     except Exception as e:  # noqa: BLE001 - reported once, with the model
                         self._error = ModelLoadError(
                             f"cannot load model {self.model_id or self._args[0]!r}: "

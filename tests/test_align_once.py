@@ -1,0 +1,119 @@
+"""Each distinct sentence (words + language) is encoded once per run, however the pairs
+are batched or bundled: the English side shared by every target language is one encoder
+input, and equal translations are one input too. The fake encoder counts what it is given."""
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing import test_pipeline as beam_test
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.fakes import FAIL, FakeEncoderHandler, HashEncoder, counter
+from tests.helpers import make_pair
+from transforms.align import Align
+from xlner import alignment
+from xlner.models.encoders import pair_similarity
+from xlner.records import Span
+
+ENGLISH = [["Ana", "lives", "in", "Lisbon", "."], ["Rui", "works", "in", "Porto"],
+           ["Ana", "met", "Rui", "."], ["Lisbon"]]
+TARGETS = ["por_Latn", "swh_Latn", "yor_Latn"]
+
+
+def translation(k: int, lang: str) -> list[str]:
+    if lang == "por_Latn" and k in (0, 1):  # two sources, one equal translation
+        return ["Ana", "mora", "em", "Lisboa"]
+    return [w.upper() if lang == "swh_Latn" else w + lang[:1] for w in ENGLISH[k]]
+
+
+def records(n_records: int = 40):
+    """n records over 4 distinct English sentences, each in 3 target languages."""
+    return [("lane", make_pair(f"r{i}", "eng_Latn", lang, ENGLISH[i % 4],
+                               [Span(0, 1, "PER")], translation(i % 4, lang)))
+            for i in range(n_records) for lang in TARGETS]
+
+
+def expected(pairs, method="argmax"):
+    enc = HashEncoder()
+    out = []
+    for lane, p in pairs:
+        src, tgt = enc.encode([p.src_words, p.tgt_words])
+        out.append((lane, p.key, alignment.extract(pair_similarity(src, tgt), method)))
+    return out
+
+
+def distinct_sentences(pairs) -> int:
+    return len({(p.src_lang, p.src_words) for _, p in pairs}
+               | {(p.tgt_lang, p.tgt_words) for _, p in pairs})
+
+
+def run_align(pairs, batch_size, shared_side="src", extra=()):
+    opts = PipelineOptions(["--runner=FnApiRunner", *extra])
+    p = beam_test.TestPipeline(options=opts)
+    res = (p | beam.Create(pairs)
+           | Align(FakeEncoderHandler("fake", (1,)), ["argmax"], "fake",
+                   batch_size=batch_size, shared_side=shared_side))
+    assert_that(res.ok | beam.MapTuple(lambda lane, a: (lane, a.pair.key,
+                                                        a.alignments["argmax"])),
+                equal_to(expected(pairs)), label="alignments")
+    assert_that(res.dead, equal_to([]), label="no dead letters")
+    return p.run()
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 64])
+def test_each_distinct_sentence_is_encoded_once_at_any_batch_size(batch_size):
+    pairs = records()
+    assert len(pairs) == 120 and distinct_sentences(pairs) == 4 + 11
+    result = run_align(pairs, batch_size)
+    assert counter(result, "fake_encoder_inputs") == 15
+    assert counter(result, "sentences_encoded") == 15
+    # every sentence here is in records of several groups (10 records per source, their
+    # translations with them): each is encoded on its own and lent to its groups
+    assert counter(result, "sentences_encoded_alone") == 15
+
+
+def test_distinct_sources_lend_nothing_between_groups():
+    """A corpus whose sentences are all distinct: every pair's vectors stay in its group
+    (no vectors cross the shuffle), still one encoder input per sentence."""
+    pairs = [("lane", make_pair(f"r{i}", "eng_Latn", lang, [f"w{i}", "x"], [Span(0, 1, "PER")],
+                                [f"w{i}", lang])) for i in range(30) for lang in TARGETS]
+    result = run_align(pairs, 4)
+    assert counter(result, "sentences_encoded_alone") == 0
+    assert counter(result, "fake_encoder_inputs") == distinct_sentences(pairs) == 30 + 90
+
+
+def test_a_sentence_in_thousands_of_records_is_encoded_once_in_bounded_groups():
+    pairs = [("lane", make_pair(f"r{i}", "eng_Latn", "por_Latn", ENGLISH[0],
+                                [Span(0, 1, "PER")], translation(0, "por_Latn")))
+             for i in range(2000)]
+    result = run_align(pairs, 64)
+    assert counter(result, "fake_encoder_inputs") == 2  # one source, one translation
+
+
+@pytest.mark.parametrize("shared_side", ["src", "tgt"])
+def test_once_across_bundles_and_parallel_workers(shared_side):
+    pairs = records(24)
+    result = run_align(pairs, 2, shared_side,
+                       ["--direct_num_workers=2", "--direct_running_mode=multi_threading"])
+    assert counter(result, "fake_encoder_inputs") == distinct_sentences(pairs)
+
+
+def test_a_sentence_the_encoder_fails_on_dead_letters_only_its_pairs():
+    """A bad translation fails alone: not the other pairs of its group (the same source in
+    another language), and a bad sentence repeated across records (encoded on its own)
+    fails every pair that has it and no other."""
+    good = records(8)
+    bad = [("lane", make_pair(rid, "eng_Latn", lang, ENGLISH[k], [Span(0, 1, "PER")],
+                              ["Ana", FAIL])) for rid, lang, k in
+           [("r0", "deu_Latn", 0), ("x1", "deu_Latn", 1), ("x2", "deu_Latn", 1)]]
+    p = beam_test.TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    res = (p | beam.Create(good + bad)
+           | Align(FakeEncoderHandler("fake", (1,)), ["argmax"], "fake", batch_size=64))
+    assert_that(res.ok | beam.MapTuple(lambda lane, a: (lane, a.pair.key,
+                                                        a.alignments["argmax"])),
+                equal_to(expected(good)), label="kept")
+    assert_that(res.dead | beam.Map(lambda d: (d.stage, d.reason, d.record_id, d.tgt_lang)),
+                equal_to([("align", "encoder_failed", rid, "deu_Latn")
+                          for rid in ("r0", "x1", "x2")]), label="dead")
+    p.run()
