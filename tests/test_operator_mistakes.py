@@ -56,6 +56,15 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     (["--align_batch_size=0"], "--align_batch_size must be at least 1"),
     (["--n_proj=0"], "--n_proj must be at least 1"),
     (["--max_token_chars=0"], "--max_token_chars must be at least 1"),
+    # NaN, infinities and negative values never reach a run (nor summary.json, the card)
+    (["--min_entity_score=nan"], "--min_entity_score must be a number >= 0"),
+    (["--length_ratio_threshold=-0.5"], "--length_ratio_threshold must be a number >= 0"),
+    (["--length_ratio_bounds=nan,2"], "--length_ratio_bounds must be LOW,HIGH"),
+    (["--score_weights=align=inf"], "--score_weights must be name=weight pairs"),
+    (["--score_weights=align=0"], "--score_weights: 'align=0' gives no score a weight"),
+    (["--merge_distance=-1"], "--merge_distance must be a whole number from 0"),
+    (["--num_beams=1e3"], "--num_beams must be a whole number from 0 to 99"),
+    (["--align_layers=0"], "--align_layers must be N, A-B or N,M,..."),
 ])
 def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
     assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])
