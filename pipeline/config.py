@@ -245,6 +245,10 @@ class RunConfig:
     def input_patterns(self) -> tuple[str, tuple[str, ...]]:
         return "--input", self.inputs
 
+    def input_targets(self) -> tuple[str, ...]:
+        """The languages every row's tgt_lang must be one of (checked before any work)."""
+        return self.target_langs
+
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""
         o, m, needs = self.opts, self.method, self.needs
@@ -353,6 +357,11 @@ class EvalConfig:
 
     def input_patterns(self) -> tuple[str, tuple[str, ...]]:
         return "gold data", tuple(p for lang in self.languages for p in lang.patterns)
+
+    def input_targets(self) -> tuple[str, ...]:
+        """None to check: gold rows go into English only, and a given translation is used
+        only as English."""
+        return ()
 
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""

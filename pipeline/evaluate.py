@@ -71,6 +71,14 @@ def _main(argv: Sequence[str]) -> int:
     except Exception:  # noqa: BLE001 - remote runs: metrics may not be readable here
         return 0
     print_table(metrics)
+    partial = [code for code, entry in metrics["languages"].items()
+               if ((entry.get("dead_letters") or {}).get("read") or {}).get("unreadable_file")]
+    if partial and not ecfg.opts.allow_partial_input:
+        print(f"xlner: the run failed: gold data of {', '.join(partial)} could not be read to "
+              f"its end (read/unreadable_file in {join_path(output, 'dead_letter')}/); "
+              "--allow_partial_input scores the sentences read before the error",
+              file=sys.stderr)
+        return 1
     empty = [code for code, entry in metrics["languages"].items() if not entry["sentences"]]
     if empty and not ecfg.opts.allow_empty:
         print(f"xlner: the run failed: no gold sentence was scored for {', '.join(empty)}",

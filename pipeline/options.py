@@ -119,6 +119,10 @@ class InputOptions:
     max_sentence_words: int = option(
         256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
         check=values.count(1))
+    allow_partial_input: bool = option(
+        False, "Accept input files that could not be read to their end (a truncated .gz, a "
+        "read error mid-file): the records read before the error are used, and the summary "
+        "lists each such file. By default such a run fails and publishes nothing.")
     max_token_chars: int = option(
         200, "Sentences with a longer word go to the dead letter (reason token_too_long): a "
         "10,000-character token slows translation twelvefold.",

@@ -181,10 +181,17 @@ def test_the_hostile_file_set_goes_through_the_job_with_every_record_accounted(
         expected = json.load(f)
     args = [f"--input={HOSTILE}/data/**", *tiny_aligner]
     # two input files hold no records: that alone fails a run ...
-    line = one_line_error(capsys, [f"--output={tmp_path}/strict", *args], code=1)
+    line = one_line_error(capsys, [f"--output={tmp_path}/strict", *args,
+                                   "--allow_partial_input"], code=1)
     assert "2 input file(s) hold no records (read/empty_file)" in line
+    # ... and so does the truncated one ...
+    line = one_line_error(capsys, [f"--output={tmp_path}/strict2", *args, "--allow_empty"],
+                          code=1)
+    assert "1 input file(s) could not be read to their end: " in line
+    assert "compressed/truncated.conll.gz" in line
     # ... unless allowed; then every record is written or dead-lettered with its reason
-    assert main([f"--output={tmp_path}/out", *args, "--allow_empty"]) == 0
+    assert main([f"--output={tmp_path}/out", *args, "--allow_empty",
+                 "--allow_partial_input"]) == 0
     summary, rows, dead = read_outputs(str(tmp_path / "out"))
     written = {r["id"] for r in rows["por_Latn"]}
     assert written == set(expected["ok"])
@@ -192,6 +199,8 @@ def test_the_hostile_file_set_goes_through_the_job_with_every_record_accounted(
         (s, r, i) for s, r, i in expected["dead"])
     assert summary["accounting_balanced"] and summary["records_read"] == len(
         expected["ok"]) + len(expected["dead"])
+    assert [e["path"].endswith("compressed/truncated.conll.gz")
+            for e in summary["incomplete_inputs"]] == [True]
     reasons = {(r["stage"], r["reason"]): r for r in summary["dead_letter_reasons"]}
     assert reasons[("validate", "duplicate_id")]["count"] == 4
     assert all(d["detail"] for d in dead)  # every reason comes with a readable detail

@@ -84,7 +84,8 @@ class WriteDeadLetters(beam.PTransform):
 
 class _WriteSummary(beam.DoFn):
     def __init__(self, path: str, target_langs, static: Mapping[str, Any], allow_empty: bool,
-                 filters: Sequence[dict]):
+                 filters: Sequence[dict], allow_partial: bool = False):
+        self._allow_partial = allow_partial
         self._path = path
         self._langs = list(target_langs)
         self._static = dict(static)
@@ -92,7 +93,8 @@ class _WriteSummary(beam.DoFn):
         self._filters = list(filters)
 
     def process(self, tally: Tally):
-        report = tally.report(self._langs, self._allow_empty, self._filters)
+        report = tally.report(self._langs, self._allow_empty, self._filters,
+                              self._allow_partial)
         summary = {**self._static, **report, "finished_unix": int(time.time())}
         with FileSystems.create(self._path, mime_type="application/json") as f:
             f.write(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False)
@@ -108,10 +110,11 @@ class WriteSummary(beam.PTransform):
 
     def __init__(self, output: str, target_langs: Sequence[str], static: Mapping[str, Any],
                  allow_empty: bool = False, filters: Sequence[dict] = (),
-                 filename: str = "summary.json"):
+                 filename: str = "summary.json", allow_partial: bool = False):
         super().__init__()
         self.path = join_path(output, filename)
-        self._fn = _WriteSummary(self.path, target_langs, static, allow_empty, filters)
+        self._fn = _WriteSummary(self.path, target_langs, static, allow_empty, filters,
+                                 allow_partial)
 
     def expand(self, tallies):
         return (tallies
