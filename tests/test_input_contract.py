@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.run import main
-from tests.helpers import read_outputs, write_jsonl
+from tests.helpers import one_line_error, read_outputs, write_jsonl
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 GREEK = {"id": "g1", "tokens": ["Jesus", "Christ"], "ner_tags": ["B-ENT", "I-ENT"],
@@ -24,15 +24,6 @@ GREEK = {"id": "g1", "tokens": ["Jesus", "Christ"], "ner_tags": ["B-ENT", "I-ENT
 @pytest.fixture
 def tiny_aligner(tiny_bert):
     return [f"--alignment_model={tiny_bert}", "--align_layers=2"]
-
-
-def one_line_error(capsys, argv, code=2):
-    got = main(argv)
-    err = capsys.readouterr().err.strip()
-    lines = [line for line in err.splitlines() if line.startswith("xlner:")]
-    assert got == code and len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 # ------------------------------------------------------------------ rows and target languages
@@ -209,3 +200,31 @@ def test_the_reader_never_blocks_on_a_fifo_or_a_device_it_is_given():
                                                    "not a regular file" in d.detail))
             assert_that(dead, equal_to([("unreadable_file", fifo, True),
                                         ("unreadable_file", "/dev/zero", True)]))
+
+
+# ------------------------------------------------------------------ tokens kept byte for byte
+def test_given_tokens_reach_the_shards_byte_for_byte(tmp_path, tiny_aligner):
+    """No reader, stage or writer normalises a token: joiners, decomposed accents (NFD),
+    a no-break space inside a PAN-X style token all come out as they went in."""
+    src = ["Sri", "Lanka", "Cafe\u0301", "New\u00a0York"]  # NFD é, NBSP inside a token
+    tgt = ["ශ්\u200dරී", "ලංකාව", "می\u200cخواهم", "Cafe\u0301"]
+    text = "ශ්\u200dරී ලංකාව می\u200cخواهم Cafe\u0301"
+    data = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": "tokens", "tokens": src, "ner_tags": ["B-LOC", "I-LOC", "O", "B-LOC"],
+         "translation_tokens": tgt},
+        {"id": "text", "tokens": src, "ner_tags": ["B-LOC", "I-LOC", "O", "B-LOC"],
+         "translation": text}])
+    conll = tmp_path / "in.conll"
+    conll.write_text("".join(f"{w}\t{t}\n" for w, t in zip(src, ["B-LOC", "I-LOC", "O",
+                                                                  "B-LOC"])), "utf-8")
+    assert main([f"--output={tmp_path}/out", f"--input={data}", "--target_langs=sin_Sinh",
+                 *tiny_aligner]) == 0
+    _, rows, _ = read_outputs(str(tmp_path / "out"))
+    by_id = {r["id"]: r for r in rows["sin_Sinh"]}
+    assert by_id["tokens"]["tokens"] == tgt and by_id["tokens"]["src_tokens"] == src
+    assert by_id["text"]["tokens"] == tgt and by_id["text"]["translation"] == text
+    assert [text[o["start"]:o["end"]] for o in by_id["text"]["token_offsets"]] == tgt
+    from xlner.inputs import conll_rows  # CoNLL columns split at the tab only
+
+    (row,) = conll_rows(conll.read_text("utf-8").splitlines(True), "in.conll")
+    assert row["tokens"] == src

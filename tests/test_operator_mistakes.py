@@ -10,21 +10,12 @@ import shutil
 import pytest
 
 from pipeline.run import main
-from tests.helpers import read_outputs, write_jsonl
+from tests.helpers import one_line_error, read_outputs, write_jsonl
 
 
 @pytest.fixture
 def tiny_aligner(tiny_bert):
     return [f"--alignment_model={tiny_bert}", "--align_layers=2"]
-
-
-def one_line_error(capsys, argv, code=2):
-    got = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert got == code, err
-    lines = [line for line in err.splitlines() if line.startswith("xlner:")]
-    assert len(lines) == 1 and not any("Traceback" in line for line in err.splitlines())
-    return lines[0]
 
 
 def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):

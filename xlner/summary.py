@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Iterable, Optional
 
 from xlner.bio import entity_types, label_list
@@ -29,7 +30,7 @@ class LangTally:
     written: int = 0
     entities_in: Counter = field(default_factory=Counter)
     entities_out: Counter = field(default_factory=Counter)
-    proj_ratio_sum: float = 0.0
+    proj_ratio_sum: Fraction = Fraction(0)  # exact: the same in any combine order
     origins: Counter = field(default_factory=Counter)
     gold: Optional[Counts] = None  # projection vs gold target tags, when the input has them
     entities_filtered: int = 0  # removed by --min_entity_score
@@ -147,7 +148,7 @@ class Tally:
             written=1,
             entities_in=entity_types(src_tags),
             entities_out=entity_types(tgt_tags),
-            proj_ratio_sum=proj_ratio_term(src_tags, tgt_tags),
+            proj_ratio_sum=Fraction(proj_ratio_term(src_tags, tgt_tags)),
             origins=Counter({origin: 1}),
         )
         if gold_tags is not None:
@@ -192,7 +193,7 @@ class Tally:
                 "entities_out": dict(sorted(lt.entities_out.items())),
                 "entities_in_total": sum(lt.entities_in.values()),
                 "entities_out_total": sum(lt.entities_out.values()),
-                "proj_ratio": lt.proj_ratio_sum / lt.written if lt.written else None,
+                "proj_ratio": float(lt.proj_ratio_sum / lt.written) if lt.written else None,
                 "translation_origin": dict(sorted(lt.origins.items())),
                 "entities_filtered": lt.entities_filtered,
             }
