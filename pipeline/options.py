@@ -342,7 +342,7 @@ class EvaluationOptions:
 class WorkerOptions:
     TITLE: ClassVar[str] = "Models and workers"
     device: str = option("auto", "Inference device: auto (GPU when the worker has one), "
-                         "cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$")
+                         "cpu, cuda, cuda:N.", check=values.device())
     inference_dtype: str = option(
         "auto", "Model dtype; auto = bfloat16 on GPU, float32 on CPU.",
         choices=("auto", "float32", "bfloat16", "float16"))
@@ -362,10 +362,10 @@ class WorkerOptions:
     accelerator: str = option(
         "", "Resource hint for the inference steps only (translation, alignment encoder, "
         "NER), e.g. type:nvidia-l4;count:1;install-nvidia-driver. Empty: none.",
-        regex=r"^(type:[a-z0-9-]+;count:[0-9]+(;install-nvidia-driver(:[0-9.]+)?)?)?$")
+        check=values.accelerator())
     inference_min_ram: str = option(
         "", "Resource hint min_ram for the inference steps, e.g. 32GB. Empty: none.",
-        regex=r"^([0-9]+(\.[0-9]+)?\s*[KMGT]i?B)?$")
+        check=values.memory())
 
 
 @dataclass(frozen=True)

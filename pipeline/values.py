@@ -45,6 +45,9 @@ class Check:
     convert: Callable[[str], Any]
     rule: Callable[[str, Any], Optional[str]]  # (name, typed value) -> why it is refused
     template_regex: Optional[str] = None  # form and range together, when a regex can say both
+    # True when the template regex accepts exactly the values the job accepts; False when
+    # the rule checks more than a regex can say (the order of a pair, "not all zero")
+    exact_template: bool = True
 
     @property
     def template(self) -> str:
@@ -122,7 +125,7 @@ def bounds() -> Check:
     """``LOW,HIGH`` with 0 <= LOW <= HIGH, or empty (no bounds)."""
     return Check("LOW,HIGH with two numbers written like 0.5 or 2, or empty",
                  rf"^({_DECIMAL},{_DECIMAL})?$", str,
-                 _refusal(parse_bounds))
+                 _refusal(parse_bounds), exact_template=False)
 
 
 def score_weights() -> Check:
@@ -130,7 +133,7 @@ def score_weights() -> Check:
     item = rf"({'|'.join(SCORES)})={_DECIMAL}"
     return Check(f"name=weight pairs with names in {', '.join(SCORES)} and weights written "
                  "like 0.5", rf"^{item}(,{item})*$", str,
-                 _refusal(lambda v, flag: parse_weights(v, flag)))
+                 _refusal(lambda v, flag: parse_weights(v, flag)), exact_template=False)
 
 
 def _layers_rule(flag, v) -> Optional[str]:
@@ -146,4 +149,27 @@ def _layers_rule(flag, v) -> Optional[str]:
 def layers() -> Check:
     """``N``, ``A-B`` (A <= B) or ``N,M,...``: hidden layers from 1 (0 is the embeddings)."""
     return Check("N, A-B or N,M,... with layers from 1 to 999",
-                 rf"^{_LAYER}(-{_LAYER}|(,{_LAYER})*)$", str, _layers_rule)
+                 rf"^{_LAYER}(-{_LAYER}|(,{_LAYER})*)$", str, _layers_rule,
+                 exact_template=False)
+
+
+def text(what: str, syntax: str) -> Check:
+    """A text option whose whole form a regex says (a device, a resource hint)."""
+    return Check(what, syntax, str, lambda flag, v: None)
+
+
+def device() -> Check:
+    return text("auto, cpu, cuda or cuda:N", r"^(auto|cpu|cuda(:(0|[1-9][0-9]?))?)$")
+
+
+def accelerator() -> Check:
+    """Beam's accelerator hint with a count of at least 1, or empty."""
+    return text("type:NAME;count:N with N >= 1 (and optionally ;install-nvidia-driver), or "
+                "empty", r"^(type:[a-z0-9-]+;count:[1-9][0-9]?"
+                r"(;install-nvidia-driver(:[0-9]+(\.[0-9]+)*)?)?)?$")
+
+
+def memory() -> Check:
+    """A positive amount of memory such as 32GB or 1.5GiB, or empty."""
+    return text("a positive amount such as 32GB or 1.5GiB, or empty",
+                r"^(([1-9][0-9]{0,5}(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*) ?[KMGT]i?B)?$")

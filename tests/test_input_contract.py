@@ -54,6 +54,22 @@ def test_rows_meant_for_a_language_outside_the_targets_stop_before_any_work(tmp_
     assert not os.path.exists(tmp_path / "out" / "summary.json")
 
 
+def test_the_pre_flight_reads_gcs_inputs_too(tmp_path, capsys):
+    from tests.gcs import storage_emulator
+
+    rows = [dict(GREEK, id=f"g{i}", tgt_lang="ell_Grek") for i in range(2)]
+    local = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), local)
+    with storage_emulator("xlner-preflight") as client:
+        bucket = client.bucket("xlner-preflight")
+        bucket.blob("in/a.parquet").upload_from_filename(str(local))
+        bucket.blob("in/b.jsonl.gz").upload_from_string(gzip.compress(
+            (json.dumps(dict(GREEK, id="j", tgt_lang="swh_Latn")) + "\n").encode()))
+        line = one_line_error(capsys, [f"--output={tmp_path}/out",
+                                       "--input=gs://xlner-preflight/in/*"])
+    assert "3 input row(s) are meant for ell_Grek,swh_Latn" in line
+
+
 def test_the_job_guards_the_rule_where_the_pre_flight_cannot_see(tmp_path, capsys,
                                                                  tiny_aligner):
     """An escaped key ("tgt\\u005flang") hides from the launcher's text scan; the reader
