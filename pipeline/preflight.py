@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections import Counter
 from typing import Optional, Sequence
 
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import ConfigError
@@ -30,14 +32,18 @@ SCAN_BYTES = 1 << 30  # input bytes the language scan reads at most, over all fi
 
 def matched_files(patterns: Sequence[str], what: str) -> list[tuple[str, int]]:
     """(path, size) of every file the patterns match; a pattern that matches nothing, or
-    a local match that is not a regular file (FIFO, device, socket, directory), stops the
-    job with one line naming it: reading one would hang or never end."""
+    a local match that is not a regular file (FIFO, device, socket, directory, a link to
+    nothing), stops the job with one line naming it: reading one would hang or never end,
+    and Beam's own listing would skip a directory or a dangling link without a word."""
     out = []
     for pattern in patterns:
         try:
             found = FileSystems.match([pattern])[0].metadata_list
         except Exception as e:  # noqa: BLE001 - a bad scheme or bucket is the same mistake
             raise ConfigError(f"{what} {pattern!r} cannot be read: {e}") from None
+        for path, kind in _skipped_matches(pattern):
+            raise ConfigError(f"{what} {pattern!r} matches {path!r}, {kind}, not a regular "
+                              "file")
         if not found:
             raise ConfigError(f"{what} {pattern!r} matches no file")
         for m in found:
@@ -51,6 +57,27 @@ def matched_files(patterns: Sequence[str], what: str) -> list[tuple[str, int]]:
                     raise ConfigError(f"{what} {m.path!r} is {kind}, not a regular file")
             out.append((m.path, m.size_in_bytes))
     return out
+
+
+def _skipped_matches(pattern: str):
+    """(path, kind) of local entries a glob matches that are not regular files: Beam lists
+    regular files only. A directory under a ``**`` pattern is what ``**`` walks into."""
+    if not is_local(pattern) or not re.search(r"[*?\[]", pattern):
+        return
+    fs = FileSystems.get_filesystem(pattern)
+    prefix = re.match(r"^[^[*?]*", pattern).group(0)
+    root = prefix if prefix.endswith("/") else os.path.dirname(prefix)
+    if not root:
+        return  # Beam lists nothing for a pattern without a folder: "matches no file"
+    for base, dirs, files in os.walk(root):
+        entries = [os.path.join(base, name) for name in dirs + files]
+        for m in fs.match_files([FileMetadata(e, 0) for e in entries], pattern):
+            try:
+                kind = file_kind(os.stat(m.path).st_mode)
+            except OSError:
+                kind = "a link to nothing" if os.path.islink(m.path) else "unreadable"
+            if kind and not (kind == "a directory" and "**" in pattern):
+                yield m.path, kind
 
 
 class _Findings:

@@ -186,6 +186,19 @@ def test_fifos_devices_sockets_and_directories_are_refused_before_any_work(tmp_p
         sock.close()
 
 
+def test_a_glob_that_matches_a_folder_or_a_dangling_link_is_refused(tmp_path, capsys):
+    """Beam's listing skips both without a word: the files meant to be read would be
+    missing from the corpus."""
+    (tmp_path / "d" / "more.jsonl").mkdir(parents=True)
+    write_jsonl(tmp_path / "d" / "a.jsonl", [{"id": "a", "tokens": ["x"], "ner_tags": ["O"]}])
+    line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--input={tmp_path}/d/*"])
+    assert f"matches '{tmp_path}/d/more.jsonl', a directory, not a regular file" in line
+    os.rmdir(tmp_path / "d" / "more.jsonl")
+    os.symlink(tmp_path / "gone.jsonl", tmp_path / "d" / "b.jsonl")
+    line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--input={tmp_path}/d/**"])
+    assert f"matches '{tmp_path}/d/b.jsonl', a link to nothing" in line
+
+
 def test_a_fifo_as_input_never_hangs_the_command(tmp_path):
     fifo = tmp_path / "pipe.conll"
     os.mkfifo(fifo)
@@ -244,3 +257,20 @@ def test_given_tokens_reach_the_shards_byte_for_byte(tmp_path, tiny_aligner):
 
     (row,) = conll_rows(conll.read_text("utf-8").splitlines(True), "in.conll")
     assert row["tokens"] == src
+
+
+def test_gold_data_read_in_part_fails_the_evaluation(tmp_path, capsys, tiny_nllb, tiny_bert,
+                                                    tiny_tagger_dir):
+    from pipeline.evaluate import main as evaluate
+
+    gold = "".join(f"Nairobi B-LOC\nni O\nmji {i} O\n\n" for i in range(300)).encode()
+    data = gzip.compress(gold)
+    (tmp_path / "swa").mkdir()
+    (tmp_path / "swa" / "test.txt.gz").write_bytes(data[:len(data) // 2])
+    args = ["--dataset=masakhaner2", f"--data_dir={tmp_path}", "--langs=swa",
+            "--data_pattern={data_dir}/{lang}/{split}.txt.gz", "--methods=MT",
+            f"--translation_model={tiny_nllb}", f"--alignment_model={tiny_bert}",
+            "--align_layers=2", f"--ner_model={tiny_tagger_dir}", "--max_new_tokens=8"]
+    assert evaluate([f"--output={tmp_path}/a", *args]) == 1
+    assert "gold data of swa could not be read to its end" in capsys.readouterr().err
+    assert evaluate([f"--output={tmp_path}/b", *args, "--allow_partial_input"]) == 0
