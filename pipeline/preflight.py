@@ -138,9 +138,11 @@ def check_input_languages(files: Sequence[tuple[str, int]], input_format: str,
         raise ConfigError(line)
 
 
-def _check_row(row: dict, targets, found: _Findings, where: str) -> None:
+def _check_row(row: dict, targets, found: _Findings, where: str,
+               translated: Optional[bool] = None) -> None:
     try:
-        check_target(row_target(row), has_translation(row), targets)
+        check_target(row_target(row), has_translation(row) if translated is None
+                     else translated, targets)
     except InvalidRecord as e:
         if e.reason in (NOT_A_TARGET, LANGUAGE_MISSING):
             found.add(e, where)
@@ -160,21 +162,29 @@ def _scan_jsonl(path: str, targets, found: _Findings) -> None:
 
 
 def _scan_parquet(path: str, targets, found: _Findings) -> None:
+    """Only the ``tgt_lang`` column, and whether the translation columns are null (only
+    when a missing ``tgt_lang`` matters: several targets)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     with open_input(path) as f:
         pf = pq.ParquetFile(f)
         names = set(pf.schema_arrow.names)
-        translated = sorted(names & {"translation", "translation_tokens"})
+        translation = sorted(names & {"translation", "translation_tokens"})
         wanted = ["tgt_lang"] if "tgt_lang" in names else []
-        if len(targets) > 1:  # a missing tgt_lang matters only then
-            wanted += translated
+        if len(targets) > 1:
+            wanted += translation
         if not wanted:
             return
         offset = 0
         for batch in pf.iter_batches(batch_size=65536, columns=wanted):
-            columns = batch.to_pydict()
+            tgt = (batch.column("tgt_lang").to_pylist() if "tgt_lang" in wanted
+                   else [None] * batch.num_rows)
+            given = [False] * batch.num_rows
+            for name in translation if len(targets) > 1 else ():
+                given = pc.or_(given, batch.column(name).is_valid())
+            given = given.to_pylist() if hasattr(given, "to_pylist") else given
             for i in range(batch.num_rows):
-                _check_row({k: v[i] for k, v in columns.items()}, targets, found,
-                           f"row {offset + i} of {path}")
+                _check_row({"tgt_lang": tgt[i]}, targets, found, f"row {offset + i} of {path}",
+                           translated=given[i])
             offset += batch.num_rows

@@ -27,12 +27,21 @@ def tiny_aligner(tiny_bert):
 
 
 # ------------------------------------------------------------------ rows and target languages
-def test_a_translation_without_tgt_lang_is_never_used_for_every_target(tmp_path, capsys):
-    data = write_jsonl(tmp_path / "in.jsonl", [GREEK])
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_a_translation_without_tgt_lang_is_never_used_for_every_target(tmp_path, capsys,
+                                                                       kind):
+    rows = [dict(GREEK, id="tagged", tgt_lang="ell_Grek"), GREEK]
+    if kind == "parquet":
+        data = str(tmp_path / "in.parquet")
+        pq.write_table(pa.Table.from_pylist(rows), data)
+        where = f"row 1 of {data}"
+    else:
+        data = write_jsonl(tmp_path / "in.jsonl", rows)
+        where = f"line 2 of {data}"
     line = one_line_error(capsys, [f"--output={tmp_path}/out", f"--input={data}",
                                    "--target_langs=por_Latn,ell_Grek"])
     assert "1 input row(s) carry a translation without tgt_lang" in line
-    assert f"line 1 of {data}" in line and "--target_langs names 2 languages" in line
+    assert where in line and "--target_langs names 2 languages" in line
     assert not os.path.exists(tmp_path / "out" / "por_Latn")
 
 
