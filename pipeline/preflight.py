@@ -41,9 +41,10 @@ def matched_files(patterns: Sequence[str], what: str) -> list[tuple[str, int]]:
             found = FileSystems.match([pattern])[0].metadata_list
         except Exception as e:  # noqa: BLE001 - a bad scheme or bucket is the same mistake
             raise ConfigError(f"{what} {pattern!r} cannot be read: {e}") from None
-        for path, kind in _skipped_matches(pattern):
-            raise ConfigError(f"{what} {pattern!r} matches {path!r}, {kind}, not a regular "
-                              "file")
+        skipped = next(_skipped_matches(pattern), None)
+        if skipped:
+            raise ConfigError(f"{what} {pattern!r} matches {skipped[0]!r}, {skipped[1]}, not "
+                              "a regular file")
         if not found:
             raise ConfigError(f"{what} {pattern!r} matches no file")
         for m in found:
@@ -62,6 +63,8 @@ def matched_files(patterns: Sequence[str], what: str) -> list[tuple[str, int]]:
 def _skipped_matches(pattern: str):
     """(path, kind) of local entries a glob matches that are not regular files: Beam lists
     regular files only. A directory under a ``**`` pattern is what ``**`` walks into."""
+    if pattern.endswith("/"):
+        pattern += "*"  # as Beam reads a folder
     if not is_local(pattern) or not re.search(r"[*?\[]", pattern):
         return
     fs = FileSystems.get_filesystem(pattern)
