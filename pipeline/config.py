@@ -45,10 +45,7 @@ def new_run_id() -> str:
 
 
 def projection_settings(o: Options) -> ProjectionSettings:
-    try:
-        weights = parse_weights(o.score_weights)
-    except ValueError as e:
-        raise ConfigError(f"--score_weights: {e}") from None
+    weights = parse_weights(o.score_weights)  # checked when the options were parsed
     if dict(weights).get("ner") and o.ner_model == EMBEDDED_NER:
         raise ConfigError("--score_weights with ner needs a Hugging Face token-"
                           "classification --ner_model (spaCy gives no probabilities)")
@@ -61,10 +58,6 @@ def projection_settings(o: Options) -> ProjectionSettings:
 
 
 def check_alignment_options(o: Options) -> None:
-    try:
-        as_layers(o.align_layers)
-    except ValueError as e:
-        raise ConfigError(f"--align_layers: {e}") from None
     if o.alignment_model == REUSE_TRANSLATOR:
         if o.translation_model == EMBEDDED_TRANSLATOR:
             raise ConfigError(f"--alignment_model={REUSE_TRANSLATOR} needs a Hugging Face "
@@ -179,19 +172,6 @@ def _check_codes(*named: tuple[str, str]) -> None:
             raise ConfigError(str(e)) from None
 
 
-# Options that must be at least 1 (0 would make every batch, sentence or entity invalid).
-POSITIVE = ("max_sentence_words", "max_token_chars", "translation_batch_size",
-            "translation_batch_tokens", "align_batch_size", "align_batch_tokens",
-            "ner_batch_size", "n_proj", "publish_min_rows")
-
-
-def _check_positive(o: Options) -> None:
-    for name in POSITIVE:
-        value = getattr(o, name, 1)
-        if value < 1:
-            raise ConfigError(f"--{name} must be at least 1, not {value}")
-
-
 def _check_run_id(run_id: str) -> None:
     if run_id:
         try:
@@ -252,18 +232,14 @@ class RunConfig:
         if o.source_lang in targets:
             raise ConfigError(f"--target_langs includes the source language {o.source_lang}")
         _check_run_id(o.run_id)
-        _check_positive(o)
         check_alignment_options(o)
         try:
             method = Method.of(o.projection, o.align_direction, o.align_method, o.matching)
         except UnknownMethod as e:
             raise ConfigError(str(e)) from None
-        try:
-            filters = Filters(o.min_entity_score, o.require_all_entities,
-                              parse_bounds(o.entity_ratio_bounds, "--entity_ratio_bounds"),
-                              parse_bounds(o.length_ratio_bounds, "--length_ratio_bounds"))
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
+        filters = Filters(o.min_entity_score, o.require_all_entities,  # values checked
+                          parse_bounds(o.entity_ratio_bounds, "--entity_ratio_bounds"),
+                          parse_bounds(o.length_ratio_bounds, "--length_ratio_bounds"))
         return cls(opts=o, run_id=o.run_id or new_run_id(), inputs=_inputs(o.input),
                    target_langs=targets, label_names=tuple(csv_list(o.label_list)) or None,
                    method=method, projector=build_projector(method, projection_settings(o)),
@@ -279,6 +255,10 @@ class RunConfig:
 
     def input_patterns(self) -> tuple[str, tuple[str, ...]]:
         return "--input", self.inputs
+
+    def input_targets(self) -> tuple[str, ...]:
+        """The languages every row's tgt_lang must be one of (checked before any work)."""
+        return self.target_langs
 
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""
@@ -352,7 +332,6 @@ class EvalConfig:
             raise ConfigError(f"--methods: {e}") from None
         settings = projection_settings(o)
         _check_run_id(o.run_id)
-        _check_positive(o)
         check_alignment_options(o)
         dataset = o.dataset
         if dataset == "custom":
@@ -392,6 +371,11 @@ class EvalConfig:
 
     def input_patterns(self) -> tuple[str, tuple[str, ...]]:
         return "gold data", tuple(p for lang in self.languages for p in lang.patterns)
+
+    def input_targets(self) -> tuple[str, ...]:
+        """None to check: gold rows go into English only, and a given translation is used
+        only as English."""
+        return ()
 
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""

@@ -77,6 +77,14 @@ def _main(argv: Sequence[str]) -> int:
         return 1
     print_table(metrics)
     status = 0
+    partial = [code for code, entry in metrics["languages"].items()
+               if ((entry.get("dead_letters") or {}).get("read") or {}).get("unreadable_file")]
+    if partial and not ecfg.opts.allow_partial_input:
+        print(f"xlner: the run failed: gold data of {', '.join(partial)} could not be read to "
+              f"its end (read/unreadable_file in {join_path(output, 'dead_letter')}/); "
+              "--allow_partial_input scores the sentences read before the error",
+              file=sys.stderr)
+        status = 1
     for problem in metrics.get("problems") or []:  # typed scores that cannot mean anything
         print(f"xlner: the run failed: {problem}", file=sys.stderr)
         status = 1

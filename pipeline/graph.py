@@ -46,7 +46,7 @@ class JobOutputs:
 
 
 def tally_dead(d) -> Tally:
-    t = Tally.of_dead(d.stage, d.reason, d.tgt_lang, d.record_id)
+    t = Tally.of_dead(d.stage, d.reason, d.tgt_lang, d.record_id, d.record, d.detail)
     if d.stage in REJECTED_STAGES:
         t.read = 1
     return t
@@ -68,7 +68,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
 
     read = p | "Read" >> ReadLabeledSentences(
         cfg.inputs, o.input_format, cfg.label_names, o.source_lang, o.max_sentence_words,
-        require_tags=not o.label_source, max_token_chars=o.max_token_chars)
+        require_tags=not o.label_source, max_token_chars=o.max_token_chars,
+        target_langs=cfg.target_langs)
     sentences = (dead.keep(read) | "Sentences" >> beam.Map(_sentence)
                  | "ProgressRead" >> LogProgress("read", "records"))
     if o.label_source:
@@ -113,7 +114,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
               "method": method.key, "provenance": cfg.provenance()}
     filters = cfg.filters.describe()
-    summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty, filters)
+    summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty, filters,
+                                  allow_partial=o.allow_partial_input)
     card = WriteCard(folder, cfg.target_langs, written.files)
     summary = tallies | "Summary" >> summary_writer | "Card" >> card
     header = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,

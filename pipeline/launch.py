@@ -14,6 +14,7 @@ from apache_beam.options.pipeline_options import (PipelineOptions, PortableOptio
 
 from pipeline.options import ConfigError, Job, parse_args
 from pipeline.outputs import check_output, drop_lease, hold_lease
+from pipeline.preflight import check_input_languages, matched_files
 from xlner.models.checks import model_problem
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
@@ -92,15 +93,18 @@ def parse(job: Job, argv: Sequence[str]):
 
 def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
           wait: bool = True):
-    """Parse, derive the job's config, check what can be checked before any work (inputs,
-    output, models), take the attempt's lease, build the graph and run it. Returns
-    (result, config); the lease is released when the launcher saw the run end."""
+    """Parse, derive the job's config, check what can be checked before any work (inputs:
+    regular files, rows meant for the run's languages; output; models), take the attempt's
+    lease, build the graph and run it. Returns (result, config); the lease is released
+    when the launcher saw the run end."""
     import apache_beam as beam
 
     opts, options = parse(job, argv)
     cfg = config_of(opts)
     what, patterns = cfg.input_patterns()
-    check_patterns(patterns, what)
+    files = matched_files(patterns, what)
+    if cfg.input_targets():
+        check_input_languages(files, opts.input_format, cfg.input_targets())
     check_output(cfg)
     check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
     cfg = hold_lease(cfg, wait)
@@ -115,17 +119,6 @@ def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
         if wait:
             drop_lease(cfg)
     return result, cfg
-
-
-def check_patterns(patterns: Sequence[str], what: str) -> None:
-    """Fail before building the job when an input pattern matches nothing."""
-    for pattern in patterns:
-        try:
-            found = FileSystems.match([pattern])[0].metadata_list
-        except Exception as e:  # noqa: BLE001 - a bad scheme or bucket is the same mistake
-            raise ConfigError(f"{what} {pattern!r} cannot be read: {e}") from None
-        if not found:
-            raise ConfigError(f"{what} {pattern!r} matches no file")
 
 
 EMBEDDED = (EMBEDDED_TRANSLATOR, EMBEDDED_ENCODER, EMBEDDED_NER)

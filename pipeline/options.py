@@ -32,6 +32,8 @@ from xlner.models.translators import ENGINES
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
+from pipeline import values
+from pipeline.values import BadValue, Check
 
 NLLB_CODE = r"[a-z]{3}_[A-Z][a-z]{3}"
 REUSE_TRANSLATOR = "translation"  # --alignment_model: the translation model's own encoder
@@ -40,7 +42,6 @@ REUSE_TRANSLATOR = "translation"  # --alignment_model: the translation model's o
 PAPER_DEFAULTS = {"align_layers": "8", "align_method": "itermax", "projection": "heuristic",
                   "matching": "greedy", "link_weighting": "count", "paper_quirks": True}
 SAMPLE_INPUT = "embedded:sample"  # the English sample shipped in the package
-_INT = r"^[0-9]+$"
 _BOOL = r"^(true|false)$"
 
 
@@ -64,10 +65,14 @@ def parse_bool(value: Any) -> bool:
 
 
 def option(default: Any, help: str, *, choices: Optional[Sequence[str]] = None,
-           regex: Optional[str] = None):
-    """A dataclass field that is a command-line option."""
+           regex: Optional[str] = None, check: Optional[Check] = None):
+    """A dataclass field that is a command-line option. ``check`` declares the values a
+    numeric option accepts (``pipeline/values.py``): the parser applies it and the Flex
+    template's regex is derived from it; ``regex`` is the template regex of other options."""
+    if check is not None and regex is not None:
+        raise ValueError("an option takes a check or a regex, not both")
     return field(default=default, metadata={"help": help, "choices": choices,
-                                            "regex": regex})
+                                            "regex": regex, "check": check})
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class OptionSpec:
     group: str
     choices: Optional[Sequence[str]] = None
     regex: Optional[str] = None
+    check: Optional[Check] = None
 
     @property
     def template_regex(self) -> Optional[str]:
@@ -89,6 +95,8 @@ class OptionSpec:
             return "^(" + "|".join(self.choices) + ")$"
         if self.type is bool:
             return _BOOL
+        if self.check is not None:
+            return self.check.template
         return self.regex
 
     @property
@@ -111,10 +119,15 @@ class InputOptions:
         "exports carry them in their metadata).", regex=r"^[^\s]*$")
     max_sentence_words: int = option(
         256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
-        regex=_INT)
+        check=values.count(1))
+    allow_partial_input: bool = option(
+        False, "Accept input files that could not be read to their end (a truncated .gz, a "
+        "read error mid-file): the records read before the error are used, and the summary "
+        "lists each such file. By default such a run fails and publishes nothing.")
     max_token_chars: int = option(
         200, "Sentences with a longer word go to the dead letter (reason token_too_long): a "
-        "10,000-character token slows translation twelvefold.", regex=_INT)
+        "10,000-character token slows translation twelvefold.",
+        check=values.count(1))
 
 
 @dataclass(frozen=True)
@@ -169,19 +182,21 @@ class TranslationOptions:
         f"facebook/nllb-200-3.3B), or {EMBEDDED_TRANSLATOR} (offline en<->pt).",
         regex=r"^\S+$")
     translation_batch_size: int = option(defaults.TRANSLATION_BATCH_SIZE,
-                                         "Sentences per translation batch.", regex=_INT)
+                                         "Sentences per translation batch.",
+                                         check=values.count(1))
     translation_batch_tokens: int = option(
         defaults.TRANSLATION_BATCH_TOKENS, "Padded token budget of a translation batch.",
-        regex=_INT)
+        check=values.count(1))
     num_beams: int = option(
         0, "Beam size; 0 keeps the checkpoint default (greedy for NLLB, as in the paper).",
-        regex=_INT)
+        check=values.count(0, digits=2))
     max_new_tokens: int = option(
         0, "Generation limit; 0 keeps the checkpoint default (max_length 200 for NLLB). A "
-        "translation that reaches it is dead-lettered as translation_truncated.", regex=_INT)
+        "translation that reaches it is dead-lettered as translation_truncated.",
+        check=values.count(0))
     max_input_tokens: int = option(
         0, "Longer inputs are dead-lettered (input_too_long) instead of reaching the model; "
-        "0 = the model's own source limit.", regex=_INT)
+        "0 = the model's own source limit.", check=values.count(0))
     translation_engine: str = option(
         "hf", "hf: transformers generate; ctranslate2: the same model converted once per "
         "machine (the model cache) and run by CTranslate2, several times faster.",
@@ -210,12 +225,13 @@ class AlignmentOptions:
     align_layers: str = option(
         defaults.ALIGN_LAYERS, "Hidden layer(s) whose subword vectors are compared: N, or "
         "A-B for layers A to B concatenated (chosen on Bible dev; the paper: 8).",
-        regex=r"^[0-9]+(-[0-9]+|(,[0-9]+)*)$")
+        check=values.layers())
     align_batch_size: int = option(
         defaults.ALIGN_BATCH_SIZE, "Sentence groups (pairs sharing a side) per encoder batch.",
-        regex=_INT)
+        check=values.count(1))
     align_batch_tokens: int = option(defaults.ALIGN_BATCH_TOKENS,
-                                     "Padded subword budget of an encoder batch.", regex=_INT)
+                                     "Padded subword budget of an encoder batch.",
+                                     check=values.count(1))
 
 
 @dataclass(frozen=True)
@@ -243,15 +259,15 @@ class ProjectionOptions:
     TITLE: ClassVar[str] = "Projection settings"
     max_candidate_words: int = option(
         defaults.MAX_CANDIDATE_WORDS or 0, "Longest n-gram candidate; 0 = no cap (30 for "
-        "languages written without spaces, as the paper).", regex=_INT)
+        "languages written without spaces, as the paper).", check=values.count(0))
     n_proj: int = option(
         defaults.N_PROJ, "Candidate matching: projections allowed per source entity.",
-        regex=_INT)
+        check=values.count(1, digits=2))
     score_weights: str = option(
         format_weights(defaults.SCORE_WEIGHTS), "Candidate matching scores and their "
         "weights: align (the paper's alignment Dice score) and ner (the thesis's NER-model "
         "score; needs a Hugging Face --ner_model), e.g. align=0.5,ner=0.5.",
-        regex=r"^[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*$")
+        check=values.score_weights())
     ner_subranges: bool = option(
         defaults.NER_SUBRANGES, "NER candidates: also use every sub-span of each predicted "
         "span.")
@@ -261,10 +277,10 @@ class ProjectionOptions:
         choices=LINK_WEIGHTINGS)
     merge_distance: int = option(
         defaults.MERGE_DISTANCE, "Heuristic: merge aligned runs separated by at most this "
-        "many words.", regex=_INT)
+        "many words.", check=values.count(0))
     length_ratio_threshold: float = option(
         defaults.LENGTH_RATIO_THRESHOLD, "Heuristic: keep a run only if len(run)/len(entity) "
-        "is strictly above this.", regex=r"^[0-9]*\.?[0-9]+$")
+        "is strictly above this.", check=values.decimal())
     no_overwrite: bool = option(
         not defaults.OVERWRITE, "Heuristic: skip a run that touches an already-labelled word "
         "instead of overwriting it (the thesis variant).")
@@ -283,15 +299,15 @@ class FilterOptions:
     TITLE: ClassVar[str] = "Filters (noisy projections; each is counted in summary.json)"
     min_entity_score: float = option(
         0.0, "Remove projected entities whose score (matching score, aligned fraction, "
-        "fuzzy ratio) is below this; 0 keeps all.", regex=r"^[0-9]*\.?[0-9]+$")
+        "fuzzy ratio) is below this; 0 keeps all.", check=values.decimal())
     require_all_entities: bool = option(
         False, "Drop sentences where not every source entity was projected.")
     entity_ratio_bounds: str = option(
         "", "LOW,HIGH: drop sentences whose projected/source entity ratio is outside.",
-        regex=r"^([0-9.]+,[0-9.]+)?$")
+        check=values.bounds())
     length_ratio_bounds: str = option(
         "", "LOW,HIGH: drop sentences whose target/source length ratio (words) is outside.",
-        regex=r"^([0-9.]+,[0-9.]+)?$")
+        check=values.bounds())
 
 
 @dataclass(frozen=True)
@@ -302,7 +318,7 @@ class NEROptions:
         "source labelling: HF id or path (the paper: FacebookAI/xlm-roberta-large-"
         f"finetuned-conll03-english), or {EMBEDDED_NER} (spaCy, English).", regex=r"^\S+$")
     ner_batch_size: int = option(defaults.NER_BATCH_SIZE, "Sentences per NER batch.",
-                                 regex=_INT)
+                                 check=values.count(1))
 
 
 @dataclass(frozen=True)
@@ -331,17 +347,17 @@ class EvaluationOptions:
         False, "Headline scores ignore entity types (both are always reported).")
     examples_per_method: int = option(
         3, "Examples per language and method in the report, of each kind (a seeded random "
-        "sample, and the sentences with the most errors).", regex=_INT)
+        "sample, and the sentences with the most errors).", check=values.count(0))
     report_seed: int = option(
         0, "Seed of the report's random example sample and of its bootstrap resamples.",
-        regex=_INT)
+        check=values.count(0))
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
     TITLE: ClassVar[str] = "Models and workers"
     device: str = option("auto", "Inference device: auto (GPU when the worker has one), "
-                         "cpu, cuda, cuda:N.", regex=r"^(auto|cpu|cuda(:[0-9]+)?)$")
+                         "cpu, cuda, cuda:N.", check=values.device())
     inference_dtype: str = option(
         "auto", "Model dtype; auto = bfloat16 on GPU, float32 on CPU.",
         choices=("auto", "float32", "bfloat16", "float16"))
@@ -356,14 +372,15 @@ class WorkerOptions:
         "(Beam large_model); false loads one copy per process.")
     model_copies: int = option(
         0, "With --share_models: copies of each model per machine (0 = one); more copies "
-        "use more GPU memory for more parallel inference.", regex=_INT)
+        "use more GPU memory for more parallel inference.",
+        check=values.count(0, digits=2))
     accelerator: str = option(
         "", "Resource hint for the inference steps only (translation, alignment encoder, "
         "NER), e.g. type:nvidia-l4;count:1;install-nvidia-driver. Empty: none.",
-        regex=r"^(type:[a-z0-9-]+;count:[0-9]+(;install-nvidia-driver(:[0-9.]+)?)?)?$")
+        check=values.accelerator())
     inference_min_ram: str = option(
         "", "Resource hint min_ram for the inference steps, e.g. 32GB. Empty: none.",
-        regex=r"^([0-9]+(\.[0-9]+)?\s*[KMGT]i?B)?$")
+        check=values.memory())
 
 
 @dataclass(frozen=True)
@@ -374,7 +391,7 @@ class PublishOptions:
         "finishes with a balanced summary write its manifest and move OUTPUT/LATEST to it.")
     publish_min_rows: int = option(
         1, "With --publish: every target language must have at least this many rows.",
-        regex=_INT)
+        check=values.count(1))
 
 
 # ====================================================================== the jobs
@@ -385,11 +402,25 @@ EVALUATE_GROUPS = (EvaluationOptions, InputOptions, TranslationOptions, Alignmen
                    ProjectionOptions, NEROptions, WorkerOptions, OutputOptions)
 
 
+def check_options(opts) -> None:
+    """Every declared check holds for the values of a job's options object."""
+    for f in dataclasses.fields(opts):
+        check = f.metadata.get("check")
+        if check is not None:
+            try:
+                check.validate(f.name, getattr(opts, f.name))
+            except BadValue as e:
+                raise ConfigError(str(e)) from None
+
+
 @dataclass(frozen=True)
 class RunOptions(*reversed(RUN_GROUPS)):
     """The options of ``pipeline.run`` (translate-train)."""
 
     GROUPS: ClassVar[tuple] = RUN_GROUPS
+
+    def __post_init__(self):
+        check_options(self)
 
 
 @dataclass(frozen=True)
@@ -397,6 +428,9 @@ class EvaluateOptions(*reversed(EVALUATE_GROUPS)):
     """The options of ``pipeline.evaluate`` (translate-test evaluation)."""
 
     GROUPS: ClassVar[tuple] = EVALUATE_GROUPS
+
+    def __post_init__(self):
+        check_options(self)
 
 
 @dataclass(frozen=True)
@@ -427,7 +461,8 @@ def specs(options_cls: type) -> list[OptionSpec]:
         hints = typing.get_type_hints(group)
         for f in dataclasses.fields(group):
             out.append(OptionSpec(f.name, hints[f.name], f.default, f.metadata["help"],
-                                  group.TITLE, f.metadata["choices"], f.metadata["regex"]))
+                                  group.TITLE, f.metadata["choices"], f.metadata["regex"],
+                                  f.metadata["check"]))
     return out
 
 
@@ -465,6 +500,8 @@ def _parser(job: Job) -> _Parser:
         help_text = spec.help.replace("%", "%%")
         if spec.type is bool:
             kwargs.update(type=parse_bool, nargs="?", const=True, metavar="BOOL")
+        elif spec.check is not None:  # converted and checked by parse_args, naming it
+            kwargs.update(type=str, metavar=spec.type.__name__.upper())
         else:
             kwargs.update(type=spec.type, metavar=spec.type.__name__.upper())
         if spec.choices:
@@ -525,6 +562,12 @@ def parse_args(job: Job, argv: Sequence[str]) -> tuple[Any, list[str]]:
         given = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
         values.update({k: v for k, v in PAPER_DEFAULTS.items()
                        if k in values and k not in given})
+    for spec in specs(job.options):
+        if spec.check is not None:
+            try:
+                values[spec.name] = spec.check.parse(spec.name, values[spec.name])
+            except BadValue as e:
+                raise ConfigError(str(e)) from None
     return job.options(**values), rest
 
 
@@ -563,6 +606,7 @@ def markdown_table(job: Job) -> str:
             group = spec.group
             lines += ["", f"### {group}", "", "| option | default | meaning |", "|---|---|---|"]
         text = spec.help + (f" One of: {', '.join(spec.choices)}." if spec.choices else "")
+        text += f" Accepts {spec.check.what}." if spec.check else ""
         lines.append(f"| `--{spec.name}` | `{spec.default_text}` | {text.replace('|', '/')} |")
     return "\n".join(lines).lstrip("\n") + "\n"
 

@@ -62,3 +62,15 @@ def project(projector, aligned):
 
     tags, entities = project_aligned(projector, aligned)
     return tags, tuple(getattr(e, "span", e) for e in entities)
+
+
+def one_line_error(capsys, argv, code=2):
+    """Run ``pipeline.run`` and return its one ``xlner:`` error line (exit ``code``)."""
+    from pipeline.run import main
+
+    got = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert got == code, err
+    lines = [line for line in err.splitlines() if line.startswith("xlner:")]
+    assert len(lines) == 1 and not any("Traceback" in line for line in err.splitlines())
+    return lines[0]

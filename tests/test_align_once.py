@@ -3,7 +3,6 @@ are batched or bundled: the English side shared by every target language is one 
 input, and equal translations are one input too. The fake encoder counts what it is given."""
 
 import apache_beam as beam
-import numpy as np
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing import test_pipeline as beam_test

@@ -70,5 +70,5 @@ def test_each_entity_names_its_source_and_how_well_links_support_it():
     tags, entities = project_heuristic(spans, [(0, 1), (1, 3), (3, 5)], 6)
     assert tags == ("O", "B-ORG", "I-ORG", "I-ORG", "O", "B-PER")
     org, per = entities
-    assert (org.source_index, org.score, org.length_ratio) == (0, 2 / 3, 3 / 2)
+    assert (org.source_index, org.score, org.length_ratio) == (0, round(2 / 3, 6), 3 / 2)
     assert (per.source_index, per.score, per.length_ratio) == (1, 1.0, 1.0)

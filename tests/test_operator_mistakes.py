@@ -11,21 +11,12 @@ import shutil
 import pytest
 
 from pipeline.run import main
-from tests.helpers import read_outputs, write_jsonl
+from tests.helpers import one_line_error, read_outputs, write_jsonl
 
 
 @pytest.fixture
 def tiny_aligner(tiny_bert):
     return [f"--alignment_model={tiny_bert}", "--align_layers=2"]
-
-
-def one_line_error(capsys, argv, code=2):
-    got = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert got == code, err
-    lines = [line for line in err.splitlines() if line.startswith("xlner:")]
-    assert len(lines) == 1 and not any("Traceback" in line for line in err.splitlines())
-    return lines[0]
 
 
 def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
@@ -59,6 +50,15 @@ def test_output_that_is_a_file_or_not_writable(tmp_path, capsys):
     (["--max_token_chars=0"], "--max_token_chars must be at least 1"),
     (["--runner=DaskRunner"], "--runner=DaskRunner is not supported"),
     (["--runner=apache_beam.runners.dask.dask_runner.DaskRunner"], "DaskRunner is not"),
+    # NaN, infinities and negative values never reach a run (nor summary.json, the card)
+    (["--min_entity_score=nan"], "--min_entity_score must be a number >= 0"),
+    (["--length_ratio_threshold=-0.5"], "--length_ratio_threshold must be a number >= 0"),
+    (["--length_ratio_bounds=nan,2"], "--length_ratio_bounds must be LOW,HIGH"),
+    (["--score_weights=align=inf"], "--score_weights must be name=weight pairs"),
+    (["--score_weights=align=0"], "--score_weights: 'align=0' gives no score a weight"),
+    (["--merge_distance=-1"], "--merge_distance must be a whole number from 0"),
+    (["--num_beams=1e3"], "--num_beams must be a whole number from 0 to 99"),
+    (["--align_layers=0"], "--align_layers must be N, A-B or N,M,..."),
 ])
 def test_mistakes_before_any_work(tmp_path, capsys, argv, message):
     assert message in one_line_error(capsys, [f"--output={tmp_path}/out", *argv])
@@ -193,10 +193,17 @@ def test_the_hostile_file_set_goes_through_the_job_with_every_record_accounted(
         expected = json.load(f)
     args = [f"--input={HOSTILE}/data/**", *tiny_aligner]
     # two input files hold no records: that alone fails a run ...
-    line = one_line_error(capsys, [f"--output={tmp_path}/strict", *args], code=1)
+    line = one_line_error(capsys, [f"--output={tmp_path}/strict", *args,
+                                   "--allow_partial_input"], code=1)
     assert "2 input file(s) hold no records (read/empty_file)" in line
+    # ... and so does the truncated one ...
+    line = one_line_error(capsys, [f"--output={tmp_path}/strict2", *args, "--allow_empty"],
+                          code=1)
+    assert "1 input file(s) could not be read to their end: " in line
+    assert "compressed/truncated.conll.gz" in line
     # ... unless allowed; then every record is written or dead-lettered with its reason
-    assert main([f"--output={tmp_path}/out", *args, "--allow_empty"]) == 0
+    assert main([f"--output={tmp_path}/out", *args, "--allow_empty",
+                 "--allow_partial_input"]) == 0
     summary, rows, dead = read_outputs(str(tmp_path / "out"))
     written = {r["id"] for r in rows["por_Latn"]}
     assert written == set(expected["ok"])
@@ -204,6 +211,8 @@ def test_the_hostile_file_set_goes_through_the_job_with_every_record_accounted(
         (s, r, i) for s, r, i in expected["dead"])
     assert summary["accounting_balanced"] and summary["records_read"] == len(
         expected["ok"]) + len(expected["dead"])
+    assert [e["path"].endswith("compressed/truncated.conll.gz")
+            for e in summary["incomplete_inputs"]] == [True]
     reasons = {(r["stage"], r["reason"]): r for r in summary["dead_letter_reasons"]}
     assert reasons[("validate", "duplicate_id")]["count"] == 4
     assert all(d["detail"] for d in dead)  # every reason comes with a readable detail

@@ -64,7 +64,7 @@ def test_options_are_frozen_and_typed():
     ("run", ["--methods=all"], "--methods is an option of pipeline.evaluate"),
     ("evaluate", ["--publish"], "--publish is an option of pipeline.run"),
     ("evaluate", ["--target_langs=swh_Latn"], "--target_langs is an option of pipeline.run"),
-    ("run", ["--n_proj=six"], "invalid int value"),
+    ("run", ["--n_proj=six"], "--n_proj must be a whole number from 1 to 99"),
     ("run", ["--projection=magic"], "invalid choice"),
     ("run", ["stray"], "unexpected argument 'stray'"),
 ])
@@ -124,3 +124,68 @@ def test_paper_defaults_set_the_papers_settings_unless_given():
     assert mixed.align_layers == "6" and mixed.projection == "heuristic"
     ev, _ = parse_args(JOBS["evaluate"], ["--paper_defaults"])
     assert ev.align_layers == "8" and ev.link_weighting == "count" and ev.paper_quirks
+
+
+# ---------------------------------------------------------------- numeric values
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Every option whose value is or holds a number; each must declare a check.
+NUMERIC = sorted({s.name for job in JOBS.values() for s in specs(job.options)
+                  if s.type in (int, float)} | {"score_weights", "entity_ratio_bounds",
+                                                  "length_ratio_bounds", "align_layers",
+                                                  "device", "accelerator", "inference_min_ram"})
+ODD = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-1", "-0", "-0.5", "0", "0.0", "1e3",
+       "1e309", "1E-3", "0x10", "", " 1", "1 ", "+1", "١", "１", "1_000", "9" * 400,
+       "0.5.5", "true", "007", ".5", "5.", "1,2", "2,1", "nan,1", "0,inf", "-1,2",
+       "align=nan", "align=-1", "align=0", "align=1,align=2", "ner=1e3", "align=0.5,ner=0.5",
+       "6-11", "0", "0-3", "9-3", "6,6", "1000", "2", "cuda:0", "cuda:-1", "gpu", "0GB",
+       "32GB", "1.5 GiB", "-1GB", "nanGB", "type:nvidia-l4;count:0",
+       "type:nvidia-l4;count:1", "type:nvidia-l4;count:nan"]
+VALUES = st.one_of(st.sampled_from(ODD), st.floats().map(repr), st.integers().map(str),
+                   st.text(max_size=8), st.lists(st.sampled_from(ODD), min_size=2,
+                                                 max_size=3).map(",".join))
+
+
+def job_with(name):
+    return next(j for j in JOBS.values() if name in {s.name for s in specs(j.options)})
+
+
+def spec_of(name):
+    return next(s for s in specs(job_with(name).options) if s.name == name)
+
+
+def test_every_numeric_option_declares_its_check():
+    assert [n for n in NUMERIC if spec_of(n).check is None] == []
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(NUMERIC), value=VALUES)
+def test_odd_numeric_values_are_refused_at_parse_time_naming_the_option(name, value):
+    """A value is either refused with one line naming its option, or it is a finite value
+    in the declared range that the Flex template's regex accepts too (and vice versa)."""
+    import math
+
+    spec = spec_of(name)
+    template = re.fullmatch(spec.template_regex, value) is not None
+    try:
+        opts, _ = parse_args(job_with(name), [f"--{name}={value}"])
+    except ConfigError as e:
+        assert str(e).startswith(f"--{name}") and "\n" not in str(e)
+        if spec.check.exact_template:  # the template refuses exactly what the job does
+            assert not template, (name, value)
+        return
+    got = getattr(opts, name)
+    assert template, (name, value)
+    if isinstance(got, float):
+        assert math.isfinite(got) and got >= 0
+    if isinstance(got, int):
+        assert got >= 0 and not isinstance(got, bool)
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_a_programmatic_value_is_checked_too(name):
+    base, _ = parse_args(job_with(name), [])
+    bad = {int: -1, float: float("nan"), str: "nan"}[spec_of(name).type]
+    with pytest.raises(ConfigError, match=f"--{name}"):
+        dataclasses.replace(base, **{name: bad})

@@ -24,7 +24,7 @@ import apache_beam as beam
 
 from xlner.guarded_files import Folder, OutputRoot, open_root, sha256_of
 from xlner.leases import release
-from xlner.publication import (LatestUnavailable, PublishRefused, latest_files, publish,
+from xlner.publication import (PublishRefused, latest_files, publish,
                                read_latest, record_run)
 from xlner.schema import output_schema
 

@@ -6,9 +6,13 @@ a truncated stream is an error, not a short file) and parsed whole, which is wha
 every sentence a stable id (file + ordinal) without relying on element order.
 
 Nothing is lost silently: a pattern that matches no file (``no_match``), a file with no
-records (``empty_file``), a file that cannot be opened or decompressed (``unreadable_file``,
-after the records read before the error) each become one read-stage dead letter with
-``record_id`` None; every bad record is its own dead letter. Ids are unique per run:
+records (``empty_file``), a file that cannot be read to its end (``unreadable_file``: not
+a regular file, cannot be opened, a read error or a truncated compressed stream mid-file;
+its record says how many records were read before the error) each become one read-stage
+dead letter with ``record_id`` None, and an unreadable file fails the run unless the
+operator accepts partial input (``xlner.summary``); every bad record is its own dead
+letter. Local files are opened by ``xlner.inputs.open_regular``, so a FIFO or a device
+reached here fails at once instead of blocking the worker. Ids are unique per run:
 default ids use the shortest unique path suffix of each file (``source_names``), and of
 several valid records with one id the first by (file path, ordinal in file) is kept, the
 others are dead-lettered ``duplicate_id``. Grouping by id also spreads the sentences of
@@ -24,13 +28,14 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from xlner.inputs import (DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOKEN_CHARS, DEFAULT_MAX_WORDS,
                           InvalidRecord, Validated, clean_text, conll_rows, hf_label_names,
-                          is_blank_id, jsonl_rows, open_binary, record_id, source_names,
-                          text_lines, validate)
+                          is_blank_id, jsonl_rows, open_binary, open_regular, record_id,
+                          source_names, text_lines, validate)
 
 FORMATS = ("auto", "conll", "panx", "jsonl", "parquet")
 _EXTENSIONS = {".conll": "conll", ".conll03": "conll", ".iob": "conll", ".iob2": "conll",
@@ -58,9 +63,22 @@ class RawRow(NamedTuple):
     index: int = 0
 
 
-def _dead(reason: str, path: str, detail: str):
+def is_local(path: str) -> bool:
+    """True for a path on this machine's filesystem (no ``gs://``-style scheme)."""
+    return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
+
+
+def open_input(path: str):
+    """An input file's undecoded bytes: local files through ``open_regular`` (regular
+    files only, never blocking), others (``gs://``) through Beam's filesystems."""
+    if is_local(path):
+        return open_regular(path)
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def _dead(reason: str, path: str, detail: str, **record):
     return dead_letter("read", reason, None, clean_text(f"{path}: {detail}"),
-                       record={"path": clean_text(path)})
+                       record={"path": clean_text(path), **record})
 
 
 class _MatchPattern(beam.DoFn):
@@ -98,15 +116,15 @@ class _ParseFile(beam.DoFn):
                 yield from self._emit(row, labels, path, n)
                 n += 1
         except Exception as e:  # noqa: BLE001 - an unreadable file is reported, not fatal
-            yield _dead("unreadable_file", path, f"{type(e).__name__}: {e}"
-                        + (f" (after {n} records, which were kept)" if n else ""))
+            yield _dead("unreadable_file", path, f"{type(e).__name__}: {e} (after {n} "
+                        "records)", records_read=n)
             return
         if n == 0:
             yield _dead("empty_file", path, f"no records in {readable.metadata.size_in_bytes} "
                         "bytes")
 
     def _text(self, readable, source, fmt):
-        with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        with open_input(readable.metadata.path) as raw:
             lines = text_lines(open_binary(raw, readable.metadata.path), self._max_line_bytes)
             rows = (jsonl_rows(lines, source) if fmt == "jsonl"
                     else conll_rows(lines, source, lang_prefix=fmt == "panx"))
@@ -116,7 +134,7 @@ class _ParseFile(beam.DoFn):
     def _parquet(self, readable, source):
         import pyarrow.parquet as pq
 
-        with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        with open_input(readable.metadata.path) as f:
             pf = pq.ParquetFile(f)
             labels = self._label_names or hf_label_names(pf.schema_arrow.metadata)
             n = 0
@@ -155,7 +173,8 @@ class _ValidateUnique(beam.DoFn):
     """
 
     def __init__(self, default_lang: str, max_words: int, require_tags: bool,
-                 max_token_chars: int):
+                 max_token_chars: int, target_langs: Optional[Sequence[str]] = None):
+        self._targets = None if target_langs is None else tuple(target_langs)
         self._lang = default_lang
         self._max_words = max_words
         self._require_tags = require_tags
@@ -167,7 +186,7 @@ class _ValidateUnique(beam.DoFn):
     def _validate(self, raw: RawRow) -> Validated:
         return validate(raw.row, default_lang=self._lang, label_names=raw.label_names,
                         max_words=self._max_words, require_tags=self._require_tags,
-                        max_token_chars=self._max_token_chars)
+                        max_token_chars=self._max_token_chars, target_langs=self._targets)
 
     def process(self, keyed):
         _, raws = keyed
@@ -176,7 +195,8 @@ class _ValidateUnique(beam.DoFn):
             try:
                 v = self._validate(raw)
             except InvalidRecord as e:
-                yield dead_letter("validate", e.reason, e.record_id, e.detail, record=e.record)
+                yield dead_letter("validate", e.reason, e.record_id, e.detail, e.lang,
+                                  record=e.record)
                 continue
             n_valid += 1
             if best is None or (raw.path, raw.index) < best_at:
@@ -210,13 +230,17 @@ class ReadLabeledSentences(beam.PTransform):
 
     ``patterns`` are local paths, globs or ``gs://`` URLs; ``input_format`` is one of
     FORMATS (``auto`` picks by extension). A file matched by two patterns is read once.
+    With ``target_langs`` every row's ``tgt_lang`` must agree with them
+    (``xlner.inputs.check_target``; the launcher checks the same rule before any work).
     """
 
     def __init__(self, patterns: Sequence[str], input_format: str = "auto",
                  label_names: Optional[Sequence[str]] = None, default_lang: str = "eng_Latn",
                  max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True,
-                 max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS):
+                 max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS,
+                 target_langs: Optional[Sequence[str]] = None):
         super().__init__()
+        self._targets = target_langs
         self._require_tags = require_tags
         if input_format not in FORMATS:
             raise ValueError(f"input_format must be one of {FORMATS}")
@@ -248,7 +272,8 @@ class ReadLabeledSentences(beam.PTransform):
             | "KeyById" >> beam.Map(lambda raw: (id_key(raw), raw))
             | "GroupById" >> beam.GroupByKey()
             | "Validate" >> beam.ParDo(_ValidateUnique(
-                self._lang, self._max_words, self._require_tags, self._max_token_chars))
+                self._lang, self._max_words, self._require_tags, self._max_token_chars,
+                self._targets))
             .with_outputs(DEAD, main="ok"))
         dead = ((matched[DEAD], parsed[DEAD], validated[DEAD])
                 | "ReadDeadLetters" >> beam.Flatten())

@@ -91,15 +91,17 @@ class WriteDeadLetters(beam.PTransform):
 
 class _WriteSummary(beam.DoFn):
     def __init__(self, folder: Folder, name: str, target_langs, static: Mapping[str, Any],
-                 allow_empty: bool, filters: Sequence[dict]):
+                 allow_empty: bool, filters: Sequence[dict], allow_partial: bool = False):
         self._folder, self._name = folder, name
+        self._allow_partial = allow_partial
         self._langs = list(target_langs)
         self._static = dict(static)
         self._allow_empty = allow_empty
         self._filters = list(filters)
 
     def process(self, tally: Tally):
-        report = tally.report(self._langs, self._allow_empty, self._filters)
+        report = tally.report(self._langs, self._allow_empty, self._filters,
+                              self._allow_partial)
         summary = {**self._static, **report, "finished_unix": int(time.time())}
         self._folder.write(self._name, json.dumps(summary, indent=2, ensure_ascii=False)
                            .encode("utf-8"))
@@ -115,10 +117,11 @@ class WriteSummary(beam.PTransform):
 
     def __init__(self, folder: Folder, target_langs: Sequence[str], static: Mapping[str, Any],
                  allow_empty: bool = False, filters: Sequence[dict] = (),
-                 filename: str = "summary.json"):
+                 filename: str = "summary.json", allow_partial: bool = False):
         super().__init__()
         self.name = filename
-        self._fn = _WriteSummary(folder, filename, target_langs, static, allow_empty, filters)
+        self._fn = _WriteSummary(folder, filename, target_langs, static, allow_empty, filters,
+                                 allow_partial)
 
     def expand(self, tallies):
         return (tallies

@@ -28,6 +28,8 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from xlner import precision
+
 METHODS = ("argmax", "itermax", "mwmf", "awesome")
 AWESOME_THRESHOLD = 1e-3
 
@@ -48,10 +50,12 @@ class SubwordSimilarity:
     tgt_norm: np.ndarray
 
     def cosine_01(self) -> np.ndarray:
-        """SimAlign's similarity: (cos + 1) / 2, in [0, 1]."""
-        denom = np.outer(self.src_norm, self.tgt_norm)
-        cos = self.dot / np.maximum(denom, 1e-12)
-        return (cos + 1.0) / 2.0
+        """SimAlign's similarity: (cos + 1) / 2, in [0, 1], on the similarity grid
+        (``xlner.precision``): every extraction method and link weight decides on it."""
+        denom = np.outer(np.asarray(self.src_norm, dtype=np.float64),
+                         np.asarray(self.tgt_norm, dtype=np.float64))
+        cos = np.asarray(self.dot, dtype=np.float64) / np.maximum(denom, 1e-12)
+        return precision.similarities((cos + 1.0) / 2.0)
 
 
 def concatenate_layers(sims: Sequence[SubwordSimilarity]) -> SubwordSimilarity:
@@ -135,7 +139,8 @@ def awesome_matrix(dot: np.ndarray, threshold: float = AWESOME_THRESHOLD) -> np.
         return e / e.sum(axis=axis, keepdims=True)
 
     dot = dot.astype(np.float64)
-    return (softmax(dot, 1) > threshold) & (softmax(dot, 0) > threshold)
+    return ((precision.similarities(softmax(dot, 1)) > threshold)
+            & (precision.similarities(softmax(dot, 0)) > threshold))
 
 
 def lift_to_words(matrix: np.ndarray, src_word_of, tgt_word_of) -> tuple[tuple[int, int], ...]:

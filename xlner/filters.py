@@ -14,6 +14,7 @@ noisy projections changes translate-train results substantially. Two kinds:
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,7 +32,7 @@ def parse_bounds(text: str, what: str) -> Optional[tuple[float, float]]:
         lo, hi = (float(v) for v in text.split(","))
     except ValueError:
         raise ValueError(f"{what}: expected LOW,HIGH (e.g. 0.5,2), not {text!r}") from None
-    if not 0 <= lo <= hi:
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo <= hi):
         raise ValueError(f"{what}: need 0 <= LOW <= HIGH, not {text!r}")
     return lo, hi
 

@@ -27,16 +27,29 @@ Hostile-input rules (issue 9), each with its reason code:
   nested deeper than MAX_NESTING are ``invalid_record``;
 * tokens longer than ``max_token_chars`` are ``token_too_long`` (they reach the models);
 * a null or empty ``id`` gets the default id ``<source>:<ordinal>``.
+
+Rows and target languages (``check_target``): a row's ``tgt_lang`` names the language the
+row is meant for. A row whose ``tgt_lang`` is not one of the job's target languages is
+``tgt_lang_not_a_target`` (the default target must never turn Greek rows into Portuguese
+data), and a given translation without ``tgt_lang`` is usable only when the job has exactly
+one target language (``translation_language_missing`` otherwise): it would be used, as it
+is, for every target.
+
+Files: local inputs are opened by :func:`open_regular`, which refuses FIFOs, devices,
+sockets and directories without ever blocking on them.
 """
 
 from __future__ import annotations
 
 import bz2
+import fcntl
 import io
 import json
 import lzma
 import math
+import os
 import re
+import stat
 import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Optional, Sequence
@@ -72,13 +85,14 @@ class InvalidRecord(ValueError):
     """
 
     def __init__(self, reason: str, detail: str, record_id: Optional[str] = None,
-                 record: Any = None):
+                 record: Any = None, lang: Optional[str] = None):
         detail = clean_text(detail)
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.record_id = record_id
         self.record = record
+        self.lang = None if lang is None else clean_text(lang)  # the language it concerns
 
     def __setattr__(self, name, value):
         if name == "record_id" and isinstance(value, str):
@@ -198,6 +212,39 @@ def compression_of(path: str) -> Optional[str]:
         if name.endswith(suffix):
             return suffix
     return None
+
+
+class NotRegularFile(OSError):
+    """An input path that is not a regular file (FIFO, device, socket, directory)."""
+
+
+def file_kind(mode: int) -> Optional[str]:
+    """What a non-regular file is, in words; None for a regular file."""
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def open_regular(path: str) -> BinaryIO:
+    """A local input file opened for reading; anything but a regular file is refused.
+
+    Opened with ``O_NONBLOCK`` and checked with ``fstat`` on the open descriptor, so a FIFO
+    without a writer or a device (``/dev/zero`` never ends) fails at once, whatever was at
+    the path when it was checked before.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = file_kind(os.fstat(fd).st_mode)
+        if kind:
+            raise NotRegularFile(f"{path} is {kind}, not a regular file")
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def open_binary(f, path: str) -> io.BufferedReader:
@@ -507,14 +554,47 @@ def _decode_tags(raw_tags: list, label_names: Optional[Sequence[str]], rid: str)
     raise InvalidRecord("invalid_tag", "ner_tags mix types or are neither strings nor ints", rid)
 
 
+NOT_A_TARGET = "tgt_lang_not_a_target"
+LANGUAGE_MISSING = "translation_language_missing"
+
+
+def row_target(row: Mapping[str, Any]) -> Optional[str]:
+    """The language a row says it is meant for (its ``tgt_lang``); None when it names none."""
+    tgt = row.get("tgt_lang")
+    if tgt is None or tgt == "":
+        return None
+    if not isinstance(tgt, str):
+        raise InvalidRecord("invalid_record", f"tgt_lang must be a string, not "
+                            f"{type(tgt).__name__}")
+    return tgt
+
+
+def has_translation(row: Mapping[str, Any]) -> bool:
+    return row.get("translation") is not None or row.get("translation_tokens") is not None
+
+
+def check_target(tgt: Optional[str], translated: bool, targets: Sequence[str]) -> None:
+    """Refuse a row whose ``tgt_lang`` (``tgt``) disagrees with the job's target languages,
+    or whose given translation (``translated``) names no language when there are several."""
+    if tgt is not None and tgt not in targets:
+        raise InvalidRecord(NOT_A_TARGET, f"the row is meant for {tgt} (its tgt_lang), which "
+                            f"is not one of --target_langs={','.join(targets)}", lang=tgt)
+    if tgt is None and translated and len(targets) != 1:
+        raise InvalidRecord(LANGUAGE_MISSING, "the row carries a translation without "
+                            "tgt_lang, and --target_langs names "
+                            f"{len(targets)} languages ({','.join(targets)})")
+
+
 def validate(row: Mapping[str, Any], *, default_lang: str,
              label_names: Optional[Sequence[str]] = None,
              max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True,
-             max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS) -> Validated:
+             max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS,
+             target_langs: Optional[Sequence[str]] = None) -> Validated:
     """Turn a parsed row into a LabeledSentence with IOB2 tags, or raise InvalidRecord.
 
     With ``require_tags=False`` (the source will be labelled by NER) rows need only
-    ``tokens``; their tags start as all ``O``. Raises nothing but InvalidRecord, whatever
+    ``tokens``; their tags start as all ``O``. With ``target_langs`` the row's ``tgt_lang``
+    must agree with them (``check_target``). Raises nothing but InvalidRecord, whatever
     the row holds.
     """
     rid = None
@@ -545,6 +625,8 @@ def validate(row: Mapping[str, Any], *, default_lang: str,
         except InvalidTags as e:
             raise InvalidRecord(e.reason, e.detail, rid) from None
         given = _given_translations(row, rid, max_token_chars)
+        if target_langs is not None:
+            check_target(row_target(row), bool(given), target_langs)
         lang = str(row.get("src_lang") or row.get("lang") or default_lang)
     except InvalidRecord as e:
         e.record_id = rid
@@ -570,8 +652,7 @@ def _given_translations(row: Mapping[str, Any], rid: str,
             raise InvalidRecord("invalid_record", "translation_tokens is empty", rid)
         _check_words(tokens, "translation token", rid, max_token_chars)
         tokens = tuple(tokens)
-    tgt = row.get("tgt_lang")
-    return (GivenTranslation(lang=str(tgt) if tgt else None, text=text, tokens=tokens),)
+    return (GivenTranslation(lang=row_target(row), text=text, tokens=tokens),)
 
 
 def safe_view(value: Any, depth: int = 0) -> Any:

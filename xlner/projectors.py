@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Mapping, Optional, Protocol
 
-from xlner import defaults, matching
+from xlner import defaults, matching, precision
 from xlner.bio import spans_to_tags
 from xlner.candidates import ner_candidates, ngram_candidates
 from xlner.heuristic import project_heuristic
@@ -168,9 +168,11 @@ class CandidateProjector:
                 raise ValueError("the NER-model score needs the target's word probabilities")
             labels, probs = pair.tgt_word_probs
             mats["ner"] = ner_model_scores(pair.src_spans, cands, probs, labels)
-        if list(weights) == ["align"] and weights["align"] == 1.0:
-            return mats["align"]
-        return fuse(mats, weights)
+        scores = (mats["align"] if list(weights) == ["align"] and weights["align"] == 1.0
+                  else fuse(mats, weights))
+        scores.data = precision.scores(scores.data)  # matching decides on the stated grid
+        scores.eliminate_zeros()
+        return scores
 
     @property
     def direct(self) -> bool:
@@ -194,9 +196,10 @@ class CandidateProjector:
         cap = self.max_words
         if cap is None and writes_without_spaces(pair.tgt_lang):
             cap = NO_SPACE_MAX_WORDS
-        entries = ngram_alignment_entries(pair.src_spans, pair.tgt_words,
-                                          alignments[self.align_method], cap,
-                                          weights=self._link_weights(link_scores))
+        entries = [(precision.score(score), p, s, e) for score, p, s, e in
+                   ngram_alignment_entries(pair.src_spans, pair.tgt_words,
+                                           alignments[self.align_method], cap,
+                                           weights=self._link_weights(link_scores))]
         score_of = {(p, s, e): score for score, p, s, e in entries}
         select = matching.greedy_select if self.matching == "greedy" else matching.ilp_select
         return _entities(pair, [(p, s, e, score_of[(p, s, e)])

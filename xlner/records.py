@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
+from xlner import precision
+
 Alignment = tuple[tuple[int, int], ...]
 
 
@@ -259,6 +261,12 @@ class ProjectedEntity:
     source_index: Optional[int] = None
     score: Optional[float] = None
     length_ratio: Optional[float] = None
+
+    def __post_init__(self):  # stored and filtered at the stated precision, never noise
+        for name in ("score", "length_ratio"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, precision.score(value))
 
     @property
     def span(self) -> Span:

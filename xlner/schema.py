@@ -38,7 +38,10 @@ Entity confidence: ``score`` is the matching score for candidate methods (alignm
 score, or the fused score), the fraction of the source entity's words aligned into the
 span for the heuristic, the fuzzy-match ratio for EasyProject, null for model transfer;
 ``length_ratio`` is the span's length over the source entity's; ``source_index`` the
-source entity (0-based, in order), null for model transfer.
+source entity (0-based, in order), null for model transfer. Both floats are rounded to 6
+decimals (``xlner.precision.SCORE_DECIMALS``) before they decide a match or a filter and
+before they are stored, so they do not depend on how sentences were batched (float32 keeps
+distinct 6-decimal values below 8 apart; Dice scores above 8 need many-to-many links).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ the same interface.
 
 from __future__ import annotations
 
+import math
 from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -168,18 +169,27 @@ def ner_model_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
 SCORES = ("align", "ner")
 
 
-def parse_weights(spec: str) -> tuple[tuple[str, float], ...]:
-    """``"align=0.5,ner=0.5"`` -> (("align", 0.5), ("ner", 0.5)); unknown names raise."""
-    out = []
+def parse_weights(spec: str, what: str = "score weights") -> tuple[tuple[str, float], ...]:
+    """``"align=0.5,ner=0.5"`` -> (("align", 0.5), ("ner", 0.5)); unknown or repeated
+    names, weights that are not finite numbers >= 0, and all-zero weights raise."""
+    out: dict[str, float] = {}
     for item in (s.strip() for s in spec.split(",") if s.strip()):
         name, sep, value = item.partition("=")
         if not sep or name not in SCORES:
-            raise ValueError(f"score weight {item!r}: expected name=weight with name in "
-                             f"{SCORES}")
-        out.append((name, float(value)))
-    if not any(w for _, w in out):
-        raise ValueError(f"score weights {spec!r} are all zero")
-    return tuple(out)
+            raise ValueError(f"{what}: {item!r} is not name=weight with name in {SCORES}")
+        if name in out:
+            raise ValueError(f"{what}: {name} is given twice in {spec!r}")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"{what}: the weight of {name} must be a finite number >= 0, "
+                             f"not {value!r}")
+        out[name] = weight
+    if not any(out.values()):
+        raise ValueError(f"{what}: {spec!r} gives no score a weight above zero")
+    return tuple(out.items())
 
 
 def format_weights(weights: tuple[tuple[str, float], ...]) -> str:

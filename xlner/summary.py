@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Iterable, Optional
 
 from xlner.bio import entity_types, label_list
+from xlner.inputs import LANGUAGE_MISSING, NOT_A_TARGET
 from xlner.metrics import Counts, proj_ratio_term, sentence_counts
 
 # Stages where a record is rejected before it is valid; their dead letters are counted as
@@ -28,7 +30,7 @@ class LangTally:
     written: int = 0
     entities_in: Counter = field(default_factory=Counter)
     entities_out: Counter = field(default_factory=Counter)
-    proj_ratio_sum: float = 0.0
+    proj_ratio_sum: Fraction = Fraction(0)  # exact: the same in any combine order
     origins: Counter = field(default_factory=Counter)
     gold: Optional[Counts] = None  # projection vs gold target tags, when the input has them
     entities_filtered: int = 0  # removed by --min_entity_score
@@ -47,6 +49,33 @@ class LangTally:
 EXAMPLES_PER_REASON = 2
 # Dead-letter reasons that mean an input file held nothing to read.
 EMPTY_INPUT_REASONS = ("empty_file", "no_match")
+# The read-stage reason of a file that could not be read to its end.
+UNREADABLE = "unreadable_file"
+
+
+def input_problems(dead: Counter, unread: dict, targets: list, allow_partial: bool
+                   ) -> list[str]:
+    """Why the input itself makes a run fail, one line each: rows meant for a language the
+    run does not make, translations whose language is unknown, files read in part."""
+    out = []
+    outside = sorted({lang for (_, reason, lang) in dead if reason == NOT_A_TARGET})
+    if outside:
+        n = sum(c for (_, r, _), c in dead.items() if r == NOT_A_TARGET)
+        out.append(f"{n} input row(s) are meant for {','.join(outside)} (their tgt_lang), "
+                   f"which --target_langs={','.join(targets)} does not include: give "
+                   f"--target_langs={','.join(outside)} (or {','.join(targets + outside)})")
+    missing = sum(c for (_, r, _), c in dead.items() if r == LANGUAGE_MISSING)
+    if missing:
+        out.append(f"{missing} input row(s) carry a translation without tgt_lang while "
+                   f"--target_langs names {len(targets)} languages: give each such row its "
+                   "tgt_lang, or run one target language at a time")
+    if unread and not allow_partial:
+        path, (records, error) = sorted(unread.items())[0]
+        more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+        out.append(f"{len(unread)} input file(s) could not be read to their end: {path}"
+                   f"{more} ({error}); --allow_partial_input accepts the "
+                   f"{sum(r for r, _ in unread.values())} record(s) read before the error")
+    return out
 
 
 def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool,
@@ -80,8 +109,11 @@ class Tally:
     # (stage, reason) -> the smallest record ids (deterministic in any combine order)
     examples: dict = field(default_factory=dict)
     langs: dict = field(default_factory=dict)  # lang -> LangTally
+    # input files not read to their end: path -> (records read before the error, error)
+    unread: dict = field(default_factory=dict)
 
     def add(self, o: "Tally") -> "Tally":
+        self.unread.update(o.unread)
         self.read += o.read
         self.valid += o.valid
         self.repaired += o.repaired
@@ -100,9 +132,13 @@ class Tally:
 
     @staticmethod
     def of_dead(stage: str, reason: str, lang: Optional[str],
-                record_id: Optional[str] = None) -> "Tally":
+                record_id: Optional[str] = None, record=None, detail: str = "") -> "Tally":
         examples = {(stage, reason): (record_id,)} if record_id is not None else {}
-        return Tally(dead=Counter({(stage, reason, lang or ""): 1}), examples=examples)
+        t = Tally(dead=Counter({(stage, reason, lang or ""): 1}), examples=examples)
+        if reason == UNREADABLE and isinstance(record, dict) and "path" in record:
+            error = detail.split(": ", 1)[-1] if detail.startswith(record["path"]) else detail
+            t.unread = {record["path"]: (int(record.get("records_read") or 0), error)}
+        return t
 
     @staticmethod
     def of_written(lang: str, src_tags, tgt_tags, origin: str,
@@ -112,7 +148,7 @@ class Tally:
             written=1,
             entities_in=entity_types(src_tags),
             entities_out=entity_types(tgt_tags),
-            proj_ratio_sum=proj_ratio_term(src_tags, tgt_tags),
+            proj_ratio_sum=Fraction(proj_ratio_term(src_tags, tgt_tags)),
             origins=Counter({origin: 1}),
         )
         if gold_tags is not None:
@@ -130,9 +166,12 @@ class Tally:
                 for (stage, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def report(self, target_langs: Iterable[str], allow_empty: bool = False,
-               filters: Iterable[dict] = ()) -> dict:
+               filters: Iterable[dict] = (), allow_partial: bool = False) -> dict:
         """The summary document; ``problems`` lists why the run must not count as a
-        success (an empty language or input file is one unless ``allow_empty``)."""
+        success (an empty language or input file is one unless ``allow_empty``, an input
+        file read in part unless ``allow_partial``, rows meant for another language
+        always)."""
+        target_langs = list(target_langs)
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
         rejected = sum(n for (stage, _, _), n in self.dead.items() if stage in REJECTED_STAGES)
         dead_by_reason: dict = {}
@@ -154,7 +193,7 @@ class Tally:
                 "entities_out": dict(sorted(lt.entities_out.items())),
                 "entities_in_total": sum(lt.entities_in.values()),
                 "entities_out_total": sum(lt.entities_out.values()),
-                "proj_ratio": lt.proj_ratio_sum / lt.written if lt.written else None,
+                "proj_ratio": float(lt.proj_ratio_sum / lt.written) if lt.written else None,
                 "translation_origin": dict(sorted(lt.origins.items())),
                 "entities_filtered": lt.entities_filtered,
             }
@@ -175,7 +214,10 @@ class Tally:
             "dead_letter_reasons": self.reasons(),
             "accounting_balanced": balanced,
             "languages": langs,
-            "problems": problems(balanced, langs, self.reasons(), allow_empty, rejected),
+            "incomplete_inputs": [{"path": p, "records_read": n, "error": e}
+                                  for p, (n, e) in sorted(self.unread.items())],
+            "problems": input_problems(self.dead, self.unread, target_langs, allow_partial)
+            + problems(balanced, langs, self.reasons(), allow_empty, rejected),
             "filters": [self._filter_effect(f) for f in filters],
         }
 

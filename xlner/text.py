@@ -3,7 +3,11 @@
 The splitter is Unicode-aware (letters, combining marks and digits of every script form
 words; scripts written without spaces give one word per grapheme, as PAN-X tokenises
 Chinese, Japanese and Thai) and records character offsets so every target word can be
-traced back into the translation text.
+traced back into the translation text. A word is always an exact substring of the text:
+nothing is normalised, and the invisible joiners that are part of how words are spelt
+(ZWJ and ZWNJ in Sinhala, Persian and the Indic scripts, the soft hyphen, the word
+joiner) stay inside the word they touch instead of splitting it. Only whitespace and other
+format characters between words (a zero-width space, a byte-order mark) are dropped.
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ import regex
 # Scripts that do not separate words with spaces: one grapheme cluster per word.
 _NO_SPACE_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Tibetan}"
 _WORD_CHARS = r"\p{L}\p{M}\p{N}"
+# Format characters that belong to the spelling of a word: ZWNJ (Persian می‌خواهم), ZWJ
+# (Sinhala ශ්‍රී, Malayalam chillu, Indic conjuncts), soft hyphen, word joiner.
+JOINERS = "\u200c\u200d\u00ad\u2060"
+_LETTER = rf"(?![{_NO_SPACE_SCRIPTS}])[{_WORD_CHARS}]"
 _WORD_RE = regex.compile(
     rf"""
     (?=[{_NO_SPACE_SCRIPTS}])\X                     # one grapheme of a no-space script
-    | \p{{N}}+(?:[.,:/]\p{{N}}+)*                     # numbers: 1,000.50  12:30  3/4
-    | (?:(?![{_NO_SPACE_SCRIPTS}])[{_WORD_CHARS}])+
-      (?:['’\-](?:(?![{_NO_SPACE_SCRIPTS}])[{_WORD_CHARS}])+)*   # words, with inner ' and -
+    | [{JOINERS}]*\p{{N}}(?:[{JOINERS}]*\p{{N}})*
+      (?:[{JOINERS}]*[.,:/][{JOINERS}]*\p{{N}}(?:[{JOINERS}]*\p{{N}})*)*   # numbers: 1,000.50  12:30  3/4
+    | [{JOINERS}]*{_LETTER}(?:{_LETTER}|[{JOINERS}])*
+      (?:['’\-][{JOINERS}]*{_LETTER}(?:{_LETTER}|[{JOINERS}])*)*   # words, inner ' and -
     | \X                                            # any other visible grapheme
     """,
     regex.VERBOSE,

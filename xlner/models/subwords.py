@@ -7,6 +7,16 @@ windows at word boundaries when they exceed the model's maximum, sorted by their
 length and run in sub-batches under a padded-token budget, so padding stays small however
 the caller batched them; the per-window outputs are concatenated back per sentence.
 Nothing is truncated silently.
+
+Every forward pass has a canonical shape, so a sentence's vectors never depend on what it
+was batched with (the worker count, the bundle, the other sentences of the call): BLAS
+kernels choose their blocking by the shape of the whole batch, and the same sentence in a
+batch of 4 rows or of 16 gets different last bits (measured on the embedded encoder), which
+then decide ties between alignment links and scores. A pass is ``rows_of(width)`` x
+``width``: the width is the longest chunk plus at least one padding column (every pass
+takes the masked attention path), rounded up to a multiple of ``WIDTH_STEP``; the row count
+depends on the width alone, and dummy rows fill the last pass of each width. The same
+sentence, machine and software then give the same bits (``tests/test_determinism.py``).
 """
 
 from __future__ import annotations
@@ -15,25 +25,30 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-DEFAULT_MAX_TOKENS = 8192  # padded subwords per forward pass
+DEFAULT_MAX_TOKENS = 8192  # padded subwords per forward pass on an accelerator
+CPU_MAX_TOKENS = 1024  # on a CPU: smaller passes, fewer dummy rows
+WIDTH_STEP = 32  # pass widths are multiples of this: few distinct shapes
 
 
 class WindowedWordEncoder:
     """Tokenise word lists and run ``forward(input_ids, attention_mask) -> [B, T, ...]``."""
 
     def __init__(self, tokenizer, max_positions: int, device: str,
-                 max_tokens: int = DEFAULT_MAX_TOKENS):
+                 max_tokens: Optional[int] = None):
         import torch
 
         self.tokenizer = tokenizer
         limit = min(getattr(tokenizer, "model_max_length", 512) or 512, max_positions, 512)
-        self.window = limit - 2  # room for the two special tokens
+        self.limit = limit
+        self.window = limit - 3  # room for the two special tokens and one padding column
         self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None \
             else tokenizer.bos_token_id
         self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None \
             else tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id or 0
         self.device = device
+        if max_tokens is None:
+            max_tokens = CPU_MAX_TOKENS if str(device) == "cpu" else DEFAULT_MAX_TOKENS
         self.max_tokens = max(max_tokens, limit)
         self._torch = torch
 
@@ -69,17 +84,26 @@ class WindowedWordEncoder:
             start = end
         return spans
 
-    def _sub_batches(self, lengths: Sequence[int]) -> list[list[int]]:
-        """Chunk indices, sorted by length, grouped so count x longest <= max_tokens."""
+    def width_of(self, length: int) -> int:
+        """The canonical pass width of a chunk: at least one padding column, a multiple of
+        WIDTH_STEP, at most the model's limit (chunks are shorter than it)."""
+        return min(-(-(length + 1) // WIDTH_STEP) * WIDTH_STEP, self.limit)
+
+    def rows_of(self, width: int) -> int:
+        """The row count of every pass of ``width`` (a function of the width alone)."""
+        return max(1, self.max_tokens // width)
+
+    def _sub_batches(self, lengths: Sequence[int]) -> list[tuple[list[int], int]]:
+        """(chunk indices, pass width): chunks of one canonical width, sorted by length,
+        at most ``rows_of(width)`` per pass."""
         order = sorted(range(len(lengths)), key=lambda r: lengths[r])
-        batches, batch = [], []
+        batches: list[tuple[list[int], int]] = []
         for r in order:
-            if batch and (len(batch) + 1) * lengths[r] > self.max_tokens:
-                batches.append(batch)
-                batch = []
-            batch.append(r)
-        if batch:
-            batches.append(batch)
+            width = self.width_of(lengths[r])
+            if (not batches or batches[-1][1] != width
+                    or len(batches[-1][0]) == self.rows_of(width)):
+                batches.append(([], width))
+            batches[-1][0].append(r)
         return batches
 
     def run(self, sentences: Sequence[Sequence[str]], forward: Callable,
@@ -99,10 +123,12 @@ class WindowedWordEncoder:
                                          dtype=np.int64))
                 owners.append(si)
         outputs: list = [None] * len(chunks)
-        for rows in self._sub_batches([len(c) for c in chunks]):
-            width = len(chunks[rows[-1]])  # sorted: the last is the longest
-            input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
+        for rows, width in self._sub_batches([len(c) for c in chunks]):
+            # every pass of this width has rows_of(width) rows: dummy [first, sep] rows fill it
+            input_ids = np.full((self.rows_of(width), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((self.rows_of(width), width), dtype=np.int64)
+            input_ids[:, :2] = np.asarray([chunks[rows[0]][0], self.sep_id])
+            mask[:, :2] = 1
             for i, r in enumerate(rows):
                 input_ids[i, :len(chunks[r])] = chunks[r]
                 mask[i, :len(chunks[r])] = 1
