@@ -4,8 +4,8 @@ type warning visible, no horizontal overflow, no console message, a screenshot w
 bars and the paper marks in their colours.
 
 Debian's ``chromium`` (``apt-get install chromium``) is enough. Without a Chromium on PATH
-the tests skip and say so, unless ``XLNER_REQUIRE_CHROMIUM=1`` (set by ``.ci/run``, which
-installs it), where a missing browser fails them.
+the tests skip and say so, unless ``XLNER_REQUIRE_CHROMIUM=1`` (set by ``make test`` where it
+can install Chromium: as root with apt-get, as in CI), where a missing browser fails them.
 """
 
 import json
@@ -25,7 +25,7 @@ if CHROMIUM is None and os.environ.get("XLNER_REQUIRE_CHROMIUM") == "1":
     raise RuntimeError("XLNER_REQUIRE_CHROMIUM=1 but no chromium on PATH")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium on PATH (Debian: apt-get install chromium; "
-                             ".ci/run installs it)")
+                             "make test installs it as root)")
 WIDTH, HEIGHT = 1280, 2400
 BAR, PAPER_MARK, WARNING = (0x4E, 0x79, 0xA7), (0xD6, 0x27, 0x28), (0xFD, 0xE8, 0xE8)
 
