@@ -12,14 +12,27 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from xlner.records import Span
-
 OUTSIDE = "O"
 # Prefixes of other span schemes that map onto IOB2 without ambiguity.
 _BEGIN_LIKE = {"B": "B", "S": "B", "U": "B"}
 _INSIDE_LIKE = {"I": "I", "E": "I", "L": "I", "M": "I"}
 # Control characters and lone surrogates: invisible in a type name, unwritable to Arrow.
 _BAD_LABEL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Span:
+    """An entity over word indices, half-open: words ``start .. end-1``."""
+
+    start: int
+    end: int
+    label: str
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def overlaps(self, other: "Span") -> bool:
+        return self.start < other.end and other.start < self.end
 
 
 class InvalidTags(ValueError):

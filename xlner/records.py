@@ -15,23 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
 from xlner import precision
+from xlner.bio import Span, spans_to_tags  # Span lives with the tags; re-exported here
 
 Alignment = tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True)
-class Span:
-    """An entity over word indices, half-open: words ``start .. end-1``."""
-
-    start: int
-    end: int
-    label: str
-
-    def __len__(self) -> int:
-        return self.end - self.start
-
-    def overlaps(self, other: "Span") -> bool:
-        return self.start < other.end and other.start < self.end
 
 
 @dataclass(frozen=True)
@@ -188,8 +174,6 @@ class SentencePair:
     def given(cls, id: str, src_lang: str, tgt_lang: str, src_words, src_spans, tgt_words,
               **target) -> "SentencePair":
         """A pair over a translation given as words (gold data, benchmarks, tests)."""
-        from xlner.bio import spans_to_tags
-
         src_words, tgt_words = tuple(src_words), tuple(tgt_words)
         record = LabeledSentence(id, src_words, spans_to_tags(src_spans, len(src_words)),
                                  src_lang)

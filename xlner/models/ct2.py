@@ -29,33 +29,17 @@ import threading
 from typing import Optional, Sequence
 
 from xlner.models.devices import resolve_device
+from xlner.models.generation import (  # noqa: F401  (re-exported)
+    COMPUTE_TYPES, CONVERTER_VERSION, resolve_compute_type)
 
 LOG = logging.getLogger(__name__)
-CONVERTER_VERSION = 1  # bump when what ensure_ct2_model writes changes
 MARKER = "xlner_ct2_source.json"  # written last: a cache entry with it is complete
-COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "float16",
-                 "bfloat16", "float32")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "sentencepiece.bpe.model", "spiece.model", "source.spm", "target.spm",
                    "vocab.json", "merges.txt", "added_tokens.json", "generation_config.json")
 
 
-def resolve_compute_type(preference: str, device: str) -> str:
-    """``auto`` -> ``int8`` on the CPU (measured 1.9x faster than CTranslate2 float32 and
-    7.8x faster than ``generate``; small token differences), ``float16`` on a GPU.
 
-    Why float16 and not int8_float16 on a GPU: the job's GPU budget goes to a 3.3B model
-    that fits many times over in a data-centre GPU's memory, so int8 weights buy little
-    (decoding at batch 32 is not weight-bandwidth bound), while int8 changes translations
-    measurably and float16 stays within rounding of the float32 model. ``benchmarks/gpu.py``
-    measures both; pass ``int8_float16`` explicitly to halve weight memory on small GPUs.
-    """
-    if preference == "auto":
-        return "float16" if device.startswith("cuda") else "int8"
-    if preference not in COMPUTE_TYPES:
-        raise ValueError(f"unknown CTranslate2 compute type {preference!r}; expected auto or "
-                         f"one of {', '.join(COMPUTE_TYPES)}")
-    return preference
 
 
 def _default_cache_dir() -> pathlib.Path:
@@ -147,7 +131,7 @@ class CTranslate2Translator:
         import ctranslate2
 
         from xlner.models.loading import open_model
-        from xlner.models.translators import GenerationSettings
+        from xlner.models.generation import GenerationSettings
 
         self.model_id = model
         self.generation = generation or GenerationSettings()
@@ -212,7 +196,7 @@ class CTranslate2Translator:
         return opts
 
     def _model_input_limit(self) -> Optional[int]:
-        from xlner.models.translators import input_limit
+        from xlner.models.generation import input_limit
 
         marker = self.path / MARKER
         positions = (json.loads(marker.read_text()).get("max_position_embeddings")
@@ -224,7 +208,7 @@ class CTranslate2Translator:
         return tid is not None and tid != self.tokenizer.unk_token_id
 
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str):
-        from xlner.models.translators import (TranslationOutput, input_too_long,
+        from xlner.models.generation import (TranslationOutput, input_too_long,
                                               truncated)
 
         has_tgt = self._has_token(tgt_lang)

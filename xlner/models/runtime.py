@@ -24,7 +24,7 @@ from xlner.models import devices
 def engine_version(engine: str) -> str:
     """The engine and the versions that decide its numbers."""
     if engine == "ctranslate2":
-        from xlner.models.ct2 import CONVERTER_VERSION
+        from xlner.models.generation import CONVERTER_VERSION
 
         return f"ctranslate2-{metadata.version('ctranslate2')}-c{CONVERTER_VERSION}"
     if engine == "marian":
@@ -44,7 +44,7 @@ def ct2_precision(compute_type: str, device: str) -> str:
     CTranslate2 then runs it (``int8`` as ``int8_float32`` for float32 weights) is fixed by
     the weights, the engine version and the device, all in the signature; a type the
     device does not support is an error here, before any model is loaded."""
-    from xlner.models.ct2 import resolve_compute_type
+    from xlner.models.generation import resolve_compute_type
 
     resolved = resolve_compute_type(compute_type, device)
     supported = devices.ct2_compute_types(device)
@@ -67,7 +67,7 @@ def translation_signature(model: str, engine: str = "hf", device: str = "auto",
 
     ``expected_fingerprint`` (the one recorded at launch, in provenance): the worker's
     copy must be those weights."""
-    from xlner.models.translators import EMBEDDED_TRANSLATOR, GenerationSettings
+    from xlner.models.generation import EMBEDDED_TRANSLATOR, GenerationSettings
 
     decoding = (generation or GenerationSettings()).describe()
     if model == EMBEDDED_TRANSLATOR:

@@ -27,61 +27,15 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from xlner.models.devices import resolve_device, resolve_dtype
+from xlner.models.generation import (  # noqa: F401  (re-exported)
+    DEFAULT_MAX_INPUT_CHARS, EMBEDDED_TRANSLATOR, ENGINES, GenerationSettings, TranslationOutput,
+    input_limit, input_too_long, truncated)
 from xlner.models.lazy import LazyModel
 
-EMBEDDED_TRANSLATOR = "embedded:marian-en-pt"
 LOG = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TranslationOutput:
-    """A translation, or why there is none (``reason`` is a short code for summaries)."""
-
-    text: Optional[str]
-    error: Optional[str] = None
-    reason: str = "translation_failed"
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    """Decoding settings; None keeps the checkpoint's defaults (the paper's choice:
-    greedy, max_length 200 for NLLB-200)."""
-
-    num_beams: Optional[int] = None
-    max_new_tokens: Optional[int] = None
-
-    def describe(self) -> str:
-        return (f"beams={self.num_beams or 'default'},max_new_tokens="
-                f"{self.max_new_tokens or 'default'}")
-
-
-# Characters the embedded Marian model accepts in one input (it reports no end-of-sentence,
-# so an input cap is the only guard there): far above any sentence of NER data.
-DEFAULT_MAX_INPUT_CHARS = 2000
-
-
-def input_too_long(length: int, limit: int, unit: str = "tokens") -> TranslationOutput:
-    return TranslationOutput(None, f"input of {length} {unit} is over the limit of {limit} "
-                                   f"{unit}; not sent to the model", "input_too_long")
-
-
-def truncated(limit: str, input_tokens: int) -> TranslationOutput:
-    return TranslationOutput(None, f"the translation reached the decoding limit ({limit}) "
-                                   f"without an end-of-sentence token, i.e. it is cut "
-                                   f"short (input: {input_tokens} tokens)",
-                             "translation_truncated")
-
-
-def input_limit(max_positions: Optional[int], tokenizer) -> Optional[int]:
-    """The model's source length limit: its position embeddings and the tokenizer's
-    ``model_max_length`` (ignored when it is transformers' "no limit" sentinel)."""
-    limits = [n for n in (max_positions, getattr(tokenizer, "model_max_length", None))
-              if isinstance(n, int) and 0 < n < 1_000_000]
-    return min(limits) if limits else None
 
 
 class EmbeddedMarianTranslator:
@@ -240,7 +194,6 @@ class HFSeq2SeqTranslator:
         return outputs
 
 
-ENGINES = ("hf", "ctranslate2")
 
 
 def build_translator(model: str, device: str = "auto", dtype: str = "auto",
