@@ -103,7 +103,7 @@ def job_defaults(*flags: str):
 def stage_matching_greedy(run: Run) -> dict:
     from benchmarks.data import fixed_length_pairs
     from benchmarks.reference_matching import reference_project, vectorised_project
-    from xlner.projectors import CandidateProjector, project_aligned
+    from xlner.projection.projectors import CandidateProjector, project_aligned
 
     pairs = fixed_length_pairs(24)
     proj = CandidateProjector("ngram", "greedy", align_method="gold", max_words=None,
@@ -142,17 +142,17 @@ def stage_matching_greedy(run: Run) -> dict:
 
 class SolverClock:
     """Seconds spent inside ``scipy.optimize.milp`` (the reference imports it from scipy,
-    ``xlner.matching`` holds its own name for it), and the total seconds of the calls
+    ``xlner.projection.matching`` holds its own name for it), and the total seconds of the calls
     it watched."""
 
     def __init__(self):
         import scipy.optimize
 
-        import xlner.matching
+        import xlner.projection.matching
 
         self.seconds, self.total = 0.0, 0.0
         self._milp = scipy.optimize.milp
-        self._modules = (scipy.optimize, xlner.matching)
+        self._modules = (scipy.optimize, xlner.projection.matching)
 
     def __enter__(self):
         def timed(*a, **k):
@@ -173,8 +173,8 @@ class SolverClock:
 
 def _ilp_same_optimum(pairs, ours_spans, reference) -> bool:
     """Our ILP's choice, scored by the reference's matrix, equals the reference's optimum."""
-    from xlner.matching import ilp_select
-    from xlner.scores import ngram_alignment_entries
+    from xlner.projection.matching import ilp_select
+    from xlner.projection.scores import ngram_alignment_entries
 
     same = True
     for aligned, spans, (chosen, scores, cands) in zip(pairs, ours_spans, reference):
@@ -206,7 +206,7 @@ def _ref_spans(aligned, chosen_fn):
 def stage_matching_ilp(run: Run) -> dict:
     from benchmarks.data import fixed_length_pairs
     from benchmarks.reference_matching import reference_ilp
-    from xlner.projectors import CandidateProjector, project_aligned
+    from xlner.projection.projectors import CandidateProjector, project_aligned
 
     pairs = fixed_length_pairs(24, run.size(10, 100))
     proj = CandidateProjector("ngram", "ilp", align_method="gold", max_words=None, n_proj=1,
@@ -308,7 +308,7 @@ def stage_translation_ct2(run: Run) -> dict:
 def stage_translation_batching(run: Run) -> dict:
     from benchmarks.models import BASE_NLLB_VOCAB, random_sentences
     from benchmarks.translation import bible_lengths, generate_at_source_length
-    from xlner.batching import approx_tokens, sort_and_batch
+    from xlner.models.batching import approx_tokens, sort_and_batch
     from xlner.models.translators import HFSeq2SeqTranslator
 
     defaults = job_defaults()
@@ -330,7 +330,7 @@ def stage_translation_batching(run: Run) -> dict:
               "decoding": f"greedy, each output forced to its source length (at most {cap})"}
     return result(timings, "sorted_token_budgeted", "unsorted_batches",
                   all(ours[t] == ref[t] for t in texts),
-                  {"batching": f"xlner.batching.sort_and_batch: length-sorted, at most {size} "
+                  {"batching": f"xlner.models.batching.sort_and_batch: length-sorted, at most {size} "
                                f"sentences and {budget} padded tokens", **common},
                   {"batching": f"input order, batches of {size}", **common}, protocol,
                   sentences=n, ours_batches=len(list(sort_and_batch(texts, approx_tokens,
@@ -375,7 +375,7 @@ def stage_alignment(run: Run) -> dict:
               "precision": "float32", "device": "cpu"}
     return result(timings, "ours", "simalign_SentenceAligner",
                   timings["ours"][1] == timings["simalign_SentenceAligner"][1],
-                  {"implementation": "WordPairEncoder.similarities + xlner.alignment.extract",
+                  {"implementation": "WordPairEncoder.similarities + xlner.projection.alignment.extract",
                    "batch": f"length-sorted, {PAIR_BATCH} pairs, {PAIR_TOKENS} padded "
                             "tokens", **common},
                   {"implementation": "simalign SentenceAligner.get_word_aligns",

@@ -5,8 +5,8 @@ table. Here the embedded encoder runs ONCE over all 566 pairs, with the same tok
 and windowing as the job (:class:`xlner.models.subwords.WindowedWordEncoder`), keeping
 every hidden layer; the subword vectors are cached in the temporary folder. Every variant is then
 pure numpy on the cached vectors, through the project's own extraction
-(:mod:`xlner.alignment`), projectors (:mod:`xlner.projectors`) and chunk scorer
-(:func:`xlner.metrics.chunks`, identical to seqeval's default mode), so a row costs seconds.
+(:mod:`xlner.projection.alignment`), projectors (:mod:`xlner.projection.projectors`) and chunk scorer
+(:func:`xlner.evaluation.metrics.chunks`, identical to seqeval's default mode), so a row costs seconds.
 
     python -m benchmarks.alignment_search [--table recommended|reproduce|ablation]
                                           [--grep TEXT] [--cache FILE.npz]
@@ -31,11 +31,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from benchmarks.data import DATA
-from xlner import alignment as al
-from xlner.bio import repair_iob2, spans_to_tags, tags_to_spans
-from xlner.metrics import chunks
-from xlner.projectors import CandidateProjector, HeuristicProjector, project_aligned
-from xlner.records import AlignedPair, SentencePair, Span
+from xlner.projection import alignment as al
+from xlner.text.bio import repair_iob2, spans_to_tags, tags_to_spans
+from xlner.evaluation.metrics import chunks
+from xlner.projection.projectors import CandidateProjector, HeuristicProjector, project_aligned
+from xlner.formats.records import AlignedPair, SentencePair, Span
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CACHE = os.path.join(tempfile.gettempdir(), "xlner-bible-e5-hidden.npz")

@@ -37,10 +37,10 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 
 from benchmarks.data import (DEV, HELDOUT, HELDOUT_BOOKS, REPORT, SELECT, alignment_path,
                              book)
-from xlner.bio import spans_to_tags, tags_to_spans
-from xlner.metrics import proj_ratio_term
-from xlner.records import Span
-from xlner.schema import decoded_rows
+from xlner.text.bio import spans_to_tags, tags_to_spans
+from xlner.evaluation.metrics import proj_ratio_term
+from xlner.formats.records import Span
+from xlner.formats.schema import decoded_rows
 
 DEFAULT_INPUT = DEV
 SPLITS = {"matthew": SELECT, "mark": REPORT, "all": SELECT + REPORT}

@@ -12,8 +12,8 @@ import json
 import os
 from typing import Optional
 
-from xlner.bio import tags_to_spans
-from xlner.records import AlignedPair, SentencePair
+from xlner.text.bio import tags_to_spans
+from xlner.formats.records import AlignedPair, SentencePair
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data", "bible-dev")

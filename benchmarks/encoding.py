@@ -13,7 +13,7 @@ PAIR_BATCH, PAIR_TOKENS = 64, 16384
 
 def similarities_in_batches(encoder, pairs) -> list:
     """``encoder.similarities`` over length-sorted batches of pairs, in input order."""
-    from xlner.batching import sort_and_batch
+    from xlner.models.batching import sort_and_batch
 
     out = [None] * len(pairs)
     index = list(range(len(pairs)))
@@ -26,7 +26,7 @@ def similarities_in_batches(encoder, pairs) -> list:
 
 def align_ours(encoder, pairs, method: str = "argmax"):
     """Our alignment in one call: the batched encoder pass, then CPU extraction."""
-    from xlner import alignment
+    from xlner.projection import alignment
 
     return [alignment.extract(sim, method) for sim in similarities_in_batches(encoder, pairs)]
 

@@ -1,7 +1,7 @@
 """What each noise filter does on real gold (the vendored data/bible-dev/dev.jsonl).
 
 Runs the translate-train job once with the default settings (no filter) and applies each
-filter setting to its written rows with the job's own filter code (``xlner.filters``),
+filter setting to its written rows with the job's own filter code (``xlner.projection.filters``),
 then scores the kept rows against ``gold_translation_tags`` (seqeval default mode): what a
 trainer would see — precision and recall of the kept labels, and how many rows and
 entities are kept; F1 also on Matthew and on Mark, the two halves of the protocol
@@ -21,12 +21,12 @@ import tempfile
 
 import pyarrow.parquet as pq
 
-from xlner.filters import Filters
-from xlner.metrics import Counts, sentence_counts
-from xlner.records import ProjectedEntity, Projection, SentencePair
+from xlner.projection.filters import Filters
+from xlner.evaluation.metrics import Counts, sentence_counts
+from xlner.formats.records import ProjectedEntity, Projection, SentencePair
 from benchmarks.data import DEV, REPORT, SELECT, book
-from xlner.bio import tags_to_spans
-from xlner.schema import decoded_rows
+from xlner.text.bio import tags_to_spans
+from xlner.formats.schema import decoded_rows
 
 SETTINGS = [
     ("none", Filters()),

@@ -12,7 +12,7 @@ random sentences with the lengths of Bible verses. Each run is named
 * engines: ``generate`` (transformers) in each of ``--precisions`` (bf16, fp16) and
   CTranslate2 in each of ``--ct2_compute_types`` (float16, int8_float16), the checkpoint
   saved in float16 and converted once;
-* order: ``sorted`` (length-sorted batches, ``xlner.batching.sort_and_batch``) or
+* order: ``sorted`` (length-sorted batches, ``xlner.models.batching.sort_and_batch``) or
   ``unsorted`` (input order), batches of exactly ``b`` sentences (no token budget);
 * output length: every row decodes exactly ``--output_tokens`` tokens, so engines compare
   like for like; and ``generate_<precision>_<order>_b<batch>_srclen``, each row forced
@@ -151,7 +151,7 @@ class Bench:
         self.outputs: dict = {}
 
     def batches(self, items, order: str, size: int):
-        from xlner.batching import approx_tokens, sort_and_batch
+        from xlner.models.batching import approx_tokens, sort_and_batch
 
         if order == "sorted":
             return list(sort_and_batch(items, approx_tokens, size, 10 ** 9))

@@ -23,9 +23,9 @@ import tempfile
 import pyarrow.parquet as pq
 
 from benchmarks.data import DEV_TRANSLATE_TEST, HELDOUT_TRANSLATE_TEST, REPORT, SELECT, book
-from xlner.evaluation import score_sentence
-from xlner.metrics import Counts
-from xlner.methods import parse
+from xlner.evaluation.scoring import score_sentence
+from xlner.evaluation.metrics import Counts
+from xlner.projection.methods import parse
 
 METHODS = "H-s-S,Cg-s-S,Cg-s-S+ilp,H-s-A,Cg-s-A,Cn-s-S,MT"
 CONFIGS = (("layer 8, Dice count (the paper's alignment settings)",

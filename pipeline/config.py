@@ -20,18 +20,18 @@ from pipeline.options import (REUSE_TRANSLATOR, SAMPLE_INPUT, ConfigError, Evalu
 from transforms.align import Align
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
                                  TranslationModelHandler)
-from xlner.publication import UnsafePath, attempt_rel, check_run_id, new_attempt
+from xlner.storage.publication import UnsafePath, attempt_rel, check_run_id, new_attempt
 from transforms.translate import TranslateTexts
-from xlner import languages as registry
-from xlner import methods as method_registry
-from xlner.filters import Filters, parse_bounds
-from xlner.methods import Method, UnknownMethod
+from xlner.text import languages as registry
+from xlner.projection import methods as method_registry
+from xlner.projection.filters import Filters, parse_bounds
+from xlner.projection.methods import Method, UnknownMethod
 from xlner.models.encoders import as_layers
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.runtime import launch_fingerprint
 from xlner.models.translators import EMBEDDED_TRANSLATOR, GenerationSettings
-from xlner.projectors import ProjectionSettings, Projector, build_projector
-from xlner.scores import parse_weights
+from xlner.projection.projectors import ProjectionSettings, Projector, build_projector
+from xlner.projection.scores import parse_weights
 
 ENGLISH = "eng_Latn"
 DEFAULT_PATTERNS = {"masakhaner2": "{data_dir}/{lang}/{split}.txt",

@@ -23,7 +23,7 @@ from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from pipeline.run import finished
 from transforms.files import join_path, read_json
-from xlner.methods import parse as parse_method
+from xlner.projection.methods import parse as parse_method
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):

@@ -34,12 +34,12 @@ from pipeline.outputs import REPORT_FILES, output_folder
 from transforms.publish import RecordRun
 from transforms.shards import WriteShards, parquet_bytes
 from transforms.write import WriteDeadLetters
-from xlner.guarded_files import Folder
-from xlner.evaluation import (Bootstrap, EvalCounts, assemble, errors_of, sample_rank,
+from xlner.storage.guarded_files import Folder
+from xlner.evaluation.scoring import (Bootstrap, EvalCounts, assemble, errors_of, sample_rank,
                               score_sentence)
-from xlner.metrics import map_labels
-from xlner.records import SentencePair, Translation, pair_key
-from xlner.report import paper_results, render_html, render_markdown
+from xlner.evaluation.metrics import map_labels
+from xlner.formats.records import SentencePair, Translation, pair_key
+from xlner.evaluation.report import paper_results, render_html, render_markdown
 
 # The options a reader of the report needs (the models and what was evaluated).
 REPORTED_OPTIONS = ("input", "data_dir", "split", "langs", "methods", "translation_model",

@@ -32,7 +32,7 @@ from transforms.split import translation_to_pair
 from transforms.translate import TranslateSentences
 from transforms.write import (WriteCard, WriteDeadLetters, WriteProjections, WriteSummary,
                               tally_written)
-from xlner.summary import REJECTED_STAGES, Tally
+from xlner.formats.summary import REJECTED_STAGES, Tally
 
 
 @dataclass

@@ -13,8 +13,8 @@ import argparse
 import json
 import sys
 
-from xlner.guarded_files import OutputRefused, open_root
-from xlner.publication import LatestUnavailable, latest_files, read_latest, sync_card
+from xlner.storage.guarded_files import OutputRefused, open_root
+from xlner.storage.publication import LatestUnavailable, latest_files, read_latest, sync_card
 
 
 def main(argv=None) -> int:

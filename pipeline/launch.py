@@ -19,7 +19,7 @@ from xlner.models.checks import model_problem
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
 from xlner.models.translators import EMBEDDED_TRANSLATOR
-from xlner.publication import checkpoint
+from xlner.storage.publication import checkpoint
 
 LOG = logging.getLogger("xlner")
 # Our own errors, as they appear inside a runner's wrapped exception text.

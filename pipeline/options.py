@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar, Optional, Sequence
 
-from xlner import alignment, defaults
-from xlner.methods import DIRECTIONS, MATCHINGS, PROJECTIONS
+from xlner.projection import alignment
+
+from xlner import defaults
+from xlner.projection.methods import DIRECTIONS, MATCHINGS, PROJECTIONS
 from xlner.models.ct2 import COMPUTE_TYPES
-from xlner.projectors import LINK_WEIGHTINGS
-from xlner.scores import format_weights
+from xlner.projection.projectors import LINK_WEIGHTINGS
+from xlner.projection.scores import format_weights
 from xlner.models.translators import ENGINES
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER

@@ -16,10 +16,10 @@ import json
 import logging
 
 from pipeline.options import ConfigError
-from xlner.card import CARD, CARD_MARKER
-from xlner.guarded_files import LOCK, Folder, OutputRefused, OutputRoot, open_root, sha256_of
-from xlner.leases import holder_record, release, take
-from xlner.publication import (ATTEMPT, LATEST, LEASE, MANIFEST, LatestUnavailable,
+from xlner.formats.card import CARD, CARD_MARKER
+from xlner.storage.guarded_files import LOCK, Folder, OutputRefused, OutputRoot, open_root, sha256_of
+from xlner.storage.leases import holder_record, release, take
+from xlner.storage.publication import (ATTEMPT, LATEST, LEASE, MANIFEST, LatestUnavailable,
                                attempt_rel, lease_rel, run_rel, sync_card)
 
 LOG = logging.getLogger("xlner")

@@ -3,7 +3,7 @@ files, and the rows' ``tgt_lang`` agree with ``--target_langs``.
 
 The language scan reads only what it needs: JSON-lines files line by line, parsing only
 lines that mention ``tgt_lang`` or a translation (up to ``SCAN_BYTES`` in all; beyond
-that the job's own guard, the same rule in ``xlner.inputs.check_target``, sees every row),
+that the job's own guard, the same rule in ``xlner.formats.inputs.check_target``, sees every row),
 Parquet files only their ``tgt_lang`` column (and the translation columns only when a
 missing ``tgt_lang`` matters). A file it cannot read is left to the job, which reports it
 with the file's name. CoNLL-style files carry no ``tgt_lang``.
@@ -23,7 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import ConfigError
 from transforms.read import detect_format, is_local, open_input
-from xlner.inputs import (LANGUAGE_MISSING, NOT_A_TARGET, InvalidRecord, check_target,
+from xlner.formats.inputs import (LANGUAGE_MISSING, NOT_A_TARGET, InvalidRecord, check_target,
                           file_kind, has_translation, open_binary, row_target, text_lines)
 
 LOG = logging.getLogger("xlner")

@@ -16,7 +16,7 @@ from pipeline.graph import build_translate_train
 from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from transforms.files import join_path, read_json
-from xlner.card import load_line
+from xlner.formats.card import load_line
 
 
 def read_summary(output: str) -> tuple[Optional[dict], str]:

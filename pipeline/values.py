@@ -23,9 +23,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from xlner.filters import parse_bounds
+from xlner.projection.filters import parse_bounds
 from xlner.models.encoders import as_layers
-from xlner.scores import SCORES, parse_weights
+from xlner.projection.scores import SCORES, parse_weights
 
 _DECIMAL = r"(0|[1-9][0-9]{0,8})(\.[0-9]+)?"
 _LAYER = r"[1-9][0-9]{0,2}"

@@ -11,7 +11,7 @@ from typing import Sequence
 from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler,
                                  TranslationModelHandler)
 from xlner.models.translators import TranslationOutput
-from xlner.records import Span
+from xlner.formats.records import Span
 
 FAIL = "FAIL"  # a text or word that makes the fake model raise
 FAKE_SIGNATURE = '{"model": "fake"}'  # the translation signature of the echo translator
@@ -112,7 +112,7 @@ def fake_texts(cache=None):
 
 
 def sentence(sid, words, tags=None, **kw):
-    from xlner.records import LabeledSentence
+    from xlner.formats.records import LabeledSentence
 
     return LabeledSentence(sid, tuple(words), tuple(tags or ["O"] * len(words)), "eng_Latn",
                            **kw)

@@ -8,7 +8,7 @@ import os
 import pyarrow.parquet as pq
 
 from pipeline.run import run
-from xlner.schema import decoded_rows
+from xlner.formats.schema import decoded_rows
 
 
 def run_job(output, *args, runner="FnApiRunner"):
@@ -50,7 +50,7 @@ def write_jsonl(path, rows):
 
 def make_pair(id, src_lang, tgt_lang, src_words, src_spans, tgt_words, **target):
     """A SentencePair over a given translation (``target``: tgt_spans, tgt_word_probs)."""
-    from xlner.records import SentencePair
+    from xlner.formats.records import SentencePair
 
     return SentencePair.given(id, src_lang, tgt_lang, src_words, src_spans, tgt_words,
                               **target)
@@ -58,7 +58,7 @@ def make_pair(id, src_lang, tgt_lang, src_words, src_spans, tgt_words, **target)
 
 def project(projector, aligned):
     """A projector's (tags, spans) for an AlignedPair (entities reduced to their spans)."""
-    from xlner.projectors import project_aligned
+    from xlner.projection.projectors import project_aligned
 
     tags, entities = project_aligned(projector, aligned)
     return tags, tuple(getattr(e, "span", e) for e in entities)

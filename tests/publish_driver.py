@@ -10,9 +10,9 @@ import io
 import json
 import sys
 
-from xlner.guarded_files import Folder, OutputRefused, open_root, sha256_of
-from xlner.leases import holder_record, take
-from xlner.publication import (ATTEMPT, PublishRefused, attempt_rel, checkpoint, lease_rel,
+from xlner.storage.guarded_files import Folder, OutputRefused, open_root, sha256_of
+from xlner.storage.leases import holder_record, take
+from xlner.storage.publication import (ATTEMPT, PublishRefused, attempt_rel, checkpoint, lease_rel,
                                new_attempt, publish, record_run, sync_card)
 
 LANG = "por_Latn"

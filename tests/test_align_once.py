@@ -11,9 +11,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.fakes import FAIL, FakeEncoderHandler, HashEncoder, counter
 from tests.helpers import make_pair
 from transforms.align import Align
-from xlner import alignment
+from xlner.projection import alignment
 from xlner.models.encoders import pair_similarity
-from xlner.records import Span
+from xlner.formats.records import Span
 
 ENGLISH = [["Ana", "lives", "in", "Lisbon", "."], ["Rui", "works", "in", "Porto"],
            ["Ana", "met", "Rui", "."], ["Lisbon"]]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from simalign import SentenceAligner
 
-from xlner.alignment import (SubwordSimilarity, argmax_matrix, awesome_matrix, extract,
+from xlner.projection.alignment import (SubwordSimilarity, argmax_matrix, awesome_matrix, extract,
                              itermax_matrix, lift_to_words, mwmf_matrix)
 
 shapes = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2 ** 31 - 1))

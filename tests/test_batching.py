@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from tests.fakes import test_pipeline
 from transforms.batching import SortAndBatchByKey
-from xlner.batching import sort_and_batch
+from xlner.models.batching import sort_and_batch
 
 
 @settings(max_examples=200, deadline=None)

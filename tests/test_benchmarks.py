@@ -50,7 +50,7 @@ def test_both_sides_get_the_same_warmup_and_repeats_interleaved():
 def test_vectorised_reference_picks_what_the_literal_reference_picks(max_words, n_proj):
     from benchmarks.data import bible_rows
     from benchmarks.reference_matching import reference_project, vectorised_project
-    from xlner.bio import tags_to_spans
+    from xlner.text.bio import tags_to_spans
 
     rows = bible_rows()
     for r in rows:
@@ -60,7 +60,7 @@ def test_vectorised_reference_picks_what_the_literal_reference_picks(max_words, 
         assert vectorised_project(*args) == reference_project(*args), r["id"]
     # stop words split candidates in both
     words = ["Ana", "!", "mora", "em", "Lisboa", "?"]
-    args = ([__import__("xlner.records").records.Span(0, 1, "PER")], words, [(0, 0), (0, 2)],
+    args = ([__import__("xlner.formats.records").formats.records.Span(0, 1, "PER")], words, [(0, 0), (0, 2)],
             1)
     assert vectorised_project(*args) == reference_project(*args) == [(0, 1, "PER")]
 

@@ -1,9 +1,9 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from xlner.bio import (InvalidTags, is_iob2, label_list, repair_iob2, spans_to_tags,
+from xlner.text.bio import (InvalidTags, is_iob2, label_list, repair_iob2, spans_to_tags,
                        tags_to_spans)
-from xlner.records import Span
+from xlner.formats.records import Span
 
 
 def test_leading_inside_tag_becomes_begin():

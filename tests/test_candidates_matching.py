@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from benchmarks.reference_matching import reference_greedy, reference_project
-from xlner.bio import is_iob2, spans_to_tags, tags_to_spans
-from xlner.candidates import ner_candidates, ngram_candidates
-from xlner.matching import (bipartite_match, greedy_match, greedy_select, ilp_match,
+from xlner.text.bio import is_iob2, spans_to_tags, tags_to_spans
+from xlner.projection.candidates import ner_candidates, ngram_candidates
+from xlner.projection.matching import (bipartite_match, greedy_match, greedy_select, ilp_match,
                             ilp_select, total_score)
-from xlner.projectors import CandidateProjector, HeuristicProjector
+from xlner.projection.projectors import CandidateProjector, HeuristicProjector
 from tests.helpers import make_pair, project
-from xlner.records import AlignedPair, Span
-from xlner.scores import alignment_scores, fuse, ner_model_scores, ngram_alignment_entries
+from xlner.formats.records import AlignedPair, Span
+from xlner.projection.scores import alignment_scores, fuse, ner_model_scores, ngram_alignment_entries
 
 
 def test_ngrams_are_ordered_by_start_then_length_and_skip_stop_words():
@@ -133,7 +133,7 @@ def aligned_pairs(draw):
     n_tgt = draw(st.integers(1, 8))
     tags = draw(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC"]), min_size=n_src,
                          max_size=n_src))
-    from xlner.bio import repair_iob2
+    from xlner.text.bio import repair_iob2
     spans = tags_to_spans(repair_iob2(tags).tags)
     links = tuple(sorted(set(draw(st.lists(st.tuples(st.integers(0, n_src - 1),
                                                      st.integers(0, n_tgt - 1)),
@@ -270,7 +270,7 @@ def projection_instances(draw):
     n_tgt = draw(st.integers(1, 12))
     tags = draw(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]),
                          min_size=n_src, max_size=n_src))
-    from xlner.bio import repair_iob2
+    from xlner.text.bio import repair_iob2
     spans = tags_to_spans(repair_iob2(tags).tags)
     words = tuple(draw(st.lists(st.sampled_from(["w", "w", "w", "!", "?"]), min_size=n_tgt,
                                 max_size=n_tgt)))

@@ -13,9 +13,9 @@ from transforms.align import Align
 from transforms.ner import LabelSentences, TagTargets, TagWords
 from transforms.translate import TranslateTexts
 from xlner import defaults
-from xlner.methods import Method
+from xlner.projection.methods import Method
 from xlner.models.encoders import WordPairEncoder, as_layers
-from xlner.projectors import (CandidateProjector, HeuristicProjector, ProjectionSettings,
+from xlner.projection.projectors import (CandidateProjector, HeuristicProjector, ProjectionSettings,
                               build_projector)
 
 

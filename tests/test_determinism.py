@@ -76,12 +76,12 @@ def test_a_sentence_encodes_to_the_same_bits_in_any_batch(tiny_bert):
 
 def test_stored_scores_do_not_depend_on_batch_composition(tiny_bert):
     """The scores a projection stores, from pairs encoded in differently composed batches."""
-    from xlner.alignment import extract, link_similarities
-    from xlner.bio import tags_to_spans
-    from xlner.methods import Method
+    from xlner.projection.alignment import extract, link_similarities
+    from xlner.text.bio import tags_to_spans
+    from xlner.projection.methods import Method
     from xlner.models.encoders import WordPairEncoder, pair_similarity
-    from xlner.projectors import ProjectionSettings, build_projector
-    from xlner.records import SentencePair
+    from xlner.projection.projectors import ProjectionSettings, build_projector
+    from xlner.formats.records import SentencePair
 
     enc = WordPairEncoder(tiny_bert, layer=2, device="cpu")
     with open(DEV, encoding="utf-8") as f:
@@ -117,7 +117,7 @@ def test_stored_scores_do_not_depend_on_batch_composition(tiny_bert):
 @pytest.mark.parametrize("value, expected", [(0.1234564, 0.123456), (1 / 3, 0.333333),
                                              (-0.0, 0.0), (2.0000004, 2.0)])
 def test_scores_are_stored_at_the_stated_precision(value, expected):
-    from xlner.records import ProjectedEntity
+    from xlner.formats.records import ProjectedEntity
 
     e = ProjectedEntity(0, 1, "PER", 0, value, value)
     assert e.score == expected and e.length_ratio == expected

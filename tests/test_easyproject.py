@@ -8,8 +8,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.fakes import FAIL, fake_texts, sentence, test_pipeline
 from tests.helpers import make_pair
 from transforms.easyproject import BackTranslate, EasyProject
-from xlner.easyproject import entity_texts, marked_sentence, marked_words, recover
-from xlner.records import MarkedUnit, Span
+from xlner.projection.easyproject import entity_texts, marked_sentence, marked_words, recover
+from xlner.formats.records import MarkedUnit, Span
 
 WORDS = "Angela Merkel visited Paris on Monday with John Smith .".split()
 SPANS = (Span(0, 2, "PER"), Span(3, 4, "LOC"), Span(7, 9, "PER"))

@@ -9,13 +9,13 @@ from hypothesis import given, settings, strategies as st
 from tests.helpers import project
 from tests.test_candidates_matching import instances
 
-from xlner.alignment import (SubwordSimilarity, argmax_matrix, concatenate_layers, extract,
+from xlner.projection.alignment import (SubwordSimilarity, argmax_matrix, concatenate_layers, extract,
                              itermax_matrix, link_similarities)
-from xlner.candidates import ngram_candidates
-from xlner.matching import greedy_match, ilp_match, total_score
-from xlner.projectors import CandidateProjector
-from xlner.records import AlignedPair, SentencePair, Span
-from xlner.scores import alignment_scores
+from xlner.projection.candidates import ngram_candidates
+from xlner.projection.matching import greedy_match, ilp_match, total_score
+from xlner.projection.projectors import CandidateProjector
+from xlner.formats.records import AlignedPair, SentencePair, Span
+from xlner.projection.scores import alignment_scores
 
 
 def similarity(x, y, xw, yw):

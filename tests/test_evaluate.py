@@ -9,9 +9,9 @@ import pytest
 
 from pipeline.evaluate import run
 from pipeline.options import ConfigError
-from xlner import languages as registry
-from xlner.methods import PAPER_METHODS, resolve
-from xlner.text import writes_without_spaces
+from xlner.text import languages as registry
+from xlner.projection.methods import PAPER_METHODS, resolve
+from xlner.text.words import writes_without_spaces
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 from benchmarks.data import DEV_TRANSLATE_TEST as BIBLE
@@ -153,7 +153,7 @@ def test_untyped_gold_without_span_only_fails_and_says_why(tmp_path, tiny_models
 def test_type_agreement_marks_typed_scores_that_cannot_mean_anything():
     from types import SimpleNamespace
 
-    from xlner.evaluation import assemble, score_sentence, type_agreement
+    from xlner.evaluation.scoring import assemble, score_sentence, type_agreement
 
     untyped = score_sentence(["B-ENT", "O"], ["B-PER", "O"])
     typed = score_sentence(["B-PER", "B-LOC"], ["B-PER", "B-MISC"])
@@ -175,7 +175,7 @@ def _check_the_report(out, gold, metrics, preds):
     """The report of a real run: the English side, intervals, examples, one chart."""
     from collections import Counter
 
-    from xlner.evaluation import bootstrap_f1, sample_rank, score_sentence, triple
+    from xlner.evaluation.scoring import bootstrap_f1, sample_rank, score_sentence, triple
 
     english = {r["id"]: r["translation_tokens"] for r in gold}
     methods = ("heur-src2tgt-sim", "cand-ngram-src2tgt-sim")
@@ -262,7 +262,7 @@ def _f1(sentences):
 def test_bootstrap_matches_resampling_the_sentences_by_brute_force():
     import numpy as np
 
-    from xlner.evaluation import bootstrap_f1
+    from xlner.evaluation.scoring import bootstrap_f1
 
     sentences = _sentences(60)
     rng = np.random.default_rng(11)
@@ -279,7 +279,7 @@ def test_bootstrap_draws_follow_the_exact_bootstrap_distribution():
     import itertools
     from collections import Counter
 
-    from xlner.evaluation import bootstrap_f1_draws
+    from xlner.evaluation.scoring import bootstrap_f1_draws
 
     sentences = [(1, 1, 1), (0, 2, 1), (2, 2, 3), (0, 0, 1)]
     exact = Counter(round(_f1([sentences[i] for i in idx]), 9)
@@ -294,7 +294,7 @@ def test_bootstrap_draws_follow_the_exact_bootstrap_distribution():
 def test_bootstrap_properties():
     from collections import Counter
 
-    from xlner.evaluation import bootstrap_f1
+    from xlner.evaluation.scoring import bootstrap_f1
 
     sentences = _sentences(200)
     h = _histogram(sentences)
@@ -314,7 +314,7 @@ def test_bootstrap_properties():
 def test_assemble_reports_intervals_counts_and_the_english_side():
     from types import SimpleNamespace
 
-    from xlner.evaluation import EvalCounts, assemble, score_sentence
+    from xlner.evaluation.scoring import EvalCounts, assemble, score_sentence
 
     gold = [["B-PER", "O", "B-LOC"], ["B-ORG", "I-ORG"], ["O", "B-PER"]] * 30
     pred = [["B-PER", "O", "O"], ["B-ORG", "I-ORG"], ["B-LOC", "B-PER"]] * 30
@@ -335,7 +335,7 @@ def test_assemble_reports_intervals_counts_and_the_english_side():
 
 
 def test_sample_rank_is_a_seeded_order_free_choice():
-    from xlner.evaluation import sample_rank
+    from xlner.evaluation.scoring import sample_rank
 
     ids = [f"s{i}" for i in range(100)]
     top = lambda seed, order: sorted(order, key=lambda i: -sample_rank(seed, i))[:5]  # noqa: E731

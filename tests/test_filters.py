@@ -3,15 +3,15 @@
 import pytest
 
 from tests.helpers import make_pair, run_job
-from xlner.filters import Filters, parse_bounds
-from xlner.records import ProjectedEntity, Projection, Span
+from xlner.projection.filters import Filters, parse_bounds
+from xlner.formats.records import ProjectedEntity, Projection, Span
 
 
 def projection(n_src=2, n_tgt_words=4, entities=()):
     src = [Span(i, i + 1, "PER") for i in range(n_src)]
     pair = make_pair("x", "eng_Latn", "por_Latn", ["A"] * max(n_src, 2), src,
                      ["a"] * n_tgt_words)
-    from xlner.bio import spans_to_tags
+    from xlner.text.bio import spans_to_tags
 
     return Projection(pair, "test", spans_to_tags([e.span for e in entities], n_tgt_words),
                       tuple(entities))

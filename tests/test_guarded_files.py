@@ -1,4 +1,4 @@
-"""The guarded file layer (xlner/guarded_files.py) against adversarial trees: whatever sits
+"""The guarded file layer (xlner/storage/guarded_files.py) against adversarial trees: whatever sits
 at the places the jobs write, nothing outside the root changes, and every refusal is one
 line naming the path."""
 
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.adversary import (KINDS, fingerprint, make_sentinel, make_writable,
                              one_line_naming_a_path, plant)
-from xlner.guarded_files import Conflict, OutputRefused, check_rel, open_root
-from xlner.publication import delete_other_attempts, record_run
+from xlner.storage.guarded_files import Conflict, OutputRefused, check_rel, open_root
+from xlner.storage.publication import delete_other_attempts, record_run
 
 # the places the translate-train job writes (folders and files), with and without --publish
 PLACES = ["por_Latn", "dead_letter", "runs", "runs/r1", "runs/r1/a1", "runs/r1/a0",

@@ -1,7 +1,7 @@
 """The García-Ferrero heuristic as specified in docs/method.md §5."""
 
-from xlner.heuristic import aligned_runs, merge_runs, project_heuristic
-from xlner.records import Span
+from xlner.projection.heuristic import aligned_runs, merge_runs, project_heuristic
+from xlner.formats.records import Span
 
 
 def project(spans, alignment, n, **kw):

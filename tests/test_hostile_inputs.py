@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlner.bio import InvalidTags, is_iob2, repair_iob2
-from xlner.inputs import (DEFAULT_MAX_TOKEN_CHARS, MAX_NESTING, InvalidRecord, OverlongLine,
+from xlner.text.bio import InvalidTags, is_iob2, repair_iob2
+from xlner.formats.inputs import (DEFAULT_MAX_TOKEN_CHARS, MAX_NESTING, InvalidRecord, OverlongLine,
                           conll_rows, open_binary, record_id, safe_view, source_names,
                           text_lines, validate)
 
@@ -32,7 +32,7 @@ def conll(data: bytes, source="swa/test.txt", **kw):
 
 
 def jsonl(data: bytes, source="d.jsonl"):
-    from xlner.inputs import jsonl_rows
+    from xlner.formats.inputs import jsonl_rows
 
     return list(jsonl_rows(lines_of(data), source))
 
@@ -328,7 +328,7 @@ def test_conll_parser_accounts_for_every_sentence(lines, panx):
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.binary(max_size=400), st.sampled_from(["conll", "jsonl"]))
 def test_arbitrary_bytes_never_raise_and_every_record_is_accounted(data, fmt):
-    from xlner.inputs import jsonl_rows
+    from xlner.formats.inputs import jsonl_rows
 
     lines = lines_of(data, max_line_bytes=64)
     pieces = data.split(b"\n")

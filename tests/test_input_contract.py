@@ -262,7 +262,7 @@ def test_given_tokens_reach_the_shards_byte_for_byte(tmp_path, tiny_aligner):
     assert by_id["tokens"]["tokens"] == tgt and by_id["tokens"]["src_tokens"] == src
     assert by_id["text"]["tokens"] == tgt and by_id["text"]["translation"] == text
     assert [text[o["start"]:o["end"]] for o in by_id["text"]["token_offsets"]] == tgt
-    from xlner.inputs import conll_rows  # CoNLL columns split at the tab only
+    from xlner.formats.inputs import conll_rows  # CoNLL columns split at the tab only
 
     (row,) = conll_rows(conll.read_text("utf-8").splitlines(True), "in.conll")
     assert row["tokens"] == src

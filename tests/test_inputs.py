@@ -3,7 +3,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from xlner.inputs import InvalidRecord, conll_rows, hf_label_names, jsonl_rows, validate
+from xlner.formats.inputs import InvalidRecord, conll_rows, hf_label_names, jsonl_rows, validate
 
 
 def test_conll_sentences_docstart_and_columns():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from xlner import languages as registry
-from xlner.languages import (ISO_639_1, ISO_639_3, NLLB_CODES, NLLB_LANGUAGES,
+from xlner.text import languages as registry
+from xlner.text.languages import (ISO_639_1, ISO_639_3, NLLB_CODES, NLLB_LANGUAGES,
                              UnsupportedLanguage, check_nllb_code, nllb_suggestions)
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from xlner.methods import (PAPER_METHODS, Method, UnknownMethod, markdown_table, parse,
+from xlner.projection.methods import (PAPER_METHODS, Method, UnknownMethod, markdown_table, parse,
                            resolve)
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")

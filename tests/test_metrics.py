@@ -2,7 +2,7 @@ from hypothesis import given, settings, strategies as st
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
 
-from xlner.metrics import Counts, chunks, map_labels, proj_ratio_term, sentence_counts
+from xlner.evaluation.metrics import Counts, chunks, map_labels, proj_ratio_term, sentence_counts
 
 TAG = st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-ORG", "E-PER", "S-LOC"])
 

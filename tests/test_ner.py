@@ -2,9 +2,9 @@
 
 import pytest
 
-from xlner.bio import group_word_labels
+from xlner.text.bio import group_word_labels
 from xlner.models.ner import HFWordTagger, SpacyTagger
-from xlner.records import Span
+from xlner.formats.records import Span
 
 
 def test_grouping_reads_iob1_taggers_like_hugging_face():

@@ -91,7 +91,7 @@ def test_a_second_run_into_a_folder_another_run_is_writing_stops_before_work(tmp
                                                                           job_args, capsys):
     """Without --publish the folder itself is leased: a run that is alive (this test's
     own process) keeps a second one out; once it is gone, the next run takes over."""
-    from xlner.leases import holder_record
+    from xlner.storage.leases import holder_record
 
     out = tmp_path / "out"
     out.mkdir()

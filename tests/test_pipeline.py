@@ -190,7 +190,7 @@ def test_missing_input_fails_before_running(tmp_path):
                                    ["--projection=model_transfer"],
                                    ["--projection=heuristic", "--align_method=awesome"]])
 def test_every_projection_method_runs_through_the_graph(tmp_path, tiny_aligner, flags):
-    from xlner.bio import is_iob2, tags_to_spans
+    from xlner.text.bio import is_iob2, tags_to_spans
 
     summary, rows, dead = run_job(str(tmp_path / "out"), *flags, *tiny_aligner)
     assert summary["accounting_balanced"] and dead == [] and len(rows["por_Latn"]) == 40

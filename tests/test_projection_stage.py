@@ -10,9 +10,9 @@ from tests.helpers import make_pair
 from transforms.deadletter import DEAD
 from transforms.ner import TagTargets
 from transforms.project import ProjectPairs
-from xlner.methods import Method
-from xlner.projectors import build_projector
-from xlner.records import Span
+from xlner.projection.methods import Method
+from xlner.projection.projectors import build_projector
+from xlner.formats.records import Span
 
 
 def test_a_failing_sentence_is_dead_lettered_alone_and_its_batch_is_kept():

@@ -12,7 +12,7 @@ import pytest
 from pipeline.run import run
 from tests.helpers import write_jsonl
 from transforms.publish import latest_manifest as read_latest, latest_shards
-from xlner.publication import LATEST, check_summary
+from xlner.storage.publication import LATEST, check_summary
 
 
 def publish_run(root, run_id, *extra, aligner=()):

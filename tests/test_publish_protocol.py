@@ -20,9 +20,9 @@ import pytest
 
 from pipeline.latest import main as latest_main
 from tests.adversary import fingerprint
-from xlner.guarded_files import open_root
-from xlner.leases import LeaseHeld, holder_record, take
-from xlner.publication import (CARD, LATEST, read_latest, root_card, sync_card,
+from xlner.storage.guarded_files import open_root
+from xlner.storage.leases import LeaseHeld, holder_record, take
+from xlner.storage.publication import (CARD, LATEST, read_latest, root_card, sync_card,
                                verify_files)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

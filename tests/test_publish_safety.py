@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from xlner.guarded_files import OutputRefused, open_root
-from xlner.publication import (LATEST, UnsafePath, attempt_rel, check_run_id,
+from xlner.storage.guarded_files import OutputRefused, open_root
+from xlner.storage.publication import (LATEST, UnsafePath, attempt_rel, check_run_id,
                                delete_other_attempts)
 
 

@@ -16,7 +16,7 @@ import sys
 import pyarrow.parquet as pq
 
 from tests.model_loads import counting_env, model_loads
-from xlner.methods import PAPER_METHODS
+from xlner.projection.methods import PAPER_METHODS
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 

@@ -6,7 +6,7 @@ from importlib.resources import files
 
 import pytest
 
-from xlner.report import PAPER_FILES, paper_results, render_html, render_markdown
+from xlner.evaluation.report import PAPER_FILES, paper_results, render_html, render_markdown
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}

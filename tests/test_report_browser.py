@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from tests.test_report import EXAMPLES, LANGS, make_metrics
-from xlner.report import render_html
+from xlner.evaluation.report import render_html
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome",
                                            "google-chrome-stable") if shutil.which(n)), None)

@@ -8,7 +8,7 @@ be identical (argmax = simalign "inter", itermax, mwmf) with the embedded encode
 import pytest
 from simalign import SentenceAligner
 
-from xlner import alignment
+from xlner.projection import alignment
 from xlner.models.encoders import WordPairEncoder
 
 PAIRS = [

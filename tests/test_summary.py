@@ -1,9 +1,9 @@
 """The run summary's books: every read record ends written or dead-lettered, per language."""
 
 from pipeline.graph import tally_dead, tally_valid
-from xlner.inputs import Validated
-from xlner.records import DeadLetter, LabeledSentence
-from xlner.summary import Tally
+from xlner.formats.inputs import Validated
+from xlner.formats.records import DeadLetter, LabeledSentence
+from xlner.formats.summary import Tally
 
 
 def valid():
@@ -34,7 +34,7 @@ def test_accounting_across_stages_and_languages():
 
 
 def test_every_dead_letter_reason_is_listed_with_its_count_and_two_example_ids():
-    from xlner.summary import Tally as T
+    from xlner.formats.summary import Tally as T
 
     parts = [tally_dead(DeadLetter("validate", "invalid_tag", rid)) for rid in ("z", "b", "q")]
     parts += [tally_dead(DeadLetter("translate", "model_error", "k", tgt_lang="por_Latn")),

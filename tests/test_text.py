@@ -1,6 +1,6 @@
 import pytest
 
-from xlner.text import detokenize, split_words, writes_without_spaces
+from xlner.text.words import detokenize, split_words, writes_without_spaces
 
 
 @pytest.mark.parametrize("text, words", [
@@ -39,7 +39,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 import regex  # noqa: E402
 
-from xlner.text import JOINERS  # noqa: E402
+from xlner.text.words import JOINERS  # noqa: E402
 
 ZWJ, ZWNJ = "\u200d", "\u200c"
 

@@ -6,7 +6,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.fakes import FAIL, counter, fake_texts, sentence, test_pipeline
 from transforms.translate import TranslateSentences
-from xlner.records import GivenTranslation, TextRequest
+from xlner.formats.records import GivenTranslation, TextRequest
 
 
 def request(key, text):

@@ -16,9 +16,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.fakes import FAKE_SIGNATURE, counter, fake_texts, test_pipeline
 from tests.helpers import run_job, write_jsonl
 from tests.tiny_models import build_tiny_nllb
-from xlner.cache import CACHE_SCHEMA, cache_key, cache_row
+from xlner.formats.cache import CACHE_SCHEMA, cache_key, cache_row
 from xlner.models.loading import ModelRefused, open_model
-from xlner.records import TextRequest
+from xlner.formats.records import TextRequest
 
 
 def request(key, text, tgt="por_Latn"):

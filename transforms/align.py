@@ -34,9 +34,10 @@ from apache_beam.ml.inference.base import PredictionResult
 from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import AlignmentEncoderHandler
-from xlner import alignment, defaults
+from xlner.projection import alignment
+from xlner import defaults
 from xlner.models.encoders import pair_similarity
-from xlner.records import AlignedPair, Failure, SentencePair
+from xlner.formats.records import AlignedPair, Failure, SentencePair
 
 # A sentence's pairs are spread over this many groups at most (by record id), so a
 # sentence repeated across thousands of records never becomes one giant element.

@@ -14,7 +14,7 @@ from typing import Any, Callable, Hashable, Optional
 import apache_beam as beam
 from apache_beam.transforms import window
 
-from xlner.batching import sort_and_batch
+from xlner.models.batching import sort_and_batch
 
 
 class _SortAndBatchByKeyFn(beam.DoFn):

@@ -1,7 +1,7 @@
 """Dead-letter plumbing shared by every stage.
 
 Each stage returns :class:`Staged` (its good output and its dead letters). A record that a
-stage cannot process becomes a :class:`~xlner.records.DeadLetter` with the stage name and a
+stage cannot process becomes a :class:`~xlner.formats.records.DeadLetter` with the stage name and a
 short reason code, is counted in a Beam metric, and ends up in ``OUTPUT/dead_letter/`` and
 in the run summary: nothing is dropped silently.
 """
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 
-from xlner.records import DeadLetter, LabeledSentence
+from xlner.formats.records import DeadLetter, LabeledSentence
 
 DEAD = "dead_letter"
 NAMESPACE = "xlner"

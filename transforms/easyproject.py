@@ -1,9 +1,9 @@
 """EasyProject around the shared translation step, as the two stages that use it.
 
-A :class:`~xlner.records.MarkedUnit` (words + entity spans to carry into a language) becomes
+A :class:`~xlner.formats.records.MarkedUnit` (words + entity spans to carry into a language) becomes
 translation requests — the marked sentence and each entity string — for ``TranslateTexts``;
 the results are grouped by unit and the labelled target words recovered by fuzzy matching
-(``xlner.easyproject``). Two composites serve both jobs:
+(``xlner.projection.easyproject``). Two composites serve both jobs:
 
 * ``TranslateMarked`` — EasyProject as the projection: LabeledSentence -> SentencePair per
   target language whose target words and spans come from the marked translation;
@@ -22,9 +22,9 @@ from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.translate import TranslateTexts
-from xlner.bio import tags_to_spans
-from xlner.easyproject import entity_texts, marked_sentence, recover
-from xlner.records import (EasyProjected, LabeledSentence, MarkedUnit, ProjectedEntity,
+from xlner.text.bio import tags_to_spans
+from xlner.projection.easyproject import entity_texts, marked_sentence, recover
+from xlner.formats.records import (EasyProjected, LabeledSentence, MarkedUnit, ProjectedEntity,
                            SentencePair, TextRequest, Translation, pair_key)
 
 MARKED_SLOT = "marked"

@@ -1,5 +1,5 @@
 """Paths and small files read through Beam's filesystems (local, gs://). Writes, renames
-and deletes never go through here: they go through ``xlner/guarded_files.py``."""
+and deletes never go through here: they go through ``xlner/storage/guarded_files.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Drop noisy projections (``xlner/filters.py``): removed entities are counted in the
+"""Drop noisy projections (``xlner/projection/filters.py``): removed entities are counted in the
 summary, dropped sentences become dead letters of stage ``filter`` with their reason."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
-from xlner.filters import STAGE, Filters
-from xlner.records import Projection
+from xlner.projection.filters import STAGE, Filters
+from xlner.formats.records import Projection
 
 
 class _Filter(beam.DoFn):

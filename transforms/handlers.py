@@ -7,7 +7,7 @@ on the worker on first use (device picked there, GPU + bf16 when present) and, w
 ``share_across_processes``, loaded once per machine behind Beam's model-sharing proxy
 instead of once per SDK process. Inputs arrive pre-batched (``with_no_batching``) from
 ``SortAndBatchByKey``. A batch that raises is retried input by input (:func:`isolate`), so
-one bad input fails alone, as a :class:`~xlner.records.Failure`, and becomes a dead letter.
+one bad input fails alone, as a :class:`~xlner.formats.records.Failure`, and becomes a dead letter.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from xlner.models.lazy import ModelLoadError
 from xlner.models.runtime import signature_difference, translation_signature
 from xlner.models.ner import LazyTagger
 from xlner.models.translators import GenerationSettings, LazyTranslator, TranslationOutput
-from xlner.records import Failure, TranslationJob
+from xlner.formats.records import Failure, TranslationJob
 
 X = TypeVar("X")
 

@@ -22,8 +22,8 @@ from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import NERModelHandler
 from xlner import defaults
-from xlner.bio import spans_to_tags
-from xlner.records import Failure, LabeledSentence, SentencePair
+from xlner.text.bio import spans_to_tags
+from xlner.formats.records import Failure, LabeledSentence, SentencePair
 
 
 @dataclass(frozen=True)

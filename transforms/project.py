@@ -15,9 +15,9 @@ from apache_beam.metrics import Metrics
 
 from transforms.align import Align
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
-from xlner.methods import Method
-from xlner.projectors import Projector
-from xlner.records import AlignedPair, ProjectedEntity, Projection, SentencePair
+from xlner.projection.methods import Method
+from xlner.projection.projectors import Projector
+from xlner.formats.records import AlignedPair, ProjectedEntity, Projection, SentencePair
 
 
 @beam.typehints.with_output_types(Projection)

@@ -2,7 +2,7 @@
 what the previous run in the same folder wrote), then, with ``--publish``, publish it.
 
 The protocol itself (lease, manifest, LATEST, root card, clean-up of other attempts) is
-plain code in :mod:`xlner.publication`; these stages only call it once every file exists:
+plain code in :mod:`xlner.storage.publication`; these stages only call it once every file exists:
 the written files arrive as side inputs, so the stages wait for all of them.
 
 Layout under the corpus root ``OUTPUT`` with ``--publish``::
@@ -22,11 +22,11 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import apache_beam as beam
 
-from xlner.guarded_files import Folder, OutputRoot, open_root, sha256_of
-from xlner.leases import release
-from xlner.publication import (PublishRefused, latest_files, publish,
+from xlner.storage.guarded_files import Folder, OutputRoot, open_root, sha256_of
+from xlner.storage.leases import release
+from xlner.storage.publication import (PublishRefused, latest_files, publish,
                                read_latest, record_run)
-from xlner.schema import output_schema
+from xlner.formats.schema import output_schema
 
 
 def file_entry(kind: str, record) -> dict:
@@ -129,7 +129,7 @@ class _PublishFn(beam.DoFn):
 
 class Publish(beam.PTransform):
     """(summary, manifest) -> the published manifest: LATEST moves to it (see
-    :func:`xlner.publication.publish`)."""
+    :func:`xlner.storage.publication.publish`)."""
 
     def __init__(self, root: OutputRoot, lease: dict, target_langs: Sequence[str],
                  min_rows: int):

@@ -10,8 +10,8 @@ records (``empty_file``), a file that cannot be read to its end (``unreadable_fi
 a regular file, cannot be opened, a read error or a truncated compressed stream mid-file;
 its record says how many records were read before the error) each become one read-stage
 dead letter with ``record_id`` None, and an unreadable file fails the run unless the
-operator accepts partial input (``xlner.summary``); every bad record is its own dead
-letter. Local files are opened by ``xlner.inputs.open_regular``, so a FIFO or a device
+operator accepts partial input (``xlner.formats.summary``); every bad record is its own dead
+letter. Local files are opened by ``xlner.formats.inputs.open_regular``, so a FIFO or a device
 reached here fails at once instead of blocking the worker. Ids are unique per run:
 default ids use the shortest unique path suffix of each file (``source_names``), and of
 several valid records with one id the first by (file path, ordinal in file) is kept, the
@@ -32,7 +32,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
-from xlner.inputs import (DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOKEN_CHARS, DEFAULT_MAX_WORDS,
+from xlner.formats.inputs import (DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOKEN_CHARS, DEFAULT_MAX_WORDS,
                           InvalidRecord, Validated, clean_text, conll_rows, hf_label_names,
                           is_blank_id, jsonl_rows, open_binary, open_regular, record_id,
                           source_names, text_lines, validate)
@@ -231,7 +231,7 @@ class ReadLabeledSentences(beam.PTransform):
     ``patterns`` are local paths, globs or ``gs://`` URLs; ``input_format`` is one of
     FORMATS (``auto`` picks by extension). A file matched by two patterns is read once.
     With ``target_langs`` every row's ``tgt_lang`` must agree with them
-    (``xlner.inputs.check_target``; the launcher checks the same rule before any work).
+    (``xlner.formats.inputs.check_target``; the launcher checks the same rule before any work).
     """
 
     def __init__(self, patterns: Sequence[str], input_format: str = "auto",

@@ -6,10 +6,10 @@ files, and the deletes are out of our hands. Here the number of files of a group
 language, the dead letters, the predictions) follows from its item count
 (``rows_per_shard``), an item's file from a stable hash of its id, the items of a file are
 sorted by id, and each file is written whole through the guarded file layer
-(:mod:`xlner.guarded_files`): a temporary name, then a rename (one object on GCS), so a
+(:mod:`xlner.storage.guarded_files`): a temporary name, then a rename (one object on GCS), so a
 retried bundle rewrites the same bytes. A file's name ends with a digest of its bytes.
 What a reused folder held before is cleaned up by the run's manifest
-(:func:`xlner.publication.record_run`), never by a pattern.
+(:func:`xlner.storage.publication.record_run`), never by a pattern.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import apache_beam as beam
 
-from xlner.guarded_files import Folder
+from xlner.storage.guarded_files import Folder
 
 PART = "{name}-{shard:05d}-of-{shards:05d}-{digest}.{ext}"
 

@@ -6,9 +6,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
-from xlner.bio import tags_to_spans
-from xlner.records import SentencePair, Translation
-from xlner.text import split_words
+from xlner.text.bio import tags_to_spans
+from xlner.formats.records import SentencePair, Translation
+from xlner.text.words import split_words
 
 
 @beam.typehints.with_input_types(Translation)

@@ -8,7 +8,7 @@ actually used, decoding settings), translates each distinct key once and routes 
 result back to every waiting request. With a cache the keys are first joined with
 earlier translations, so projection variants and re-runs never translate twice; new
 translations are appended to the cache. A file in the cache folder that is not a valid
-set of entries (``xlner.cache.read_entries``) is skipped with a warning naming it.
+set of entries (``xlner.formats.cache.read_entries``) is skipped with a warning naming it.
 
 ``TranslateSentences`` is the sentence translation of both jobs around it: a row that
 carries its translation (``translation`` or ``translation_tokens``) skips the model — a
@@ -31,16 +31,16 @@ from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import InferInBatches
 from xlner import defaults
-from xlner.batching import approx_tokens
+from xlner.models.batching import approx_tokens
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from transforms.handlers import TranslationModelHandler
 from transforms.shards import WriteShards, parquet_bytes
 from transforms.split import SplitWords
-from xlner.cache import CACHE_SCHEMA, InvalidEntry, cache_key, cache_row, read_entries
-from xlner.guarded_files import Folder, open_root
-from xlner.records import (Failure, LabeledSentence, TextRequest, TranslatedText,
+from xlner.formats.cache import CACHE_SCHEMA, InvalidEntry, cache_key, cache_row, read_entries
+from xlner.storage.guarded_files import Folder, open_root
+from xlner.formats.records import (Failure, LabeledSentence, TextRequest, TranslatedText,
                            Translation, TranslationJob, key_lang, pair_key)
-from xlner.text import detokenize
+from xlner.text.words import detokenize
 
 LOG = logging.getLogger("xlner")
 JOBS = "jobs"

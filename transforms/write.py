@@ -13,10 +13,10 @@ from apache_beam.metrics import Metrics
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
 from transforms.shards import WriteShards, json_lines, parquet_bytes
-from xlner.card import CARD, dataset_card
-from xlner.guarded_files import Folder
-from xlner.schema import entity_types, output_row, run_label_list, to_table
-from xlner.summary import Tally
+from xlner.formats.card import CARD, dataset_card
+from xlner.storage.guarded_files import Folder
+from xlner.formats.schema import entity_types, output_row, run_label_list, to_table
+from xlner.formats.summary import Tally
 
 LOG = logging.getLogger(__name__)
 

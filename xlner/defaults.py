@@ -1,8 +1,8 @@
 """The defaults of the method, declared once.
 
 The job's options (``pipeline/options.py``) take their defaults from here, and so do the
-library's constructors (:meth:`xlner.methods.Method.of`,
-:class:`xlner.projectors.ProjectionSettings`, the projectors, :func:`build_projector`,
+library's constructors (:meth:`xlner.projection.methods.Method.of`,
+:class:`xlner.projection.projectors.ProjectionSettings`, the projectors, :func:`build_projector`,
 the encoder and the batching transforms), so a benchmark or a test that builds a projector
 without arguments runs what the job runs without flags (``tests/test_defaults.py``
 compares the two). The library never imports the pipeline; the options layer reads the

@@ -19,7 +19,7 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 
 from xlner import defaults
-from xlner.alignment import SubwordSimilarity
+from xlner.projection.alignment import SubwordSimilarity
 from xlner.models.subwords import WindowedWordEncoder
 from xlner.models.lazy import LazyModel
 from xlner.models.devices import resolve_device, resolve_dtype

@@ -17,11 +17,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from xlner.bio import group_word_labels
+from xlner.text.bio import group_word_labels
 from xlner.models.lazy import LazyModel
 from xlner.models.devices import resolve_device, resolve_dtype
 from xlner.models.subwords import WindowedWordEncoder
-from xlner.records import Span
+from xlner.formats.records import Span
 
 LOG = logging.getLogger(__name__)
 EMBEDDED_NER = "embedded:spacy-en-core-web-sm"

@@ -51,9 +51,9 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
-from xlner.bio import label_list as label_list_of_types
-from xlner.bio import tags_to_spans
-from xlner.records import Projection
+from xlner.text.bio import label_list as label_list_of_types
+from xlner.text.bio import tags_to_spans
+from xlner.formats.records import Projection
 
 ENTITY = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()),
                     ("source_index", pa.int32()), ("score", pa.float32()),

@@ -54,8 +54,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from xlner.bio import InvalidTags, repair_iob2
-from xlner.records import GivenTranslation, LabeledSentence
+from xlner.text.bio import InvalidTags, repair_iob2
+from xlner.formats.records import GivenTranslation, LabeledSentence
 
 # Row fields the job interprets; everything else is carried along in ``extra``.
 KNOWN_FIELDS = ("id", "tokens", "ner_tags", "lang", "src_lang", "tgt_lang", "translation",

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from xlner.bio import OUTSIDE, count_entities
+from xlner.text.bio import OUTSIDE, count_entities
 
 
 def _split(tag: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
 from xlner import precision
-from xlner.bio import Span, spans_to_tags  # Span lives with the tags; re-exported here
+from xlner.text.bio import Span, spans_to_tags  # Span lives with the tags; re-exported here
 
 Alignment = tuple[tuple[int, int], ...]
 

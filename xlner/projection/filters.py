@@ -18,8 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from xlner.bio import spans_to_tags
-from xlner.records import Projection
+from xlner.text.bio import spans_to_tags
+from xlner.formats.records import Projection
 
 STAGE = "filter"
 

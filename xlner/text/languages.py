@@ -3,7 +3,7 @@
 Codes follow docs/method.md §3: MasakhaNER2 uses ``<iso3>_Latn`` except ``swa`` -> ``swh_Latn``;
 ``bbj`` and ``pcm`` have no NLLB-200 code and are rejected with a clear message. PAN-X
 tokenises ja/zh/th per character: their sentences are joined without spaces and n-gram
-candidates are capped at 30 words (§2.1, §6.1); xlner.text decides that from the script.
+candidates are capped at 30 words (§2.1, §6.1); xlner.text.words decides that from the script.
 
 :func:`check_nllb_code` checks any language option against the 202 NLLB-200 codes and
 says in one line what was meant (``sw`` -> ``swh_Latn``, ``english`` -> ``eng_Latn``).

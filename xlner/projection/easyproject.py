@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from xlner.records import Span
-from xlner.text import detokenize, split_words
+from xlner.formats.records import Span
+from xlner.text.words import detokenize, split_words
 
 MARKER_RE = re.compile(r"\[(.*?)\]")
 FUZZY_THRESHOLD = 0.5

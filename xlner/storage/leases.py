@@ -19,7 +19,7 @@ import socket
 import time
 from typing import Optional
 
-from xlner.guarded_files import Conflict, OutputRefused, OutputRoot
+from xlner.storage.guarded_files import Conflict, OutputRefused, OutputRoot
 
 LOG = logging.getLogger(__name__)
 TAKE_OVER_FLAG = "--take_over_lease"

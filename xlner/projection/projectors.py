@@ -8,7 +8,7 @@
 * ``model_transfer`` / ``easyproject`` — the spans already on the target words (an NER
   model's, or those EasyProject recovered from its marked translation) are the labels.
 
-:func:`build_projector` makes the projector of a :class:`~xlner.methods.Method`.
+:func:`build_projector` makes the projector of a :class:`~xlner.projection.methods.Method`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Mapping, Optional, Protocol
 
-from xlner import defaults, matching, precision
-from xlner.bio import spans_to_tags
-from xlner.candidates import ner_candidates, ngram_candidates
-from xlner.heuristic import project_heuristic
-from xlner.methods import Method
-from xlner.records import AlignedPair, Alignment, ProjectedEntity, SentencePair, Span
-from xlner.scores import alignment_scores, fuse, ner_model_scores, ngram_alignment_entries
-from xlner.text import writes_without_spaces
+from xlner import defaults
+
+from xlner.projection import matching
+
+from xlner import precision
+from xlner.text.bio import spans_to_tags
+from xlner.projection.candidates import ner_candidates, ngram_candidates
+from xlner.projection.heuristic import project_heuristic
+from xlner.projection.methods import Method
+from xlner.formats.records import AlignedPair, Alignment, ProjectedEntity, SentencePair, Span
+from xlner.projection.scores import alignment_scores, fuse, ner_model_scores, ngram_alignment_entries
+from xlner.text.words import writes_without_spaces
 
 # PAN-X tokenises ja/zh/th per character; the reference caps n-grams there (docs/method.md §6.1).
 NO_SPACE_MAX_WORDS = 30

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from xlner.bio import OUTSIDE, repair_iob2, tags_to_spans
-from xlner.records import ProjectedEntity, Span
+from xlner.text.bio import OUTSIDE, repair_iob2, tags_to_spans
+from xlner.formats.records import ProjectedEntity, Span
 
 
 def aligned_runs(targets: Iterable[int]) -> list[list[int]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from xlner import defaults
-from xlner.alignment import METHODS as ALIGN_METHODS
+from xlner.projection.alignment import METHODS as ALIGN_METHODS
 
 PROJECTIONS = ("heuristic", "ngram", "ner", "easyproject", "model_transfer")
 ALIGNING = ("heuristic", "ngram", "ner")

@@ -14,8 +14,8 @@ from typing import Iterable, Mapping, Optional, Sequence
 import numpy as np
 from scipy import sparse
 
-from xlner.candidates import DEFAULT_STOP_WORDS, bounds
-from xlner.records import Span
+from xlner.projection.candidates import DEFAULT_STOP_WORDS, bounds
+from xlner.formats.records import Span
 
 
 def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],

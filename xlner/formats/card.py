@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Optional, Sequence
 
-from xlner.languages import NLLB_LANGUAGES
+from xlner.text.languages import NLLB_LANGUAGES
 
 CARD = "README.md"
 CARD_MARKER = "- xlner-beam"  # the tag every card of ours carries in its front matter

@@ -21,8 +21,8 @@ from html import escape
 from importlib.resources import files
 from typing import Optional
 
-from xlner.bio import InvalidTags, tags_to_spans
-from xlner.methods import UnknownMethod, parse
+from xlner.text.bio import InvalidTags, tags_to_spans
+from xlner.projection.methods import UnknownMethod, parse
 
 PAPER_FILES = {"masakhaner2": "masakhaner2.csv", "panx": "xtreme39.csv",
                "europarl": "europarl.csv"}
@@ -224,7 +224,7 @@ def _caveat(metrics: dict, with_paper: bool) -> str:
 
 def _type_warnings(metrics: dict) -> list[str]:
     """One line per language whose gold and predicted types share none
-    (``xlner.evaluation.type_agreement``): typed F1 there is 0 by construction."""
+    (``xlner.evaluation.scoring.type_agreement``): typed F1 there is 0 by construction."""
     span = (metrics.get("primary") or "typed") == "span"
     out = []
     for code, entry in (metrics.get("languages") or {}).items():

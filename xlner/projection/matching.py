@@ -29,8 +29,8 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from xlner.candidates import bounds
-from xlner.records import Span
+from xlner.projection.candidates import bounds
+from xlner.formats.records import Span
 
 
 def greedy_select(entries: Sequence[tuple[float, int, int, int]], n_proj: int = 1

@@ -8,10 +8,10 @@ again, and only while their bytes still match; anything else there is foreign, l
 place and reported. Before deleting, the new manifest is written with the files still to
 remove (``pending_removal``), so a kill at any point leaves every file of ours listed.
 
-Publication (``--publish``), all through :mod:`xlner.guarded_files`:
+Publication (``--publish``), all through :mod:`xlner.storage.guarded_files`:
 
 1. before any work the attempt holds the lease ``runs/<run_id>/LEASE.json``
-   (:mod:`xlner.leases`) and writes ``ATTEMPT.json`` into its own folder;
+   (:mod:`xlner.storage.leases`) and writes ``ATTEMPT.json`` into its own folder;
 2. the run writes its files and its manifest into the attempt folder;
 3. the summary checks pass, every listed file is read back and matches its sha256;
 4. ``LATEST`` moves to the manifest by compare-and-swap (a lock and compare locally, a
@@ -37,9 +37,9 @@ import time
 import uuid
 from typing import Optional, Sequence
 
-from xlner.card import CARD, CARD_MARKER, dataset_card
-from xlner.guarded_files import Conflict, OutputRefused, OutputRoot, check_rel, sha256_of
-from xlner.leases import holds, release
+from xlner.formats.card import CARD, CARD_MARKER, dataset_card
+from xlner.storage.guarded_files import Conflict, OutputRefused, OutputRoot, check_rel, sha256_of
+from xlner.storage.leases import holds, release
 
 LOG = logging.getLogger(__name__)
 LATEST = "LATEST"

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Optional
 
-from xlner.bio import entity_types, label_list
-from xlner.inputs import LANGUAGE_MISSING, NOT_A_TARGET
-from xlner.metrics import Counts, proj_ratio_term, sentence_counts
+from xlner.text.bio import entity_types, label_list
+from xlner.formats.inputs import LANGUAGE_MISSING, NOT_A_TARGET
+from xlner.evaluation.metrics import Counts, proj_ratio_term, sentence_counts
 
 # Stages where a record is rejected before it is valid; their dead letters are counted as
 # read records too (a valid record is counted when it validates).

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from xlner.records import Span
+from xlner.formats.records import Span
 
 DEFAULT_STOP_WORDS = frozenset({"!", "?"})
 CANDIDATE_LABEL = "CAND"  # candidates carry no class; matching assigns the source's

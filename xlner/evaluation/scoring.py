@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from xlner.metrics import Counts, map_labels, sentence_counts
+from xlner.evaluation.metrics import Counts, map_labels, sentence_counts
 
 Triple = tuple[int, int, int]  # one sentence's (correct, predicted, gold) entities
 BOOTSTRAP_RESAMPLES = 1000
