@@ -12,16 +12,12 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import xlner
 from pipeline.options import (REUSE_TRANSLATOR, SAMPLE_INPUT, ConfigError, EvaluateOptions,
                               RunOptions, csv_list, options_hash, sample_input_path)
-from transforms.align import Align
-from transforms.handlers import (AlignmentEncoderHandler, NERModelHandler, Placement,
-                                 TranslationModelHandler)
 from xlner.storage.publication import UnsafePath, attempt_rel, check_run_id, new_attempt
-from transforms.translate import TranslateTexts
 from xlner.text import languages as registry
 from xlner.projection import methods as method_registry
 from xlner.projection.filters import Filters, parse_bounds
@@ -32,6 +28,12 @@ from xlner.models.runtime import launch_fingerprint
 from xlner.models.translators import EMBEDDED_TRANSLATOR, GenerationSettings
 from xlner.projection.projectors import ProjectionSettings, Projector, build_projector
 from xlner.projection.scores import parse_weights
+
+if TYPE_CHECKING:  # the transforms import Beam's RunInference, and with it torch: the
+    # options and configs are read (``--help``, every operator mistake) without them
+    from transforms.align import Align
+    from transforms.handlers import NERModelHandler, Placement, TranslationModelHandler
+    from transforms.translate import TranslateTexts
 
 ENGLISH = "eng_Latn"
 DEFAULT_PATTERNS = {"masakhaner2": "{data_dir}/{lang}/{split}.txt",
@@ -100,6 +102,8 @@ class Models:
         if o.inference_min_ram:
             hints.append(("min_ram", o.inference_min_ram))
         known = self.fingerprints()
+        from transforms.handlers import Placement
+
         return Placement(device=o.device, dtype=o.inference_dtype,
                          share_across_processes=o.share_models, copies=o.model_copies,
                          hints=tuple(hints), allow_pickle=o.allow_pickle_weights,
@@ -118,6 +122,8 @@ class Models:
 
     def translation_handler(self, model: str) -> TranslationModelHandler:
         o = self.opts
+        from transforms.handlers import TranslationModelHandler
+
         return TranslationModelHandler(model, self.placement, self.generation,
                                        self._identifier("translate", model),
                                        o.translation_engine, o.compute_type,
@@ -126,6 +132,8 @@ class Models:
     def translate_texts(self, model: Optional[str] = None) -> TranslateTexts:
         o = self.opts
         model = model or o.translation_model
+        from transforms.translate import TranslateTexts
+
         return TranslateTexts(self.translation_handler(model), model,
                               cache_location=o.translation_cache or None,
                               batch_size=o.translation_batch_size,
@@ -144,6 +152,9 @@ class Models:
         grouped by ``shared_side``, the side that repeats across them. With
         ``--alignment_model=translation`` the translation model's encoder aligns, in the
         same loaded model as translation (one identifier)."""
+        from transforms.align import Align
+        from transforms.handlers import AlignmentEncoderHandler
+
         o = self.opts
         layers = as_layers(o.align_layers)
         if o.alignment_model == REUSE_TRANSLATOR:
@@ -160,6 +171,8 @@ class Models:
                      shared_side=shared_side, link_scores=link_scores)
 
     def tagger(self, with_probabilities: bool = False) -> NERModelHandler:
+        from transforms.handlers import NERModelHandler
+
         return NERModelHandler(self.opts.ner_model, self.placement, with_probabilities,
                                self._identifier("ner", self.opts.ner_model))
 

@@ -17,8 +17,6 @@ import sys
 import time
 from typing import Sequence
 
-from pipeline.config import EvalConfig
-from pipeline.evaluation import build_evaluation
 from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from pipeline.run import finished
@@ -27,7 +25,14 @@ from xlner.projection.methods import parse as parse_method
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
-    return start(JOBS["evaluate"], argv, EvalConfig.from_options, build_evaluation, wait)
+    from pipeline.config import EvalConfig  # after the options: see pipeline.run.run
+
+    def build(p, cfg):
+        from pipeline.evaluation import build_evaluation
+
+        return build_evaluation(p, cfg)
+
+    return start(JOBS["evaluate"], argv, EvalConfig.from_options, build, wait)
 
 
 def print_table(metrics: dict) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from pipeline.config import RunConfig
-from pipeline.graph import build_translate_train
 from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from transforms.files import join_path, read_json
 from xlner.formats.card import load_line
+
+if TYPE_CHECKING:
+    from pipeline.config import RunConfig
 
 
 def read_summary(output: str) -> tuple[Optional[dict], str]:
@@ -28,10 +29,19 @@ def read_summary(output: str) -> tuple[Optional[dict], str]:
 
 
 def run(argv: Sequence[str] = (), wait: bool = True):
-    return start(JOBS["run"], argv, RunConfig.from_options, build_translate_train, wait)
+    # The graph's modules import Beam's RunInference and with it torch (~2 s): only once the
+    # options are parsed and checked, so --help and operator mistakes never load them.
+    from pipeline.config import RunConfig
+
+    def build(p, cfg):
+        from pipeline.graph import build_translate_train
+
+        return build_translate_train(p, cfg)
+
+    return start(JOBS["run"], argv, RunConfig.from_options, build, wait)
 
 
-def report(cfg: RunConfig, seconds: float, finished: bool = True) -> int:
+def report(cfg: "RunConfig", seconds: float, finished: bool = True) -> int:
     """What the run made, in words a user can act on; 1 when the run is not a success
     (a finished run whose summary cannot be read is not one)."""
     output = cfg.output_dir
