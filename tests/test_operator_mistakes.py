@@ -115,7 +115,9 @@ def test_a_language_without_rows_fails_the_run_unless_allowed(tmp_path, capsys, 
     # the embedded translator has no English->Swahili: every swh_Latn record dead-letters
     args = ["--target_langs=por_Latn,swh_Latn", *tiny_aligner]
     line = one_line_error(capsys, [f"--output={tmp_path}/a", *args], code=1)
-    assert "swh_Latn: no rows written (40 dead-lettered)" in line
+    assert "swh_Latn: no rows written (40 dead-lettered); top reasons: " in line
+    assert "translate/unsupported_language_pair x40 (" in line
+    assert "give --translation_model" in line and "eng_Latn<->por_Latn" in line
     assert main([f"--output={tmp_path}/b", *args, "--allow_empty"]) == 0
     summary, rows, _ = read_outputs(str(tmp_path / "b"))
     assert summary["problems"] == [] and len(rows["por_Latn"]) == 40

@@ -49,6 +49,21 @@ class LangTally:
 EXAMPLES_PER_REASON = 2
 # Dead-letter reasons that mean an input file held nothing to read.
 EMPTY_INPUT_REASONS = ("empty_file", "no_match")
+# What an operator does about a dead-letter reason, where we know it: printed beside the
+# top reasons of a language that got no rows.
+FIXES = {
+    "unsupported_language_pair": "the translation model does not cover this pair (the "
+                                 "embedded translator covers eng_Latn<->por_Latn only); "
+                                 "give --translation_model (e.g. an NLLB-200 checkpoint)",
+    "input_too_long": "the sentences are longer than the model accepts; raise "
+                      "--max_input_tokens or split the sentences",
+    "translation_truncated": "translations hit the decoding limit; raise --max_new_tokens",
+    "tgt_lang_not_a_target": "the rows are meant for another language; add it to "
+                             "--target_langs",
+    "translation_language_missing": "given translations carry no tgt_lang; add tgt_lang to "
+                                    "the rows or run one target language at a time",
+}
+TOP_REASONS = 3
 # The read-stage reason of a file that could not be read to its end.
 UNREADABLE = "unreadable_file"
 
@@ -90,7 +105,7 @@ def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool
         if not entry["written"]:
             before = f", {rejected} rejected as input" if rejected else ""
             out.append(f"{lang}: no rows written ({entry['dead_lettered']} dead-lettered"
-                       f"{before})")
+                       f"{before})" + why_empty(entry.get("dead_letter_reasons", [])))
         elif entry["entities_in_total"] and not entry["entities_out_total"]:
             out.append(f"{lang}: {entry['written']} rows but no entity projected (of "
                        f"{entry['entities_in_total']} in the source)")
@@ -98,6 +113,15 @@ def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool
         if r["reason"] in EMPTY_INPUT_REASONS:
             out.append(f"{r['count']} input file(s) hold no records ({r['stage']}/{r['reason']})")
     return out
+
+
+def why_empty(reasons: list[dict]) -> str:
+    """The top dead-letter reasons of a language, with counts and the fix where known."""
+    parts = []
+    for r in reasons[:TOP_REASONS]:
+        fix = FIXES.get(r["reason"])
+        parts.append(f"{r['stage']}/{r['reason']} x{r['count']}" + (f" ({fix})" if fix else ""))
+    return "; top reasons: " + ", ".join(parts) if parts else ""
 
 
 @dataclass
@@ -165,6 +189,15 @@ class Tally:
                  "example_ids": list(self.examples.get((stage, reason), ()))}
                 for (stage, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
+    def lang_reasons(self, lang: str) -> list[dict]:
+        """The dead-letter reasons of one language, most frequent first."""
+        counts: Counter = Counter()
+        for (stage, reason, l), n in self.dead.items():
+            if l == lang:
+                counts[(stage, reason)] += n
+        return [{"stage": stage, "reason": reason, "count": n}
+                for (stage, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
     def report(self, target_langs: Iterable[str], allow_empty: bool = False,
                filters: Iterable[dict] = (), allow_partial: bool = False) -> dict:
         """The summary document; ``problems`` lists why the run must not count as a
@@ -196,6 +229,7 @@ class Tally:
                 "proj_ratio": float(lt.proj_ratio_sum / lt.written) if lt.written else None,
                 "translation_origin": dict(sorted(lt.origins.items())),
                 "entities_filtered": lt.entities_filtered,
+                "dead_letter_reasons": self.lang_reasons(lang),
             }
             if lt.gold is not None:
                 entry["gold_evaluation"] = lt.gold.scores()
