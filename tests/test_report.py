@@ -367,3 +367,13 @@ def test_markdown_without_examples_and_with_span_primary(examples):
     _, rows = md_table(md, "language")
     assert rows[0][1].startswith(f"{100 * ours_f1(0, 0, 'span'):.1f} [")
     assert rows[2][2].startswith("– (paper")
+
+
+def test_the_page_template_escapes_what_it_is_given():
+    metrics = make_metrics()
+    metrics["dataset"] = "<script>alert(1)</script>"
+    metrics["run_id"] = "\"><img src=x onerror=alert(1)>"
+    page = render_html(metrics, {})
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")

@@ -387,21 +387,15 @@ def _md_example(ex: dict, span_only: bool) -> list[str]:
     return lines
 
 
-def render_markdown(metrics: dict, examples: dict) -> str:
-    """The report as GitHub-flavoured Markdown (tables, examples in fenced blocks)."""
-    methods, grid = _grid(metrics)
-    langs, examples = metrics.get("languages") or {}, examples or {}
-    span_only = metrics.get("primary") == "span"
-    paper = _has_paper(metrics, grid)
-    out = ["# Annotation projection: evaluation report", ""]
-    out += [f"- **{k}**: {_md(v)}" for k, v in _facts(metrics)] + [""]
-    out += ["## F1 per language" + (", ours vs paper" if paper else ""), "",
-            "Primary F1 × 100, its bootstrap 95% interval in brackets and n, the gold "
-            "entities scored" + (
-                "; the paper's figure (Politov et al., 2025) in parentheses, then ours − "
-                "paper. The average is over the languages where the paper has the method."
-                if paper else ". The paper has no figures for this data set. The average is "
-                "over the scored languages."), ""]
+def _md_summary(metrics: dict, methods: list[str], grid: dict, paper: bool) -> list[str]:
+    """The F1 table: one row per language, a cell per method, the average last."""
+    out = ["## F1 per language" + (", ours vs paper" if paper else ""), "",
+           "Primary F1 × 100, its bootstrap 95% interval in brackets and n, the gold "
+           "entities scored" + (
+               "; the paper's figure (Politov et al., 2025) in parentheses, then ours − "
+               "paper. The average is over the languages where the paper has the method."
+               if paper else ". The paper has no figures for this data set. The average is "
+               "over the scored languages."), ""]
     if _caveat(metrics, paper):
         out += [f"> {_caveat(metrics, paper)}", ""]
     out += [line for w in _type_warnings(metrics) for line in (f"> **Warning:** {_md(w)}", "")]
@@ -415,7 +409,12 @@ def render_markdown(metrics: dict, examples: dict) -> str:
     for m in methods:
         f1, ci, pf1, n = _average(metrics, m)
         avg.append(f"{_cell_text(f1, ci, None, pf1, paper)} languages={n}")
-    out += [_md_row(["**average**"] + avg), "", "## Per language", ""]
+    return out + [_md_row(["**average**"] + avg), ""]
+
+
+def _md_details(langs: dict, methods: list[str], grid: dict, paper: bool) -> list[str]:
+    """Per language: P, R, F1, interval, counts, projection ratio, failures per method."""
+    out = ["## Per language", ""]
     cols = ["method", "P", "R", "F1", "95% CI", "gold", "pred", "correct", "proj", "failed"]
     if paper:
         cols += ["P paper", "R paper", "F1 paper", "Δ F1", "proj paper"]
@@ -433,14 +432,20 @@ def render_markdown(metrics: dict, examples: dict) -> str:
                           _diff(c.f1, c.paper_f1) or DASH, _ratio(p.get("proj_ratio"))]
             out.append(_md_row(cells))
         out.append("")
-    out += ["## Examples", ""]
+    return out
+
+
+def _md_examples(metrics: dict, examples: dict, methods: list[str], langs: list[str],
+                 span_only: bool) -> list[str]:
+    """The examples of each language and method, in fenced blocks by kind."""
+    out = ["## Examples", ""]
     if not any(exs for per in examples.values() for exs in (per or {}).values()):
-        return "\n".join(out + ["No examples in this run.", ""])
+        return out + ["No examples in this run.", ""]
     out += ["`[words]TYPE` marks an entity. `en` is the English side with what the English "
             "NER found; `gold` and `pred` are the target words; `*` after an entity: not "
             "matched exactly (a wrong prediction on the pred line, a missed entity on the "
             "gold line).", ""]
-    for lang in _ordered(examples, list(grid)):
+    for lang in _ordered(examples, langs):
         for m in _ordered(examples[lang] or {}, methods):
             if not examples[lang][m]:
                 continue
@@ -451,6 +456,19 @@ def render_markdown(metrics: dict, examples: dict) -> str:
                 fence = "`" * (longest + 1)
                 out += [f"{_kind_title(kind, metrics)}:", "", fence + "text", *lines, fence,
                         ""]
+    return out
+
+
+def render_markdown(metrics: dict, examples: dict) -> str:
+    """The report as GitHub-flavoured Markdown (tables, examples in fenced blocks)."""
+    methods, grid = _grid(metrics)
+    paper = _has_paper(metrics, grid)
+    out = ["# Annotation projection: evaluation report", ""]
+    out += [f"- **{k}**: {_md(v)}" for k, v in _facts(metrics)] + [""]
+    out += _md_summary(metrics, methods, grid, paper)
+    out += _md_details(metrics.get("languages") or {}, methods, grid, paper)
+    out += _md_examples(metrics, examples or {}, methods, list(grid),
+                        metrics.get("primary") == "span")
     return "\n".join(out)
 
 
@@ -533,29 +551,51 @@ _FAMILY_NAMES = {"heuristic": "heuristic", "ngram": "n-gram candidates",
                  "model_transfer": "model transfer", "other": "other"}
 
 
-def _chart(lang: str, methods: list[str], row: dict, primary: str) -> str:
-    """One language: a horizontal bar per method (ours, 0–100) with its 95% interval as a
-    whisker and a red tick at the paper's value where the paper has one; bars are grouped
-    by projection kind (kinds in order of first appearance, methods in report order)."""
-    bh, gap, fam_h, left, top, pw, right = 16, 6, 16, 110, 48, 340, 168
-    with_paper = any(row[m].paper_f1 is not None for m in methods)
+@dataclass(frozen=True)
+class _ChartFrame:
+    """Where a chart draws: bar height and gap, family header height, the plot's left
+    edge, top and width; rows are (kind, name, y) with kind "fam" or "bar"."""
+
+    rows: tuple
+    bh: int = 16
+    gap: int = 6
+    left: int = 110
+    top: int = 48
+    pw: int = 340
+    right: int = 168
+
+    @property
+    def ph(self) -> int:
+        return self.rows[-1][2] + self.bh + self.gap - self.top if self.rows else 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.left + self.pw + self.right, self.top + self.ph + 34
+
+    def x(self, v: float) -> float:
+        return round(self.left + self.pw * min(max(v, 0.0), 1.0), 1)
+
+
+def _chart_frame(methods: list[str]) -> _ChartFrame:
+    """Bars grouped by projection kind (kinds in order of first appearance, methods in
+    report order), a header line above each group."""
     families = list(dict.fromkeys(_family(m) for m in methods))
-    layout, y, last = [], top, None
+    frame, rows, last = _ChartFrame(()), [], None
+    y = frame.top
     for m in sorted(methods, key=lambda m: families.index(_family(m))):
-        fam = _family(m)
-        if fam != last:
-            layout.append(("fam", fam, y))
-            y += fam_h
-            last = fam
-        layout.append(("bar", m, y))
-        y += bh + gap
-    ph = y - top
-    width, height = left + pw + right, top + ph + 34
+        if _family(m) != last:
+            last = _family(m)
+            rows.append(("fam", last, y))
+            y += 16
+        rows.append(("bar", m, y))
+        y += frame.bh + frame.gap
+    return _ChartFrame(tuple(rows))
 
-    def x(v: float) -> float:
-        return round(left + pw * min(max(v, 0.0), 1.0), 1)
 
-    metric = "span F1" if primary == "span" else "typed F1"
+def _chart_axes(f: _ChartFrame, lang: str, metric: str, with_paper: bool) -> list[str]:
+    """The title, the legend, the grid lines and the axis."""
+    width, height = f.size
+    left, top, ph = f.left, f.top, f.ph
     p = [f'<svg class="chart" data-lang="{_attr(lang)}" viewBox="0 0 {width} {height}" '
          f'width="{width}" height="{height}" role="img" '
          f'aria-label="{_attr(f"{metric} by method, {lang}")}">',
@@ -570,43 +610,60 @@ def _chart(lang: str, methods: list[str], row: dict, primary: str) -> str:
         p.append(f'<line x1="{left + 158}" x2="{left + 158}" y1="24" y2="35" class="pm"/>'
                  f'<text x="{left + 164}" y="33">paper</text>')
     for t in range(0, 101, 20):
-        p.append(f'<line class="grid" x1="{x(t / 100)}" x2="{x(t / 100)}" y1="{top}" '
-                 f'y2="{top + ph}"/><text x="{x(t / 100)}" y="{top + ph + 13}" '
+        p.append(f'<line class="grid" x1="{f.x(t / 100)}" x2="{f.x(t / 100)}" y1="{top}" '
+                 f'y2="{top + ph}"/><text x="{f.x(t / 100)}" y="{top + ph + 13}" '
                  f'text-anchor="middle">{t}</text>')
     p.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}"/>'
-             f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle">'
+             f'<text x="{left + f.pw / 2}" y="{height - 4}" text-anchor="middle">'
              f'{metric} (%)</text>')
-    for what, name, yy in layout:
+    return p
+
+
+def _chart_bar(f: _ChartFrame, name: str, c: "_Cell", yy: float, tip: str) -> list[str]:
+    """One method: its label, bar, whisker, value text and the paper's tick."""
+    left, bh, cy = f.left, f.bh, yy + f.bh / 2
+    p = [f'<text x="{left - 6}" y="{cy + 4}" text-anchor="end">{escape(_short(name))}'
+         f'<title>{escape(name)}</title></text>']
+    if c.f1 is not None:
+        p.append(f'<rect class="bar" data-method="{_attr(name)}" x="{left}" y="{yy}" '
+                 f'width="{round(f.x(c.f1) - left, 1)}" height="{bh}"><title>{tip}</title>'
+                 f'</rect>')
+        if c.ci:
+            lo, hi = f.x(c.ci[0]), f.x(c.ci[1])
+            p.append(f'<g class="whisker" data-method="{_attr(name)}">'
+                     f'<line class="ci" x1="{lo}" x2="{hi}" y1="{cy}" y2="{cy}"/>'
+                     f'<line class="ci" x1="{lo}" x2="{lo}" y1="{cy - 4}" y2="{cy + 4}"/>'
+                     f'<line class="ci" x1="{hi}" x2="{hi}" y1="{cy - 4}" y2="{cy + 4}"/>'
+                     f'<title>{tip}</title></g>')
+        value = _pct(c.f1) + (f" [{_ci_text(c.ci)}]" if c.ci else "") + (
+            f" · paper {_pct(c.paper_f1)}" if c.paper_f1 is not None else "")
+        p.append(f'<text class="val" x="{left + f.pw + 6}" y="{cy + 4}">{escape(value)}'
+                 f'</text>')
+    else:
+        p.append(f'<text class="na" x="{left + 4}" y="{cy + 4}">× no result'
+                 f'<title>{tip}</title></text>')
+    if c.paper_f1 is not None:
+        p.append(f'<line class="pm" data-method="{_attr(name)}" x1="{f.x(c.paper_f1)}" '
+                 f'x2="{f.x(c.paper_f1)}" y1="{yy - 2}" y2="{yy + bh + 2}">'
+                 f'<title>{tip}</title></line>')
+    return p
+
+
+def _chart(lang: str, methods: list[str], row: dict, primary: str) -> str:
+    """One language: a horizontal bar per method (ours, 0–100) with its 95% interval as a
+    whisker and a red tick at the paper's value where the paper has one."""
+    with_paper = any(row[m].paper_f1 is not None for m in methods)
+    metric = "span F1" if primary == "span" else "typed F1"
+    frame = _chart_frame(methods)
+    p = _chart_axes(frame, lang, metric, with_paper)
+    for what, name, yy in frame.rows:
         if what == "fam":
             p.append(f'<text class="fam" x="4" y="{yy + 12}">'
                      f'{escape(_FAMILY_NAMES.get(name, name))}</text>')
             continue
-        c, cy = row[name], yy + bh / 2
+        c = row[name]
         tip = escape(f"{lang} · {name}: {_cell_text(c.f1, c.ci, c.n, c.paper_f1, with_paper)}")
-        p.append(f'<text x="{left - 6}" y="{cy + 4}" text-anchor="end">{escape(_short(name))}'
-                 f'<title>{escape(name)}</title></text>')
-        if c.f1 is not None:
-            p.append(f'<rect class="bar" data-method="{_attr(name)}" x="{left}" y="{yy}" '
-                     f'width="{round(x(c.f1) - left, 1)}" height="{bh}"><title>{tip}</title>'
-                     f'</rect>')
-            if c.ci:
-                lo, hi = x(c.ci[0]), x(c.ci[1])
-                p.append(f'<g class="whisker" data-method="{_attr(name)}">'
-                         f'<line class="ci" x1="{lo}" x2="{hi}" y1="{cy}" y2="{cy}"/>'
-                         f'<line class="ci" x1="{lo}" x2="{lo}" y1="{cy - 4}" y2="{cy + 4}"/>'
-                         f'<line class="ci" x1="{hi}" x2="{hi}" y1="{cy - 4}" y2="{cy + 4}"/>'
-                         f'<title>{tip}</title></g>')
-            value = _pct(c.f1) + (f" [{_ci_text(c.ci)}]" if c.ci else "") + (
-                f" · paper {_pct(c.paper_f1)}" if c.paper_f1 is not None else "")
-            p.append(f'<text class="val" x="{left + pw + 6}" y="{cy + 4}">{escape(value)}'
-                     f'</text>')
-        else:
-            p.append(f'<text class="na" x="{left + 4}" y="{cy + 4}">× no result'
-                     f'<title>{tip}</title></text>')
-        if c.paper_f1 is not None:
-            p.append(f'<line class="pm" data-method="{_attr(name)}" x1="{x(c.paper_f1)}" '
-                     f'x2="{x(c.paper_f1)}" y1="{yy - 2}" y2="{yy + bh + 2}">'
-                     f'<title>{tip}</title></line>')
+        p.extend(_chart_bar(frame, name, c, yy, tip))
     return "".join(p) + "</svg>"
 
 
@@ -700,21 +757,30 @@ def _examples_html(metrics: dict, examples: dict, langs: list[str], methods: lis
     return legend + "".join(out)
 
 
+def _template():
+    """The page template (package data), autoescaping everything not marked safe: the
+    sections and charts come pre-rendered by the functions above, which escape their own
+    text."""
+    import jinja2
+
+    source = files("xlner.evaluation").joinpath("templates/report.html.j2").read_text("utf-8")
+    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.from_string(source)
+
+
 def render_html(metrics: dict, examples: dict) -> str:
     """The report as one static HTML5 page: inline CSS and SVG, no scripts, no fetches."""
+    from markupsafe import Markup
+
     methods, grid = _grid(metrics)
     langs = list(grid)
     primary = metrics.get("primary") or "typed"
     paper = _has_paper(metrics, grid)
     title = " · ".join(["Evaluation report", str(metrics.get("dataset") or "custom"),
                         str(metrics.get("run_id") or "")])
-    facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in _facts(metrics))
-    caveat = (f'<p class="note caveat">{escape(_caveat(metrics, paper))}</p>'
-              if _caveat(metrics, paper) else "")
-    caveat += "".join(f'<p class="warning" role="alert"><strong>Warning:</strong> '
-                      f"{escape(w)}</p>" for w in _type_warnings(metrics))
-    charts = ("".join(_chart(lang, methods, grid[lang], primary) for lang in langs)
-              if langs and methods else '<p class="note">No languages scored.</p>')
+    charts = ([Markup(_chart(lang, methods, grid[lang], primary)) for lang in langs]
+              if langs and methods else [])
     note = ("Primary F1 × 100 (bold), its bootstrap 95% interval and n, the gold entities "
             "scored. " + (
                 "Ours − paper beside it and the paper's figure (Politov et al., 2025) below; "
@@ -723,23 +789,9 @@ def render_html(metrics: dict, examples: dict) -> str:
                 "method (over all scored languages where it has none)." if paper else
                 "The paper has no figures for this data set. The average is over the scored "
                 "languages."))
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>Annotation projection: evaluation report</h1>"
-        f'<dl class="facts">{facts}</dl></header>'
-        f'<nav><a href="#summary">F1 table</a><a href="#charts">charts</a>'
-        f'<a href="#languages">per language</a><a href="#examples">examples</a></nav>'
-        f'<section id="summary"><h2>F1 per language{", ours vs paper" if paper else ""}</h2>'
-        f'<p class="note">{escape(note)}</p>{caveat}'
-        f"{_summary_html(metrics, methods, grid, paper)}</section>"
-        f'<section id="charts"><h2>Methods compared, one chart per language</h2>'
-        f'<div class="charts">{charts}</div></section>'
-        f'<section id="languages"><h2>Per language</h2><p class="note">Precision, recall and F1 '
-        f"× 100 of the primary metric with the F1 interval, gold, predicted and correct "
-        f"entities, projection ratio, and failed sentences (no prediction, scored as "
-        f"predicting nothing).</p>{_details_html(metrics, methods, grid, paper)}</section>"
-        f'<section id="examples"><h2>Examples</h2>'
-        f"{_examples_html(metrics, examples, langs, methods, primary == 'span')}"
-        "</section></body></html>\n")
+    return _template().render(
+        title=title, css=Markup(_CSS), facts=_facts(metrics), paper=paper, note=note,
+        caveat=_caveat(metrics, paper), warnings=_type_warnings(metrics),
+        summary=Markup(_summary_html(metrics, methods, grid, paper)), charts=charts,
+        details=Markup(_details_html(metrics, methods, grid, paper)),
+        examples=Markup(_examples_html(metrics, examples, langs, methods, primary == "span")))
