@@ -56,7 +56,7 @@ def projection_settings(o: Options) -> ProjectionSettings:
         overwrite=not o.no_overwrite, paper_quirks=o.paper_quirks,
         max_candidate_words=o.max_candidate_words or None, n_proj=o.n_proj,
         ner_subranges=o.ner_subranges, score_weights=weights,
-        link_weighting=o.link_weighting)
+        link_weighting=o.link_weighting, length_prior=o.length_prior)
 
 
 def check_alignment_options(o: Options) -> None:

@@ -42,7 +42,8 @@ REUSE_TRANSLATOR = "translation"  # --alignment_model: the translation model's o
 # What --paper_defaults sets (the reference's settings: mBERT-style layer 8, SimAlign
 # itermax, the heuristic, greedy matching, the Dice count, its quirks).
 PAPER_DEFAULTS = {"align_layers": "8", "align_method": "itermax", "projection": "heuristic",
-                  "matching": "greedy", "link_weighting": "count", "paper_quirks": True}
+                  "matching": "greedy", "link_weighting": "count", "length_prior": 0.0,
+                  "paper_quirks": True}
 SAMPLE_INPUT = "embedded:sample"  # the English sample shipped in the package
 _BOOL = r"^(true|false)$"
 
@@ -277,6 +278,10 @@ class ProjectionOptions:
         defaults.LINK_WEIGHTING, "Candidate scores: count links (the paper's Dice) or weigh "
         "each by its similarity, which breaks Dice's ties by link strength.",
         choices=LINK_WEIGHTINGS)
+    length_prior: float = option(
+        defaults.LENGTH_PRIOR, "Candidate scores: a candidate longer than its source entity "
+        "scores (entity words / candidate words) ** this, so a name does not take the "
+        "article or verb beside it; 0 is the paper's score.", check=values.decimal())
     merge_distance: int = option(
         defaults.MERGE_DISTANCE, "Heuristic: merge aligned runs separated by at most this "
         "many words.", check=values.count(0))

@@ -146,7 +146,7 @@ def aligned_pairs(draw):
 
 
 # These tests give alignments of one method and no link similarities: the paper's count.
-PAPER = {"align_method": "argmax", "link_weighting": "count"}
+PAPER = {"align_method": "argmax", "link_weighting": "count", "length_prior": 0.0}
 PROJECTORS = [HeuristicProjector("argmax"), CandidateProjector("ngram", "greedy", **PAPER),
               CandidateProjector("ngram", "ilp", **PAPER),
               CandidateProjector("ner", "greedy", **PAPER),
@@ -178,12 +178,14 @@ def test_projection_properties(aligned):
 
 
 @settings(max_examples=200, deadline=None)
-@given(instances(max_words=12, max_entities=5), st.integers(1, 2))
-def test_pruning_dominated_candidates_changes_no_result(inst, n_proj):
+@given(instances(max_words=12, max_entities=5), st.integers(1, 2),
+       st.sampled_from([0.0, 0.3, 1.0, 4.0]))
+def test_pruning_dominated_candidates_changes_no_result(inst, n_proj, prior):
     n, entities, links = inst
     cands = ngram_candidates(["w"] * n)
-    full = alignment_scores(entities, cands, links, n, prune_dominated=False)
-    pruned = alignment_scores(entities, cands, links, n)
+    full = alignment_scores(entities, cands, links, n, prune_dominated=False,
+                            length_prior=prior)
+    pruned = alignment_scores(entities, cands, links, n, length_prior=prior)
     assert pruned.nnz <= full.nnz
     assert greedy_match(pruned, cands, n_proj) == greedy_match(full, cands, n_proj)
     assert total_score(full, ilp_match(pruned, cands, n_proj)) == pytest.approx(
@@ -298,20 +300,22 @@ def test_direct_ngram_greedy_equals_the_reference(inst, n_proj):
 
 
 @settings(max_examples=200, deadline=None)
-@given(projection_instances(), st.integers(1, 2))
-def test_direct_entries_are_the_pruned_matrix_and_ilp_stays_optimal(inst, n_proj):
+@given(projection_instances(), st.integers(1, 2), st.sampled_from([0.0, 0.3, 1.0]))
+def test_direct_entries_are_the_pruned_matrix_and_ilp_stays_optimal(inst, n_proj, prior):
     aligned, max_words = inst
     pair = aligned.pair
     links = aligned.alignments["argmax"]
     cands = ngram_candidates(pair.tgt_words, max_words)
-    pruned = alignment_scores(pair.src_spans, cands, links, len(pair.tgt_words))
+    pruned = alignment_scores(pair.src_spans, cands, links, len(pair.tgt_words),
+                              length_prior=prior)
     coo = pruned.tocoo()
     expected = sorted((float(v), int(p), int(cands[t].start), int(cands[t].end))
                       for p, t, v in zip(coo.row, coo.col, coo.data) if v > 0)
-    entries = ngram_alignment_entries(pair.src_spans, pair.tgt_words, links, max_words)
-    assert sorted(entries) == expected
+    entries = ngram_alignment_entries(pair.src_spans, pair.tgt_words, links, max_words,
+                                      length_prior=prior)
+    assert sorted(entries) == expected  # the same floats, to the last bit
     full = alignment_scores(pair.src_spans, cands, links, len(pair.tgt_words),
-                            prune_dominated=False)
+                            prune_dominated=False, length_prior=prior)
     chosen = ilp_select(entries, n_proj)
     value = {(p, s, e): v for v, p, s, e in entries}
     assert sum(value[c] for c in chosen) == pytest.approx(
@@ -319,5 +323,31 @@ def test_direct_entries_are_the_pruned_matrix_and_ilp_stays_optimal(inst, n_proj
     spans = [Span(s, e, "X") for _, s, e in chosen]
     assert not any(a.overlaps(b) for a, b in itertools.combinations(spans, 2))
     assert project(CandidateProjector("ngram", "ilp", max_words=max_words, n_proj=n_proj,
-                                      **PAPER), aligned)[1] == tuple(sorted((Span(s, e, pair.src_spans[p].label) for p, s, e in
+                                      **{**PAPER, "length_prior": prior}), aligned)[1] == tuple(sorted((Span(s, e, pair.src_spans[p].label) for p, s, e in
                                      chosen), key=lambda sp: sp.start))
+
+
+def test_the_length_prior_prefers_the_name_to_article_plus_name():
+    # "Galilee" -> "τῇ Γαλιλαίᾳ": the name's one word links to both the article and the
+    # name; Dice alone scores the two-word span higher (2*2/3 > 2*1/2)
+    src, links = [Span(0, 1, "LOC")], [(0, 0), (0, 1)]
+    cands = ngram_candidates(["τῇ", "Γαλιλαίᾳ"])
+    dice = alignment_scores(src, cands, links, 2, prune_dominated=False).toarray()[0]
+    prior = alignment_scores(src, cands, links, 2, prune_dominated=False,
+                             length_prior=1.0).toarray()[0]
+    at = {(c.start, c.end): k for k, c in enumerate(cands)}
+    both, name = at[(0, 2)], at[(1, 2)]
+    assert dice[both] > dice[name]
+    assert prior[both] < prior[name] and prior[name] == dice[name]  # shorter: no penalty
+
+
+def test_length_factor_is_one_sided_and_refuses_nothing_it_should_not():
+    from xlner.projection.scores import length_factor
+
+    assert length_factor(2, 1, 0.3) == 1.0 and length_factor(2, 2, 0.3) == 1.0
+    assert length_factor(1, 2, 0.3) == pytest.approx(0.5 ** 0.3)
+    assert length_factor(1, 2, 0.0) == 1.0
+    with pytest.raises(ValueError):
+        CandidateProjector(length_prior=float("nan"))
+    with pytest.raises(ValueError):
+        CandidateProjector(length_prior=-0.1)

@@ -33,6 +33,10 @@ N_PROJ = 1  # projections per source entity
 NER_SUBRANGES = False
 SCORE_WEIGHTS = (("align", 1.0),)  # the paper's alignment score alone
 LINK_WEIGHTING = "similarity"  # each link weighs its similarity (the paper: "count")
+# A candidate longer than its source entity scores (entity words / candidate words) ** this:
+# an English name projected onto article + name or name + verb loses to the name alone
+# (chosen on Matthew; the paper: 0, no prior).
+LENGTH_PRIOR = 0.3
 
 # ---------------------------------------------------------------- the encoder and batches
 ALIGN_LAYERS = "6-11"  # hidden layers 6..11 concatenated (the paper: 8)

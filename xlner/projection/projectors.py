@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass
 from typing import Mapping, Optional, Protocol
 
@@ -66,6 +68,7 @@ class ProjectionSettings:
     ner_subranges: bool = defaults.NER_SUBRANGES
     score_weights: tuple = defaults.SCORE_WEIGHTS
     link_weighting: str = defaults.LINK_WEIGHTING
+    length_prior: float = defaults.LENGTH_PRIOR
 
 
 @dataclass(frozen=True)
@@ -125,12 +128,17 @@ class CandidateProjector:
     # "count": the paper's Dice counts links; "similarity": each link weighs its
     # similarity (AlignedPair.link_scores), which breaks Dice's ties by link strength.
     link_weighting: str = defaults.LINK_WEIGHTING
+    # Candidates longer than their entity score (entity / candidate words) ** length_prior.
+    length_prior: float = defaults.LENGTH_PRIOR
 
     def __post_init__(self):
         if self.name not in ("ngram", "ner"):
             raise ValueError(f"unknown candidate extraction {self.name!r}")
         if self.matching not in ("greedy", "ilp", "bipartite"):
             raise ValueError(f"unknown matching {self.matching!r}")
+        if not (math.isfinite(self.length_prior) and self.length_prior >= 0):
+            raise ValueError(f"length_prior must be a finite number >= 0, not "
+                             f"{self.length_prior!r}")
         if self.link_weighting not in LINK_WEIGHTINGS:
             raise ValueError(f"unknown link weighting {self.link_weighting!r}; expected one "
                              f"of {LINK_WEIGHTINGS}")
@@ -166,7 +174,8 @@ class CandidateProjector:
             mats["align"] = alignment_scores(pair.src_spans, cands,
                                              alignments[self.align_method],
                                              len(pair.tgt_words), prune_dominated=self.prunable,
-                                             weights=self._link_weights(link_scores))
+                                             weights=self._link_weights(link_scores),
+                                             length_prior=self.length_prior)
         if "ner" in weights:
             if pair.tgt_word_probs is None:
                 raise ValueError("the NER-model score needs the target's word probabilities")
@@ -203,7 +212,8 @@ class CandidateProjector:
         entries = [(precision.score(score), p, s, e) for score, p, s, e in
                    ngram_alignment_entries(pair.src_spans, pair.tgt_words,
                                            alignments[self.align_method], cap,
-                                           weights=self._link_weights(link_scores))]
+                                           weights=self._link_weights(link_scores),
+                                           length_prior=self.length_prior)]
         score_of = {(p, s, e): score for score, p, s, e in entries}
         select = matching.greedy_select if self.matching == "greedy" else matching.ilp_select
         return _entities(pair, [(p, s, e, score_of[(p, s, e)])
@@ -249,7 +259,8 @@ def build_projector(method: Optional[Method] = None,
             name=method.projection, matching=method.matching,
             align_method=method.align_method, max_words=settings.max_candidate_words,
             n_proj=settings.n_proj, ner_subranges=settings.ner_subranges,
-            score_weights=settings.score_weights, link_weighting=settings.link_weighting)
+            score_weights=settings.score_weights, link_weighting=settings.link_weighting,
+            length_prior=settings.length_prior)
     return SpanProjector(name=method.projection)
 
 

@@ -18,10 +18,21 @@ from xlner.projection.candidates import DEFAULT_STOP_WORDS, bounds
 from xlner.formats.records import Span
 
 
+def length_factor(src_words: int, tgt_words: int, prior: float) -> float:
+    """The one-sided length prior: ``(src_words / tgt_words) ** prior`` for a candidate
+    longer than its entity, 1 otherwise. One-sided, so a shorter candidate is never
+    penalised more than a longer one and pruning dominated pairs stays exact. Plain
+    ``math.pow`` in both score paths, so they agree to the last bit."""
+    if prior == 0.0 or tgt_words <= src_words:
+        return 1.0
+    return math.pow(src_words / tgt_words, prior)
+
+
 def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
                      alignment: Sequence[tuple[int, int]], n_target: int,
                      prune_dominated: bool = True,
-                     weights: Optional[Sequence[float]] = None) -> sparse.csr_matrix:
+                     weights: Optional[Sequence[float]] = None,
+                     length_prior: float = 0.0) -> sparse.csr_matrix:
     """Dice-like alignment score ``2·N(p, t) / (len(p) + len(t))``.
 
     ``N(p, t)`` counts aligned word *pairs* (source word in entity p, target word in
@@ -32,6 +43,10 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
     makes ``N`` their sum instead of the count: with unit weights it is the paper's score.
     Measured on Bible dev, similarity weights mostly act as a tie-break between candidates
     that Dice scores equally, which the ILP otherwise resolves arbitrarily.
+
+    ``length_prior`` multiplies each score by :func:`length_factor`: Dice alone lets one
+    English name take two target words (article + name, name + verb) whenever both carry
+    links, and with many-to-many links such pairs even score above 1.
 
     ``prune_dominated`` drops (p, t) whose first or last word is not aligned to p: the
     candidate without that word keeps N, is shorter, so scores strictly higher, and
@@ -70,6 +85,11 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
         numerator = np.where(counts > 0, mass_prefix[:, c_end] - mass_prefix[:, c_start], 0.0)
     lengths = (ends - starts)[:, None] + (c_end - c_start)[None, :]
     scores = np.where(counts > 0, 2.0 * numerator / lengths, 0.0)
+    if length_prior:
+        src_len, tgt_len = ends - starts, c_end - c_start
+        factors = np.array([[length_factor(int(a), int(b), length_prior) for b in tgt_len]
+                            for a in src_len])
+        scores = scores * factors
     if prune_dominated:
         aligned = hits[:, 1:] > 0  # [entity, target position]
         scores *= aligned[:, c_start] & aligned[:, c_end - 1]
@@ -80,7 +100,8 @@ def ngram_alignment_entries(src_spans: Sequence[Span], tgt_words: Sequence[str],
                             alignment: Sequence[tuple[int, int]],
                             max_words: Optional[int] = None,
                             stop_words: Iterable[str] = DEFAULT_STOP_WORDS,
-                            weights: Optional[Sequence[float]] = None
+                            weights: Optional[Sequence[float]] = None,
+                            length_prior: float = 0.0
                             ) -> list[tuple[float, int, int, int]]:
     """The nonzero entries of the pruned alignment score against all n-gram candidates,
     as ``(score, entity, start, end)``, without building the candidates or a matrix.
@@ -137,7 +158,10 @@ def ngram_alignment_entries(src_spans: Sequence[Span], tgt_words: Sequence[str],
                     break
                 if stop_before is not None and stop_before[e] != stop_before[s]:
                     break  # every longer span from s contains the stop word too
-                out.append((2 * (cum[b + 1] - cum[a]) / (length + (e - s)), p, s, e))
+                score = 2 * (cum[b + 1] - cum[a]) / (length + (e - s))
+                if length_prior and e - s > length:
+                    score = score * length_factor(length, e - s, length_prior)
+                out.append((score, p, s, e))
     return out
 
 
