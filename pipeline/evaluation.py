@@ -193,23 +193,25 @@ class EvalOutputs:
     dead_letters: beam.PCollection
 
 
-def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
-    o, models = ecfg.opts, ecfg.models
-    dead = DeadLetters()
-    # 1. gold sentences of every language
-    reads = []
+def _read_gold(p: beam.Pipeline, ecfg: EvalConfig, dead: DeadLetters):
+    """The gold sentences of every language; rejected ones are dead letters of their
+    language (the report shows them there)."""
+    o, reads = ecfg.opts, []
     for lang in ecfg.languages:
         r = p | f"Read[{lang.code}]" >> ReadLabeledSentences(
             lang.patterns, lang.input_format, ecfg.label_names, lang.nllb,
             o.max_sentence_words, max_token_chars=o.max_token_chars)
         reads.append(r.ok)
-        # Rejected gold sentences belong to their language: the report shows them there.
         dead.add(r.dead | f"DeadOf[{lang.code}]" >> beam.Map(
             lambda d, lang=lang.nllb: dataclasses.replace(d, tgt_lang=d.tgt_lang or lang)))
-    gold = (tuple(reads) | "AllGold" >> beam.Flatten()
+    return (tuple(reads) | "AllGold" >> beam.Flatten()
             | "GoldSentences" >> beam.Map(lambda v: v.sentence))
 
-    # 2. the English side: translated (unless given), split, tagged
+
+def _english_side(gold, ecfg: EvalConfig, dead: DeadLetters):
+    """(English translations, tagged English, pairs): translated unless given, split,
+    tagged by the English NER; the gold words tagged once when a method needs them."""
+    o, models = ecfg.opts, ecfg.models
     english = dead.keep(gold | "TranslateToEnglish" >> TranslateSentences(
         models.translate_texts(), [ENGLISH], key_by_source=True))
     tagged = dead.keep(english | "EnglishWords" >> beam.Map(_english_words)
@@ -218,16 +220,20 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     pairs = (tagged | "EnglishPairs" >> beam.MapTuple(english_pair)
              | "ProgressEnglish" >> LogProgress("english side"))
     needs = ecfg.needs()
-    if needs.target_ner:  # the gold words are the target of both directions: tag them once
+    if needs.target_ner:
         pairs = dead.keep(pairs | "TagTargets" >> TagTargets(
             models.tagger(needs.word_probs), o.ner_batch_size))
+    return english, tagged, pairs
 
-    # 3. project with every method: the directions share one encoder pass, in which each
-    #    gold sentence (the target of both) is encoded once
+
+def _predict(pairs, ecfg: EvalConfig, dead: DeadLetters):
+    """Every method's keyed predictions: the directions share one encoder pass, in which
+    each gold sentence (the target of both) is encoded once."""
+    models, needs = ecfg.models, ecfg.needs()
     lanes = {"src2tgt": pairs}
     if any(m.needs_back_translation for m, _ in ecfg.methods):
         lanes["tgt2tgt"] = dead.keep(pairs | "BackTranslate" >> BackTranslate(
-            models.translate_texts(models.easyproject_model), o.paper_quirks))
+            models.translate_texts(models.easyproject_model), ecfg.opts.paper_quirks))
     projected = lanes | "Project" >> ProjectPairs(
         ecfg.methods, models.align(needs.alignment, shared_side="tgt",
                                    link_scores=needs.link_scores)
@@ -235,17 +241,19 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     dead.add(projected[DEAD])
     predictions = [projected[m.key] | f"Key[{m.key}]" >> beam.Map(keyed_prediction, m.key)
                    for m, _ in ecfg.methods]
+    return (tuple(predictions) | "AllPredictions" >> beam.Flatten()
+            | "ProgressProjected" >> LogProgress("projections"))
 
-    # 4. score against gold by key (the English side joins once per sentence, for the
-    #    examples), combine per (language, method), report
-    seed = o.report_seed
+
+def _score(gold, tagged, preds, ecfg: EvalConfig):
+    """Scored against gold by key (the English side joins once per sentence, for the
+    examples): (counts per (language, method), top examples, prediction rows)."""
+    o = ecfg.opts
     keyed_gold = gold | "KeyGold" >> beam.Map(lambda s: (pair_key(s.id, s.lang), s))
     keyed_en = tagged | "KeyEnglish" >> beam.MapTuple(keyed_english)
-    preds = (tuple(predictions) | "AllPredictions" >> beam.Flatten()
-             | "ProgressProjected" >> LogProgress("projections"))
     scored = ({"gold": keyed_gold, "pred": preds, "english": keyed_en}
               | "JoinWithGold" >> beam.CoGroupByKey()
-              | "Score" >> beam.ParDo(_Score(ecfg, seed)).with_outputs(
+              | "Score" >> beam.ParDo(_Score(ecfg, o.report_seed)).with_outputs(
                   "examples", "predictions", main="counts"))
     counts = (scored.counts
               | "SumPerLanguageMethod" >> beam.CombinePerKey(SumOf(EvalCounts))
@@ -254,19 +262,12 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
                 | "TopExamples" >> beam.combiners.Top.PerKey(
                     max(o.examples_per_method, 1), key=lambda v: v[0])
                 | "AllExamples" >> beam.combiners.ToList())
-    origins = (english | "EnglishOrigin" >> beam.Map(_origin_key, ecfg.codes)
-               | "CountOrigins" >> beam.combiners.Count.PerElement()
-               | "AllOrigins" >> beam.combiners.ToList())
-    folder = output_folder(ecfg)
-    all_dead = dead.flatten()
-    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
-    dead_counts = (all_dead | "DeadKey" >> beam.Map(_dead_key, ecfg.codes)
-                   | "CountDead" >> beam.combiners.Count.PerElement()
-                   | "AllDeadCounts" >> beam.combiners.ToList())
-    prediction_files = (scored.predictions
-                        | "InPredictions" >> beam.Map(lambda r: ("predictions", r))
-                        | "WritePredictions" >> WriteShards(folder, predictions_parquet,
-                                                            prediction_id))
+    return counts, examples, scored.predictions
+
+
+def _report_header(ecfg: EvalConfig) -> dict:
+    """What the report and metrics.json say about the run: options in use, models."""
+    o, models = ecfg.opts, ecfg.models
     all_options = dataclasses.asdict(o)
     in_use = {name for name, _ in ecfg.models_in_use()}
     header = {"job": "translate-test", "run_id": ecfg.run_id, "dataset": ecfg.dataset,
@@ -274,13 +275,40 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
               "options": {k: all_options[k] for k in REPORTED_OPTIONS
                           if all_options.get(k) not in ("", None, False)
                           and (k not in MODEL_OPTIONS or MODEL_OPTIONS[k] in in_use)},
-              "examples": {"per_kind": o.examples_per_method, "seed": seed},
+              "examples": {"per_kind": o.examples_per_method, "seed": o.report_seed},
               "model_fingerprints": models.fingerprints(),
               "all_options": all_options}
     if any(m.needs_back_translation for m, _ in ecfg.methods):  # the model it falls back to
         header["options"]["easyproject_model"] = models.easyproject_model
+    return header
+
+
+def _counted(pcoll, label: str, key_fn, codes):
+    """(key, count) pairs of ``pcoll`` keyed by ``key_fn``, as one list."""
+    return (pcoll | f"{label}Key" >> beam.Map(key_fn, codes)
+            | f"Count{label}" >> beam.combiners.Count.PerElement()
+            | f"All{label}Counts" >> beam.combiners.ToList())
+
+
+def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
+    """Gold -> English side -> every method's projection -> scores -> report, with every
+    rejected record a dead letter and every file recorded in the run's manifest."""
+    dead = DeadLetters()
+    gold = _read_gold(p, ecfg, dead)
+    english, tagged, pairs = _english_side(gold, ecfg, dead)
+    preds = _predict(pairs, ecfg, dead)
+    counts, examples, prediction_rows = _score(gold, tagged, preds, ecfg)
+    origins = _counted(english, "Origin", _origin_key, ecfg.codes)
+    folder = output_folder(ecfg)
+    all_dead = dead.flatten()
+    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
+    dead_counts = _counted(all_dead, "Dead", _dead_key, ecfg.codes)
+    prediction_files = (prediction_rows
+                        | "InPredictions" >> beam.Map(lambda r: ("predictions", r))
+                        | "WritePredictions" >> WriteShards(folder, predictions_parquet,
+                                                            prediction_id))
     metrics = counts | "WriteReport" >> beam.ParDo(
-        _WriteReport(folder, ecfg, header, Bootstrap(seed=seed)),
+        _WriteReport(folder, ecfg, _report_header(ecfg), Bootstrap(seed=ecfg.opts.report_seed)),
         beam.pvalue.AsSingleton(examples), beam.pvalue.AsSingleton(dead_counts),
         beam.pvalue.AsSingleton(origins))
     _ = metrics | "Record" >> RecordRun(
