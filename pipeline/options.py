@@ -305,8 +305,11 @@ class ProjectionOptions:
 class FilterOptions:
     TITLE: ClassVar[str] = "Filters (noisy projections; each is counted in summary.json)"
     min_entity_score: float = option(
-        0.0, "Remove projected entities whose score (matching score, aligned fraction, "
-        "fuzzy ratio) is below this; 0 keeps all.", check=values.decimal())
+        0.0, "Remove projected entities whose score is below this; 0 keeps all. For "
+        "candidate matching the score is the calibrated probability that the span is "
+        "right (0.9: measured right 98.8 % of the time on held-back Bible data); for the "
+        "heuristic the aligned fraction, for EasyProject the fuzzy ratio.",
+        check=values.decimal())
     require_all_entities: bool = option(
         False, "Drop sentences where not every source entity was projected.")
     entity_ratio_bounds: str = option(

@@ -351,3 +351,33 @@ def test_length_factor_is_one_sided_and_refuses_nothing_it_should_not():
         CandidateProjector(length_prior=float("nan"))
     with pytest.raises(ValueError):
         CandidateProjector(length_prior=-0.1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(projection_instances(), st.sampled_from([0.0, 0.3]))
+def test_without_conflict_the_best_entries_are_the_solvers_answer(inst, prior):
+    """Where conflict_free_best answers, the HiGHS solver returns exactly the same."""
+    from xlner.projection.matching import _ilp, conflict_free_best
+
+    aligned, max_words = inst
+    pair = aligned.pair
+    entries = [x for x in ngram_alignment_entries(
+        pair.src_spans, pair.tgt_words, aligned.alignments["argmax"], max_words,
+        length_prior=prior) if x[0] > 0]
+    shortcut = conflict_free_best(entries)
+    if shortcut is None or not entries:
+        return
+    arr = np.array([x[1:] for x in entries], dtype=np.int64)
+    val = np.array([x[0] for x in entries], dtype=float)
+    solved = sorted(tuple(int(v) for v in arr[k]) for k in _ilp(arr[:, 0], arr[:, 1],
+                                                                    arr[:, 2], val, 1))
+    assert shortcut == solved
+
+
+def test_conflicts_and_ties_go_to_the_solver():
+    from xlner.projection.matching import conflict_free_best
+
+    assert conflict_free_best([(0.9, 0, 0, 2), (0.8, 1, 1, 3)]) is None  # overlapping bests
+    assert conflict_free_best([(0.9, 0, 0, 1), (0.9, 0, 2, 3)]) is None  # a tie
+    assert conflict_free_best([(0.9, 0, 0, 1), (0.5, 1, 1, 2)]) == [(0, 0, 1), (1, 1, 2)]
+    assert conflict_free_best([(0.9, 0, 0, 1)], n_proj=2) is None

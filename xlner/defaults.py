@@ -37,6 +37,9 @@ LINK_WEIGHTING = "similarity"  # each link weighs its similarity (the paper: "co
 # an English name projected onto article + name or name + verb loses to the name alone
 # (chosen on Matthew; the paper: 0, no prior).
 LENGTH_PRIOR = 0.3
+# Candidate matching stores the calibrated confidence as the entity's score (the raw
+# matching score stays as alignment_score); False stores the raw score there too.
+CALIBRATED = True
 
 # ---------------------------------------------------------------- the encoder and batches
 ALIGN_LAYERS = "6-11"  # hidden layers 6..11 concatenated (the paper: 8)

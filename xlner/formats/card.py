@@ -114,7 +114,14 @@ def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
         lines.append("")
     lines += ["## Columns", "",
               "`id`, `lang`, `tokens`, `ner_tags`, `entities` (start, end, label, "
-              "source_index, score, length_ratio), `src_lang`, `src_tokens`, `src_ner_tags`, "
-              "`translation`, `token_offsets`, `translation_origin`, `alignment`, `extra` "
-              "(input fields passed through, JSON).", ""]
+              "source_index, score, length_ratio, alignment_score, margin, greedy_agrees), "
+              "`src_lang`, `src_tokens`, `src_ner_tags`, `translation`, `token_offsets`, "
+              "`translation_origin`, `alignment`, `extra` (input fields passed through, "
+              "JSON).", "",
+              "An entity's `score` is in [0, 1]. For candidate matching it is a calibrated "
+              "probability that the span is exactly right, fitted on English-Greek Bible "
+              "names (Matthew) and measured on Mark (expected calibration error 0.015; "
+              "entities at 0.9 or more right 98.8 % of the time); on very different data "
+              "(another script or segmenter) treat it as a ranking, not a probability. The "
+              "raw matching score is `alignment_score`.", ""]
     return "\n".join(lines)

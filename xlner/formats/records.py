@@ -235,8 +235,12 @@ class ProjectedEntity:
     """A projected span with where it came from and how sure the method is of it.
 
     ``source_index`` is the source entity it projects (None for model transfer);
-    ``score`` the method's confidence (matching score, aligned fraction, fuzzy ratio);
-    ``length_ratio`` the span's length over the source entity's.
+    ``score`` the method's confidence in [0, 1]: for candidate matching the calibrated
+    probability that the span is right (``xlner.projection.confidence``), else the aligned
+    fraction (heuristic) or fuzzy ratio (EasyProject); ``length_ratio`` the span's length
+    over the source entity's. Candidate matching also keeps its raw ``alignment_score``
+    (Dice-like, may exceed 1), the ``margin`` to the entity's best other span and whether
+    greedy matching made the same choice (``greedy_agrees``): the confidence's inputs.
     """
 
     start: int
@@ -245,9 +249,12 @@ class ProjectedEntity:
     source_index: Optional[int] = None
     score: Optional[float] = None
     length_ratio: Optional[float] = None
+    alignment_score: Optional[float] = None
+    margin: Optional[float] = None
+    greedy_agrees: Optional[bool] = None
 
     def __post_init__(self):  # stored and filtered at the stated precision, never noise
-        for name in ("score", "length_ratio"):
+        for name in ("score", "length_ratio", "alignment_score", "margin"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, precision.score(value))

@@ -10,7 +10,8 @@ lang                string                                     target language (
 tokens              list<string>                               target words
 ner_tags            list<int64>, ClassLabel(label_list)        IOB2 tags over ``tokens``
 entities            list<struct<start, end, label,             projected spans (half-open),
-                    source_index, score, length_ratio>>        the source entity each came
+                    source_index, score, length_ratio,         the source entity each came
+                    alignment_score, margin, greedy_agrees>>
                                                                from and the method's
                                                                confidence (see below)
 src_lang            string                                     source language
@@ -34,8 +35,12 @@ metadata (``label_list``) and in the dataset card. What is the same for the whol
 (models, settings, package version, run id) is in ``summary.json``, the dataset card and
 the manifest, not repeated on every row.
 
-Entity confidence: ``score`` is the matching score for candidate methods (alignment Dice
-score, or the fused score), the fraction of the source entity's words aligned into the
+Entity confidence: ``score`` is in [0, 1]. For candidate methods it is the calibrated
+probability that the span is exactly right (``xlner.projection.confidence``: fitted on
+Bible Matthew, measured on Mark), with the raw matching score kept as ``alignment_score``
+(Dice-like, above 1 with many-to-many links), ``margin`` (the chosen span's raw score minus
+the entity's best other span's) and ``greedy_agrees``; for the other methods it is the
+fraction of the source entity's words aligned into the
 span for the heuristic, the fuzzy-match ratio for EasyProject, null for model transfer;
 ``length_ratio`` is the span's length over the source entity's; ``source_index`` the
 source entity (0-based, in order), null for model transfer. Both floats are rounded to 6
@@ -57,7 +62,8 @@ from xlner.formats.records import Projection
 
 ENTITY = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()),
                     ("source_index", pa.int32()), ("score", pa.float32()),
-                    ("length_ratio", pa.float32())])
+                    ("length_ratio", pa.float32()), ("alignment_score", pa.float32()),
+                    ("margin", pa.float32()), ("greedy_agrees", pa.bool_())])
 OFFSET = pa.struct([("start", pa.int32()), ("end", pa.int32())])
 LINK = pa.struct([("src", pa.int32()), ("tgt", pa.int32())])
 TAG_COLUMNS = ("ner_tags", "src_ner_tags")
@@ -81,7 +87,8 @@ _FIELDS = [
 
 def _value(arrow_type) -> dict:
     return {"dtype": {pa.int32(): "int32", pa.int64(): "int64", pa.float32(): "float32",
-                      pa.string(): "string"}[arrow_type], "_type": "Value"}
+                      pa.string(): "string", pa.bool_(): "bool"}[arrow_type],
+            "_type": "Value"}
 
 
 def features(label_list: Sequence[str]) -> dict:
@@ -129,7 +136,9 @@ def output_row(p: Projection) -> dict:
         "ner_tags": list(p.tags),
         "entities": [{"start": e.start, "end": e.end, "label": e.label,
                       "source_index": e.source_index, "score": e.score,
-                      "length_ratio": e.length_ratio} for e in p.entities],
+                      "length_ratio": e.length_ratio, "alignment_score": e.alignment_score,
+                      "margin": e.margin, "greedy_agrees": e.greedy_agrees}
+                     for e in p.entities],
         "src_lang": src.lang,
         "src_tokens": list(src.tokens),
         "src_ner_tags": list(src.tags),

@@ -136,13 +136,44 @@ def ilp_match(scores: sparse.spmatrix | np.ndarray, candidates: Sequence[Span],
     return sorted((int(ent[k]), int(cand[k])) for k in picked)
 
 
+def conflict_free_best(entries: Sequence[tuple[float, int, int, int]], n_proj: int = 1
+                       ) -> list[tuple[int, int, int]] | None:
+    """Each entity's best entry, when that choice is the ILP's unique optimum: one
+    projection per entity, each entity's maximum unique, and no two maxima overlapping.
+    The sum of per-entity maxima bounds every feasible solution from above, this choice
+    reaches it, and any other choice loses an entity's unique maximum: so the solver
+    would return exactly this. None when the solver is needed."""
+    if n_proj != 1:
+        return None
+    best: dict[int, tuple[float, int, int]] = {}
+    tied: set[int] = set()
+    for score, p, s, e in entries:
+        if score <= 0:
+            continue
+        if p not in best or score > best[p][0]:
+            best[p] = (score, s, e)
+            tied.discard(p)
+        elif score == best[p][0]:
+            tied.add(p)
+    if tied:
+        return None
+    spans = sorted((s, e) for _, s, e in best.values())
+    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+        return None
+    return sorted((p, s, e) for p, (_, s, e) in best.items())
+
+
 def ilp_select(entries: Sequence[tuple[float, int, int, int]], n_proj: int = 1
                ) -> list[tuple[int, int, int]]:
     """:func:`ilp_match` on ``(score, entity, start, end)`` entries (no matrix, no
-    candidate list); returns ``(entity, start, end)`` sorted."""
+    candidate list); returns ``(entity, start, end)`` sorted. The solver runs only where
+    it can change the answer (:func:`conflict_free_best`)."""
     entries = [x for x in entries if x[0] > 0]
     if not entries:
         return []
+    shortcut = conflict_free_best(entries, n_proj)
+    if shortcut is not None:
+        return shortcut
     arr = np.array([x[1:] for x in entries], dtype=np.int64)
     val = np.array([x[0] for x in entries], dtype=float)
     picked = _ilp(arr[:, 0], arr[:, 1], arr[:, 2], val, n_proj)

@@ -20,7 +20,7 @@ from typing import Mapping, Optional, Protocol
 
 from xlner import defaults
 
-from xlner.projection import matching
+from xlner.projection import confidence, matching
 
 from xlner import precision
 from xlner.text.bio import spans_to_tags
@@ -130,6 +130,8 @@ class CandidateProjector:
     link_weighting: str = defaults.LINK_WEIGHTING
     # Candidates longer than their entity score (entity / candidate words) ** length_prior.
     length_prior: float = defaults.LENGTH_PRIOR
+    # Store the calibrated confidence as the entity's score (xlner.projection.confidence).
+    calibrated: bool = defaults.CALIBRATED
 
     def __post_init__(self):
         if self.name not in ("ngram", "ner"):
@@ -214,10 +216,27 @@ class CandidateProjector:
                                            alignments[self.align_method], cap,
                                            weights=self._link_weights(link_scores),
                                            length_prior=self.length_prior)]
-        score_of = {(p, s, e): score for score, p, s, e in entries}
         select = matching.greedy_select if self.matching == "greedy" else matching.ilp_select
-        return _entities(pair, [(p, s, e, score_of[(p, s, e)])
-                                for p, s, e in select(entries, self.n_proj)])
+        return self._scored_entities(pair, entries, select(entries, self.n_proj))
+
+    def _scored_entities(self, pair: SentencePair, entries, chosen):
+        """Entities of the chosen (entity, start, end), each with its raw score, margin,
+        greedy agreement and (``calibrated``) its confidence as the score."""
+        score_of = {(p, s, e): score for score, p, s, e in entries}
+        greedy = set(chosen if self.matching == "greedy"
+                     else matching.greedy_select(entries, self.n_proj))
+        margin = confidence.margins(entries, chosen)
+        calibration = confidence.shipped() if self.calibrated else None
+        out = []
+        for p, s, e in chosen:
+            raw, src = score_of[(p, s, e)], pair.src_spans[p]
+            values = confidence.features(pair.src_words, src.start, src.end, pair.tgt_words,
+                                         s, e, margin[(p, s, e)], (p, s, e) in greedy)
+            conf = calibration.confidence(values) if calibration else raw
+            out.append(ProjectedEntity(s, e, src.label, p, conf, (e - s) / len(src), raw,
+                                       margin[(p, s, e)], (p, s, e) in greedy))
+        entities = tuple(sorted(out, key=lambda x: x.start))
+        return spans_to_tags([x.span for x in entities], len(pair.tgt_words)), entities
 
     def project(self, pair: SentencePair, alignments: Alignments,
                 link_scores: Optional[LinkScores] = None):
@@ -229,19 +248,14 @@ class CandidateProjector:
             chosen = matching.bipartite_match(scores, cands)
         else:
             chosen = matching.MATCHERS[self.matching](scores, cands, self.n_proj)
-        return _entities(pair, [(p, cands[t].start, cands[t].end, float(scores[p, t]))
-                                for p, t in chosen])
+        coo = scores.tocoo()
+        entries = [(float(v), int(p), cands[t].start, cands[t].end)
+                   for p, t, v in zip(coo.row, coo.col, coo.data)]
+        return self._scored_entities(pair, entries, [(p, cands[t].start, cands[t].end)
+                                                     for p, t in chosen])
 
     def describe(self) -> dict:
         return asdict(self)
-
-
-def _entities(pair: SentencePair, chosen) -> tuple[tuple[str, ...], tuple[ProjectedEntity, ...]]:
-    """Tags and entities from (source entity, start, end, matching score) choices."""
-    entities = sorted((ProjectedEntity(s, e, pair.src_spans[p].label, p, score,
-                                       (e - s) / len(pair.src_spans[p]))
-                       for p, s, e, score in chosen), key=lambda x: x.start)
-    return spans_to_tags([x.span for x in entities], len(pair.tgt_words)), tuple(entities)
 
 
 def build_projector(method: Optional[Method] = None,
