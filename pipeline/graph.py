@@ -62,10 +62,10 @@ def _sentence(v):
     return v.sentence
 
 
-def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
-    o, method, models, needs = cfg.opts, cfg.method, cfg.models, cfg.needs
-    dead = DeadLetters()
-
+def _sentences(p: beam.Pipeline, cfg: RunConfig, dead: DeadLetters):
+    """(read result, labelled source sentences): read, validated, tagged where the input
+    has no labels (``--label_source``)."""
+    o, models = cfg.opts, cfg.models
     read = p | "Read" >> ReadLabeledSentences(
         cfg.inputs, o.input_format, cfg.label_names, o.source_lang, o.max_sentence_words,
         require_tags=not o.label_source, max_token_chars=o.max_token_chars,
@@ -75,7 +75,13 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     if o.label_source:
         sentences = dead.keep(sentences | "LabelSource" >> LabelSentences(
             models.tagger(), o.ner_batch_size))
+    return read, sentences
 
+
+def _pairs(sentences, cfg: RunConfig, dead: DeadLetters):
+    """Sentence pairs to project: translated (or marked and translated for EasyProject),
+    target words tagged and back-translated where the method needs them."""
+    o, method, models, needs = cfg.opts, cfg.method, cfg.models, cfg.needs
     if method.needs_marked_translation:  # EasyProject: the marked translation is the target
         pairs = dead.keep(sentences | "TranslateMarked" >> TranslateMarked(
             models.translate_texts(models.easyproject_model), cfg.target_langs,
@@ -90,20 +96,27 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     if method.needs_back_translation:
         pairs = dead.keep(pairs | "BackTranslate" >> BackTranslate(
             models.translate_texts(models.easyproject_model), o.paper_quirks))
+    return pairs
 
+
+def _project(pairs, cfg: RunConfig, dead: DeadLetters):
+    """The method's projections, through the filters when any is set."""
+    method, needs = cfg.method, cfg.needs
     projected = pairs | "Project" >> ProjectPairs(
         [(method, cfg.projector)],
-        models.align(needs.alignment, link_scores=needs.link_scores) if needs.alignment
+        cfg.models.align(needs.alignment, link_scores=needs.link_scores) if needs.alignment
         else None)
     dead.add(projected[DEAD])
     projections = projected[method.key]
     if cfg.filters.active:
         projections = dead.keep(projections | "Filter" >> FilterProjections(cfg.filters))
+    return projections
 
-    folder = output_folder(cfg)
-    written = projections | "WriteShards" >> WriteProjections(folder)
-    all_dead = dead.flatten()
-    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
+
+def _summarise(read, projections, all_dead, folder, written, cfg: RunConfig):
+    """summary.json from the tallies of every record, then the card beside it; returns
+    (summary step, its writer, the card step)."""
+    o = cfg.opts
     tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid),
                 all_dead | "TallyDead" >> beam.Map(tally_dead),
                 projections | "TallyWritten" >> beam.Map(tally_written,
@@ -112,12 +125,26 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     static = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
-              "method": method.key, "provenance": cfg.provenance()}
-    filters = cfg.filters.describe()
-    summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty, filters,
-                                  allow_partial=o.allow_partial_input)
+              "method": cfg.method.key, "provenance": cfg.provenance()}
+    summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty,
+                                  cfg.filters.describe(), allow_partial=o.allow_partial_input)
     card = WriteCard(folder, cfg.target_langs, written.files)
-    summary = tallies | "Summary" >> summary_writer | "Card" >> card
+    return tallies | "Summary" >> summary_writer | "Card" >> card, summary_writer, card
+
+
+def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
+    """Read -> translate -> align and project -> filter -> shards, dead letters, summary,
+    card and manifest; published when ``--publish``."""
+    o = cfg.opts
+    dead = DeadLetters()
+    read, sentences = _sentences(p, cfg, dead)
+    projections = _project(_pairs(sentences, cfg, dead), cfg, dead)
+    folder = output_folder(cfg)
+    written = projections | "WriteShards" >> WriteProjections(folder)
+    all_dead = dead.flatten()
+    dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
+    summary, summary_writer, card = _summarise(read, projections, all_dead, folder, written,
+                                               cfg)
     header = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,
               "root": folder.root.url, "base": folder.base,
               "target_langs": list(cfg.target_langs)}

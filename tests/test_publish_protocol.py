@@ -217,6 +217,23 @@ def test_latest_tool_refuses_what_it_cannot_serve(corpus, capsys):
     assert "nothing is published" in capsys.readouterr().err
 
 
+def test_latest_tool_prints_a_load_line_that_datasets_runs(corpus, capsys):
+    import datasets
+
+    root, _ = corpus
+    assert latest_main([str(root), "--lang=por_Latn"]) == 0
+    captured = capsys.readouterr()
+    shards = captured.out.split()
+    assert all(s.endswith(".parquet") for s in shards)
+    assert "load with: datasets.load_dataset(\"parquet\"" in captured.err
+    assert latest_main([str(root), "--lang=por_Latn", "--load_line"]) == 0
+    line = capsys.readouterr().out.strip()
+    ds = eval(line, {"datasets": datasets})  # the line exactly as printed
+    import pyarrow.parquet as pq
+
+    assert ds.num_rows == sum(pq.read_metadata(s).num_rows for s in shards) > 0
+
+
 # ---------------------------------------------------------------- on gs://
 def test_the_protocol_on_gcs(tmp_path):
     from tests.gcs import storage_emulator
