@@ -193,3 +193,11 @@ def test_masakhaner2_reproduction_command_builds_and_runs(tmp_path, tiny_nllb, t
     assert len(preds) == (4 + 3) * 13
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "swa" in html and "<svg" in html
+
+
+def test_the_schedule_the_readme_states_is_the_one_deployed():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        assert "every Monday at 03:00 UTC" in f.read()
+    with open(os.path.join(ROOT, "templates", "schedule", "scheduler.sh"), encoding="utf-8") as f:
+        script = f.read()
+    assert '--schedule "0 3 * * 1" --time-zone "Etc/UTC"' in script
