@@ -14,7 +14,7 @@ the human alignment (gold links as sure links, AER = 1 - 2|A∩S| / (|A| + |S|) 
 corpus). The gold is phrase-level (one Greek word linked to every word of "This is the
 record"), so AER stays high for every word aligner; compare rows, not papers.
 
-    python -m benchmarks.bible_dev --table defaults [--heldout]   # the README's table
+    python -m benchmarks.bible_dev --table defaults [--heldout]   # docs/QUALITY.md's table
     python -m benchmarks.bible_dev [--layers 6,8] [--methods argmax,itermax,awesome]
         [--projections heuristic,ngram:greedy,ngram:ilp] [--extra=FLAGS] [--split matthew]
 """
@@ -44,7 +44,7 @@ from xlner.formats.schema import decoded_rows
 
 DEFAULT_INPUT = DEV
 SPLITS = {"matthew": SELECT, "mark": REPORT, "all": SELECT + REPORT}
-# The README's table: the job's defaults (no flags), then one change at a time.
+# The table of docs/QUALITY.md: the job's defaults (no flags), then one change at a time.
 DEFAULTS_TABLE = (
     ("none (the defaults: n-gram + ILP, itermax, layers 6-11, similarity-weighted, "
      "length prior 0.3)", ""),
@@ -144,7 +144,7 @@ def _fmt(s: dict) -> str:
 
 
 def defaults_table(input_path: str, heldout: bool, tmp: str) -> list[dict]:
-    """The README's table: each configuration on Matthew (select), Mark (report), both
+    """The table of docs/QUALITY.md: each configuration on Matthew (select), Mark (report), both
     and, with ``heldout``, the held-out books (reporting only)."""
     head = "| change from the defaults | Matthew (select) | Mark (report) | Matthew + Mark | AER %"
     head += " | held-out (report) | Luke | John | Acts |" if heldout else " |"
@@ -198,7 +198,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", default=DEFAULT_INPUT)
     ap.add_argument("--table", choices=("grid", "defaults"), default="grid",
-                    help="defaults: the job's defaults and one change at a time (README)")
+                    help="defaults: the job's defaults and one change at a time (docs/QUALITY.md)")
     ap.add_argument("--heldout", action="store_true",
                     help="also score the held-out books (reporting only)")
     ap.add_argument("--split", choices=tuple(SPLITS), default="all",

@@ -199,3 +199,98 @@ def test_the_path_check_catches_escapes_built_from_file(source, bad):
     assert bool(escaping_paths("tests/probe.py", source)) == bad
     line = 'p = "../shared/data/bible-dev"' if bad else 'p = "gs://bucket/tmp/x"'
     assert bool(SIBLING.search(line) or ABSOLUTE.search(line)) == bad
+
+
+# ------------------------------------------------------------------ the front page and docs/
+# Written by other branches of the same release; a link to one of them may precede the file
+# on a branch, never on main (once a file exists, its links and anchors are checked).
+EXPECTED_DOCS = {"docs/PERFORMANCE.md", "docs/CAPACITY.md", "docs/CALIBRATION.md",
+                 "docs/LANGUAGES.md", "docs/TRAINING.md", "docs/REPORT.md"}
+README_MAX_LINES = 250
+
+
+def markdown_files() -> list[str]:
+    return ["README.md"] + sorted(os.path.join("docs", n) for n in os.listdir(
+        os.path.join(ROOT, "docs")) if n.endswith(".md"))
+
+
+def anchors(name: str) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings."""
+    out = set()
+    for title in re.findall(r"^#{1,6} (.+?)\s*$", read(name), re.M):
+        slug = re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+        out.add(slug)
+    return out
+
+
+def broken_links(name: str, text: str | None = None, exists=os.path.exists) -> list[str]:
+    text = read(name) if text is None else text
+    bad = []
+    for link in re.findall(r"\]\(([^)\s]+)\)", text):
+        if "://" in link or link.startswith("mailto:"):
+            continue
+        path, _, anchor = link.partition("#")
+        target = os.path.normpath(os.path.join(os.path.dirname(name), path)) if path else name
+        if not exists(os.path.join(ROOT, target)):
+            if target not in EXPECTED_DOCS:
+                bad.append(f"{name}: {link} (no such file)")
+        elif anchor and target.endswith(".md") and anchor not in anchors(target):
+            bad.append(f"{name}: {link} (no such heading)")
+    return bad
+
+
+def test_the_readme_is_a_front_page():
+    text = read("README.md")
+    assert len(text.splitlines()) <= README_MAX_LINES
+    for heading in ("## Set up", "## One row in, one row out", "## Running on your own data",
+                    "## On Dataflow", "## On Flink", "## On a schedule", "## Measured here",
+                    "## Documentation"):
+        assert f"\n{heading}\n" in text, heading
+    for doc in ("docs/USAGE.md", "docs/OPERATIONS.md", "docs/QUALITY.md", "docs/OPTIONS.md",
+                "docs/PROMISES.md", "docs/RUNNERS.md", "docs/method.md", "docs/LAYOUT.md",
+                *EXPECTED_DOCS):
+        assert f"]({doc})" in text, doc
+
+
+def test_every_link_in_the_readme_and_docs_resolves():
+    bad = [b for name in markdown_files() for b in broken_links(name)]
+    assert bad == []
+
+
+@pytest.mark.parametrize("text,broken", [
+    ("[x](docs/NOPE.md)", True), ("[x](docs/USAGE.md#no-such-heading)", True),
+    ("[x](docs/USAGE.md#output)", False), ("[x](docs/CAPACITY.md)", False),
+    ("[x](https://example.org/a)", False), ("[x](LICENSE)", False)])
+def test_the_link_check_catches_missing_files_and_headings(text, broken):
+    assert bool(broken_links("README.md", text)) == broken
+
+
+def test_every_number_the_readme_measures_is_in_its_evidence():
+    """Each row of the README's "Measured here" table names its evidence: a file whose text
+    holds every number of the row's result, or a benchmark module that prints it."""
+    table = read("README.md").split("<!-- measured -->", 1)[1].split("\n\n", 1)[0]
+    rows = [r for r in table.splitlines() if r.startswith("|")][2:]
+    assert len(rows) >= 3
+    for row in rows:
+        _, what, result, evidence, _ = row.split("|")
+        files = [os.path.normpath(link) for link in re.findall(r"\]\(([^)#\s]+)", evidence)]
+        assert files and all(os.path.exists(os.path.join(ROOT, f)) for f in files), row
+        benches = re.findall(r"python -m (benchmarks\.\w+)", evidence)
+        for b in benches:
+            assert os.path.exists(os.path.join(ROOT, *b.split(".")) + ".py"), b
+        for number in re.findall(r"\d+\.\d+", result):
+            assert benches or any(number in read(f) for f in files), (number, row)
+
+
+def test_docs_layout_names_every_package_and_only_what_exists():
+    text = read("docs/LAYOUT.md")
+    tree = text.split("```", 2)[1]
+    named = {line.split()[0].rstrip("/") for line in tree.splitlines()
+             if line and not line.startswith(" ")}
+    assert all(os.path.isdir(os.path.join(ROOT, n)) for n in named), named
+    packages = {os.path.relpath(d, ROOT) for d, _, files in os.walk(os.path.join(ROOT, "xlner"))
+                if "__init__.py" in files or d.endswith(os.path.join("xlner", "data"))}
+    packages = {p for p in packages if "__pycache__" not in p}
+    assert packages <= named, sorted(packages - named)
+    tracked = {n.split("/")[0] for n in repo_files() if "/" in n}
+    assert {t for t in tracked if not t.startswith(".")} <= named, tracked - named

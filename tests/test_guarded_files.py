@@ -215,3 +215,15 @@ def test_gcs_paths_and_compare_and_swap():
         client.bucket("xlner-guard").blob("neighbour").upload_from_string(b"n")
         root.probe()
         assert [b.name for b in client.list_blobs("xlner-guard")] == ["neighbour"]
+
+
+def test_a_local_root_whose_parents_are_missing_is_made_like_mkdir_p(tmp_path):
+    """`--output out/run1` in a fresh checkout (no out/ yet) works, as the README says;
+    a parent that is a file is still refused with one line."""
+    from xlner.storage.guarded_files import LocalRoot, OutputRefused
+    root = LocalRoot(str(tmp_path / "a" / "b" / "run1"))
+    root.probe()
+    assert (tmp_path / "a" / "b" / "run1").is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputRefused, match="not writable"):
+        LocalRoot(str(tmp_path / "file" / "b" / "run1")).probe()

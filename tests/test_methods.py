@@ -1,4 +1,4 @@
-"""The method registry: what each method needs, its keys, the README's table."""
+"""The method registry: what each method needs, its keys, the table in docs/USAGE.md."""
 
 import os
 
@@ -54,6 +54,6 @@ def test_impossible_methods_are_refused(bad):
         bad()
 
 
-def test_readme_method_table_is_generated_from_the_registry():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+def test_usage_method_table_is_generated_from_the_registry():
+    with open(os.path.join(ROOT, "docs", "USAGE.md"), encoding="utf-8") as f:
         assert markdown_table() in f.read()

@@ -9,7 +9,7 @@ compares the two). The library never imports the pipeline; the options layer rea
 library, not the other way round.
 
 The values were chosen on Matthew and reported on Mark (``benchmarks/bible_dev.py``,
-README "Measured here"); the paper's own configuration is ``--paper_defaults``.
+docs/QUALITY.md); the paper's own configuration is ``--paper_defaults``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ with matching, EasyProject markers, model transfer), an alignment direction and,
 methods that align, the alignment extraction and the matching. It says what the graph
 must give it (an alignment, NER spans on the target words, an EasyProject
 back-translation, a marked translation) and how it is keyed. Both jobs, the option
-choices, the Flex template metadata and the README's method table read this module.
+choices, the Flex template metadata and the method table of docs/USAGE.md read this module.
 
 Keys follow the paper's result files (``xlner/data/paper_results``): ``MT`` (model
 transfer), ``heur-*`` (heuristic), ``cand-ngram-*`` / ``cand-ner-*`` (candidates with
@@ -188,7 +188,7 @@ def resolve(spec: str) -> list[Method]:
 
 
 def markdown_table(methods: Optional[tuple[Method, ...]] = None) -> str:
-    """The README's method table: key, abbreviation, translate-train flags."""
+    """The method table of docs/USAGE.md: key, abbreviation, translate-train flags."""
     methods = methods or PAPER_METHODS
     lines = ["| key | abbreviation | flags |", "|---|---|---|"]
     lines += [f"| `{m.key}` | {m.short} | `{m.flags()}` |" for m in methods]

@@ -145,6 +145,8 @@ class LocalRoot(OutputRoot):
         if not name:
             raise self.refuse("", "is the filesystem root")
         try:
+            if create:  # like mkdir -p: `--output out/run1` in a fresh checkout
+                os.makedirs(parent, exist_ok=True)
             pfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as e:
             raise OutputRefused(f"{self.what} {self.url!r} is not writable: its parent "
