@@ -71,7 +71,8 @@ def test_every_pair_once_in_the_methods_order():
 
 
 def test_per_class_numbers_by_hand():
-    # gold: PER, LOC, ORG / PER, LOC ; pred: PER right, LOC as ORG, ORG right / PER right, LOC missed
+    # gold: PER, LOC, ORG / PER, LOC; pred: PER right, LOC as ORG, ORG right /
+    # PER right, LOC missed
     s1 = (["B-PER", "O", "B-LOC", "B-ORG"], ["B-PER", "O", "B-ORG", "B-ORG"])
     s2 = (["B-PER", "I-PER", "B-LOC"], ["B-PER", "I-PER", "O"])
     per_key = {}
@@ -83,7 +84,8 @@ def test_per_class_numbers_by_hand():
             self.code, self.nllb = code, code
     metrics = assemble(per_key, [L("swa"), L("yor")], ["M"], {}, "typed")
     got = per_class(metrics["languages"])["M"]
-    # PER: 2 gold, 2 predicted, 2 correct; LOC: 2 gold, 0 predicted; ORG: 1 gold, 2 predicted, 1 correct
+    # PER: 2 gold, 2 predicted, 2 correct; LOC: 2 gold, 0 predicted;
+    # ORG: 1 gold, 2 predicted, 1 correct
     assert got["PER"] | {} == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "number": 2,
                                "predicted": 2, "correct": 2}
     assert (got["LOC"]["precision"], got["LOC"]["recall"], got["LOC"]["f1"]) == (0.0, 0.0, 0.0)
