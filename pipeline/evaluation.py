@@ -35,8 +35,9 @@ from transforms.publish import RecordRun
 from transforms.shards import WriteShards, parquet_bytes
 from transforms.write import WriteDeadLetters
 from xlner.storage.guarded_files import Folder
+from xlner.evaluation.paired import JointCounts, comparison_block, joint_sentence
 from xlner.evaluation.scoring import (Bootstrap, EvalCounts, assemble, errors_of, sample_rank,
-                              score_sentence)
+                              score_sentence, triple)
 from xlner.evaluation.metrics import map_labels
 from xlner.formats.records import SentencePair, Translation, pair_key
 from xlner.evaluation.report import paper_results, render_html, render_markdown
@@ -110,10 +111,13 @@ class _Score(beam.DoFn):
         preds = dict(sides["pred"])
         english = next(iter(sides["english"]), None)
         rank = sample_rank(self._seed, s.id)
+        typed, span = [], []
         for m in self._methods:
             pred = preds.get(m)
             counts = score_sentence(s.tags, pred, self._keep, self._ignore)
             yield (code, m), counts
+            typed.append(triple(counts.typed))
+            span.append(triple(counts.span))
             pred_tags = list(pred) if pred is not None and len(pred) == len(s.tags) else [
                 "O"] * len(s.tags)
             if self._examples:
@@ -136,6 +140,8 @@ class _Score(beam.DoFn):
             yield TaggedOutput("predictions", {"lang": code, "method": m, "id": s.id,
                                                "tokens": list(s.tokens), "gold": list(s.tags),
                                                "pred": pred_tags})
+        # the sentence's triples under every method together, for the paired comparison
+        yield TaggedOutput("joint", (code, joint_sentence(typed, span)))
 
 
 def examples_document(top, kinds=("sample", "worst")) -> dict:
@@ -160,7 +166,7 @@ class _WriteReport(beam.DoFn):
         self._header = header
         self._bootstrap = bootstrap
 
-    def process(self, counts, examples, dead, origins):
+    def process(self, counts, examples, dead, origins, joint):
         ecfg = self._ecfg
         per_key = dict(counts)
         dead_by_lang: dict = {}
@@ -172,6 +178,8 @@ class _WriteReport(beam.DoFn):
         metrics = assemble(per_key, ecfg.languages, [m.key for m, _ in ecfg.methods],
                            paper_results(ecfg.dataset), ecfg.primary, dead_by_lang,
                            self._header, translations, self._bootstrap)
+        metrics.update(comparison_block(dict(joint), metrics["languages"], metrics["methods"],
+                                        ecfg.primary, self._bootstrap))
         ex = examples_document(examples)
         files = {"metrics.json": json.dumps(metrics, indent=2, ensure_ascii=False),
                  "examples.json": json.dumps(ex, ensure_ascii=False),
@@ -247,14 +255,15 @@ def _predict(pairs, ecfg: EvalConfig, dead: DeadLetters):
 
 def _score(gold, tagged, preds, ecfg: EvalConfig):
     """Scored against gold by key (the English side joins once per sentence, for the
-    examples): (counts per (language, method), top examples, prediction rows)."""
+    examples): (counts per (language, method), top examples, prediction rows, joint counts
+    per language for the paired comparison)."""
     o = ecfg.opts
     keyed_gold = gold | "KeyGold" >> beam.Map(lambda s: (pair_key(s.id, s.lang), s))
     keyed_en = tagged | "KeyEnglish" >> beam.MapTuple(keyed_english)
     scored = ({"gold": keyed_gold, "pred": preds, "english": keyed_en}
               | "JoinWithGold" >> beam.CoGroupByKey()
               | "Score" >> beam.ParDo(_Score(ecfg, o.report_seed)).with_outputs(
-                  "examples", "predictions", main="counts"))
+                  "examples", "predictions", "joint", main="counts"))
     counts = (scored.counts
               | "SumPerLanguageMethod" >> beam.CombinePerKey(SumOf(EvalCounts))
               | "AllCounts" >> beam.combiners.ToList())
@@ -262,7 +271,10 @@ def _score(gold, tagged, preds, ecfg: EvalConfig):
                 | "TopExamples" >> beam.combiners.Top.PerKey(
                     max(o.examples_per_method, 1), key=lambda v: v[0])
                 | "AllExamples" >> beam.combiners.ToList())
-    return counts, examples, scored.predictions
+    joint = (scored.joint
+             | "SumPerLanguage" >> beam.CombinePerKey(SumOf(JointCounts))
+             | "AllJointCounts" >> beam.combiners.ToList())
+    return counts, examples, scored.predictions, joint
 
 
 def _report_header(ecfg: EvalConfig) -> dict:
@@ -297,7 +309,7 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     gold = _read_gold(p, ecfg, dead)
     english, tagged, pairs = _english_side(gold, ecfg, dead)
     preds = _predict(pairs, ecfg, dead)
-    counts, examples, prediction_rows = _score(gold, tagged, preds, ecfg)
+    counts, examples, prediction_rows, joint = _score(gold, tagged, preds, ecfg)
     origins = _counted(english, "Origin", _origin_key, ecfg.codes)
     folder = output_folder(ecfg)
     all_dead = dead.flatten()
@@ -310,7 +322,7 @@ def build_evaluation(p: beam.Pipeline, ecfg: EvalConfig) -> EvalOutputs:
     metrics = counts | "WriteReport" >> beam.ParDo(
         _WriteReport(folder, ecfg, _report_header(ecfg), Bootstrap(seed=ecfg.opts.report_seed)),
         beam.pvalue.AsSingleton(examples), beam.pvalue.AsSingleton(dead_counts),
-        beam.pvalue.AsSingleton(origins))
+        beam.pvalue.AsSingleton(origins), beam.pvalue.AsSingleton(joint))
     _ = metrics | "Record" >> RecordRun(
         folder, {"job": "translate-test", "run_id": ecfg.run_id, "attempt": ecfg.attempt,
                  "root": folder.root.url, "base": folder.base, "target_langs": []},

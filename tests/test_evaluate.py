@@ -121,6 +121,20 @@ def test_bible_translate_test_metrics_and_report(tmp_path, e5_dir):
             f1_score([strip(r["gold"]) for r in rows], [strip(r["pred"]) for r in rows]))
         assert block["span"]["overall"]["f1"] > 0.65
     _check_the_report(str(tmp_path / "out"), [json.loads(l) for l in lines], metrics, preds)
+    # the paired comparison joins the two methods sentence by sentence (primary: span)
+    (pair,) = metrics["paired"]
+    blocks = metrics["languages"]["ell_Grek"]["methods"]
+    a, b = (blocks[m]["span"]["overall"] for m in (pair["a"], pair["b"]))
+    assert (pair["a"], pair["b"], pair["kind"]) == ("heur-src2tgt-sim", "cand-ngram-src2tgt-sim",
+                                                    "span")
+    cell = pair["languages"]["ell_Grek"]
+    assert cell["delta_f1"] == pytest.approx(a["f1"] - b["f1"])
+    assert cell["ci"][0] <= cell["delta_f1"] <= cell["ci"][1]
+    assert pair["overall"]["delta_f1"] == pytest.approx(cell["delta_f1"])
+    for m in (pair["a"], pair["b"]):
+        ent = metrics["per_class"][m]["ENT"]
+        assert (ent["f1"], ent["number"]) == pytest.approx(
+            (blocks[m]["span"]["overall"]["f1"], blocks[m]["span"]["overall"]["number"]))
     # untyped gold (ENT) against the English NER's types: typed F1 is marked, not headlined
     types = metrics["languages"]["ell_Grek"]["types"]
     assert types["gold"] == ["ENT"] and types["shared"] == [] and types["predicted"]

@@ -358,6 +358,61 @@ def _kind_title(kind: str, metrics: dict) -> str:
     return "Examples"
 
 
+# ------------------------------------------------------------------ comparison
+def paired_rows(metrics: dict) -> list[dict]:
+    """The paired comparison as table rows (text cells), each pair's languages then its
+    overall row: ``a``, ``b``, ``lang``, ``delta`` (F1(A) - F1(B) x 100), ``ci``
+    (``[lo, hi]``), ``verdict`` and ``sign`` (+1/-1 where the interval excludes 0, else 0)."""
+    rows = []
+    for pair in metrics.get("paired") or []:
+        cells = list((pair.get("languages") or {}).items())
+        if pair.get("overall"):
+            cells.append(("overall", pair["overall"]))
+        for lang, e in cells:
+            ci, excl = e.get("ci"), e.get("excludes_zero")
+            sign = (1 if e["delta_f1"] > 0 else -1) if excl else 0
+            verdict = ("A better" if sign > 0 else "B better" if sign < 0 else
+                       "no difference shown")
+            rows.append({"a": pair["a"], "b": pair["b"], "lang": lang,
+                         "delta": f"{100 * e['delta_f1']:+.1f}",
+                         "ci": DASH if not ci else f"[{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]",
+                         "excludes": "yes" if excl else "no", "verdict": verdict,
+                         "sign": sign})
+    return rows
+
+
+def class_rows(metrics: dict) -> list[dict]:
+    """The per-class table: one row per (method, class) with P, R, F1 x 100 and n gold."""
+    return [{"method": m, "cls": t, "p": _pct(s["precision"]), "r": _pct(s["recall"]),
+             "f1": _pct(s["f1"]), "n": s["number"]}
+            for m, types in (metrics.get("per_class") or {}).items()
+            for t, s in types.items()]
+
+
+PAIRED_NOTE = ("Paired bootstrap: F1(A) − F1(B) × 100 of the primary metric, the same "
+               "resampled sentences scored for both methods; the overall row is the mean of "
+               "the languages' differences. Where the 95% interval excludes 0 the difference "
+               "is unlikely to be resampling noise.")
+
+
+def _md_comparison(metrics: dict) -> list[str]:
+    out = []
+    rows = paired_rows(metrics)
+    if rows:
+        out += ["## Methods compared (paired bootstrap)", "", PAIRED_NOTE, "",
+                _md_row(["A", "B", "language", "ΔF1", "95% interval", "excludes 0"]),
+                _md_row(["---"] * 6)]
+        out += [_md_row([_md(r["a"]), _md(r["b"]), _md(r["lang"]), r["delta"], r["ci"],
+                         r["excludes"]]) for r in rows] + [""]
+    classes = class_rows(metrics)
+    if classes:
+        out += ["## Per class", "", "Primary metric over all languages, × 100.", "",
+                _md_row(["method", "class", "P", "R", "F1", "gold"]), _md_row(["---"] * 6)]
+        out += [_md_row([_md(r["method"]), _md(r["cls"]), r["p"], r["r"], r["f1"],
+                         str(r["n"])]) for r in classes] + [""]
+    return out
+
+
 # ------------------------------------------------------------------ Markdown
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -467,6 +522,7 @@ def render_markdown(metrics: dict, examples: dict) -> str:
     out += [f"- **{k}**: {_md(v)}" for k, v in _facts(metrics)] + [""]
     out += _md_summary(metrics, methods, grid, paper)
     out += _md_details(metrics.get("languages") or {}, methods, grid, paper)
+    out += _md_comparison(metrics)
     out += _md_examples(metrics, examples or {}, methods, list(grid),
                         metrics.get("primary") == "span")
     return "\n".join(out)
@@ -792,6 +848,7 @@ def render_html(metrics: dict, examples: dict) -> str:
     return _template().render(
         title=title, css=Markup(_CSS), facts=_facts(metrics), paper=paper, note=note,
         caveat=_caveat(metrics, paper), warnings=_type_warnings(metrics),
+        paired=paired_rows(metrics), paired_note=PAIRED_NOTE, classes=class_rows(metrics),
         summary=Markup(_summary_html(metrics, methods, grid, paper)), charts=charts,
         details=Markup(_details_html(metrics, methods, grid, paper)),
         examples=Markup(_examples_html(metrics, examples, langs, methods, primary == "span")))
