@@ -99,6 +99,56 @@ def job_defaults(*flags: str):
     return parse_args(JOBS["run"], list(flags))[0]
 
 
+# ------------------------------------------------------------------------- start-up
+_STARTUP_PROBE = """
+import runpy, sys, time
+start = time.perf_counter()
+code = 0
+if sys.argv[1] == "import":
+    import importlib
+    importlib.import_module(sys.argv[2])
+else:
+    job, sys.argv = sys.argv[1], ["job", *sys.argv[2:]]
+    try:
+        runpy.run_module("pipeline." + job, run_name="__main__")
+    except SystemExit as e:
+        code = e.code or 0
+loaded = [m for m in ("torch", "transformers", "ctranslate2", "apache_beam") if m in sys.modules]
+print("STARTUP", round(time.perf_counter() - start, 3), ",".join(loaded), code, file=sys.stderr)
+"""
+
+
+def stage_startup(run: Run) -> dict:
+    """Seconds from interpreter start to: ``--help`` printed, an operator mistake refused
+    (exit 2), and the graph's modules imported (what a run imports before it reads its
+    first record: Beam, RunInference, torch). Each is a fresh interpreter; the best of
+    ``repeats`` is reported with the ML frameworks it had loaded, and the whole process
+    time (interpreter included) beside it."""
+    import subprocess
+
+    cases = {"help": ["run", "--help"], "operator_mistake": ["run", "--align_layers=nan"],
+             "graph_modules": ["import", "pipeline.graph"]}
+    repeats = run.size(2, 5)
+    out = {}
+    for name, args in cases.items():
+        best = None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", _STARTUP_PROBE, *args], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            wall = time.perf_counter() - start
+            line = [x for x in done.stderr.splitlines() if x.startswith("STARTUP")][-1].split(" ")
+            row = {"process_s": round(wall, 3), "in_python_s": float(line[1]),
+                   "frameworks_loaded": [m for m in line[2].split(",") if m],
+                   "exit_code": int(line[3])}
+            if best is None or row["process_s"] < best["process_s"]:
+                best = row
+        out[name] = best
+    return {"startup": out, "repeats": repeats,
+            "means": "process_s: launch to exit of a fresh interpreter (best of repeats); "
+                     "graph_modules: what a run imports before its first record is read"}
+
+
 # ------------------------------------------------------------------------- matching
 def stage_matching_greedy(run: Run) -> dict:
     from benchmarks.data import fixed_length_pairs
@@ -560,6 +610,7 @@ def stage_job_default(run: Run) -> dict:
 
 
 STAGES = {
+    "startup": stage_startup,
     "matching_greedy": stage_matching_greedy,
     "matching_ilp": stage_matching_ilp,
     "translation_ct2": stage_translation_ct2,
