@@ -293,6 +293,34 @@ def stage_matching_ilp(run: Run) -> dict:
                   if greedy else None)
 
 
+def stage_solver_fraction(run: Run) -> dict:
+    """The share of Bible dev sentences whose matching needed the ILP solver (the rest took
+    :func:`conflict_free_best`, the solver's own answer without calling it), Matthew and
+    Mark apart. Scored over the human alignment with the default job's candidate settings
+    (the encoder's links are not computed here, so this is the gold-alignment fraction)."""
+    from benchmarks.data import bible_rows, book
+    from xlner.projection.matching import conflict_free_best
+    from xlner.projection.scores import ngram_alignment_entries
+    from xlner.text.bio import tags_to_spans
+
+    o = job_defaults()
+    counts: dict = {}
+    for row in bible_rows():
+        spans = tags_to_spans(row["ner_tags"])
+        entries = [x for x in ngram_alignment_entries(
+            spans, row["translation_tokens"], row["alignment"],
+            max_words=o.max_candidate_words or None, length_prior=o.length_prior) if x[0] > 0]
+        if not entries:
+            continue
+        c = counts.setdefault(book(row["id"]), {"sentences_matched": 0, "needed_solver": 0})
+        c["sentences_matched"] += 1
+        c["needed_solver"] += conflict_free_best(entries, o.n_proj) is None
+    for c in counts.values():
+        c["fraction"] = round(c["needed_solver"] / c["sentences_matched"], 4)
+    return {"solver_fraction": counts, "alignment": "human (gold)",
+            "matching": "ilp (solver only where conflict_free_best returns None)"}
+
+
 # ---------------------------------------------------------------------- translation
 MODEL_DESC = "random M2M100 6+6 layers d=512 ffn 2048 vocab 256206 (NLLB-200's size)"
 
@@ -613,6 +641,7 @@ STAGES = {
     "startup": stage_startup,
     "matching_greedy": stage_matching_greedy,
     "matching_ilp": stage_matching_ilp,
+    "solver_fraction": stage_solver_fraction,
     "translation_ct2": stage_translation_ct2,
     "translation_batching": stage_translation_batching,
     "alignment": stage_alignment,
