@@ -99,6 +99,56 @@ def job_defaults(*flags: str):
     return parse_args(JOBS["run"], list(flags))[0]
 
 
+# ------------------------------------------------------------------------- start-up
+_STARTUP_PROBE = """
+import runpy, sys, time
+start = time.perf_counter()
+code = 0
+if sys.argv[1] == "import":
+    import importlib
+    importlib.import_module(sys.argv[2])
+else:
+    job, sys.argv = sys.argv[1], ["job", *sys.argv[2:]]
+    try:
+        runpy.run_module("pipeline." + job, run_name="__main__")
+    except SystemExit as e:
+        code = e.code or 0
+loaded = [m for m in ("torch", "transformers", "ctranslate2", "apache_beam") if m in sys.modules]
+print("STARTUP", round(time.perf_counter() - start, 3), ",".join(loaded), code, file=sys.stderr)
+"""
+
+
+def stage_startup(run: Run) -> dict:
+    """Seconds from interpreter start to: ``--help`` printed, an operator mistake refused
+    (exit 2), and the graph's modules imported (what a run imports before it reads its
+    first record: Beam, RunInference, torch). Each is a fresh interpreter; the best of
+    ``repeats`` is reported with the ML frameworks it had loaded, and the whole process
+    time (interpreter included) beside it."""
+    import subprocess
+
+    cases = {"help": ["run", "--help"], "operator_mistake": ["run", "--align_layers=nan"],
+             "graph_modules": ["import", "pipeline.graph"]}
+    repeats = run.size(2, 5)
+    out = {}
+    for name, args in cases.items():
+        best = None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", _STARTUP_PROBE, *args], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            wall = time.perf_counter() - start
+            line = [x for x in done.stderr.splitlines() if x.startswith("STARTUP")][-1].split(" ")
+            row = {"process_s": round(wall, 3), "in_python_s": float(line[1]),
+                   "frameworks_loaded": [m for m in line[2].split(",") if m],
+                   "exit_code": int(line[3])}
+            if best is None or row["process_s"] < best["process_s"]:
+                best = row
+        out[name] = best
+    return {"startup": out, "repeats": repeats,
+            "means": "process_s: launch to exit of a fresh interpreter (best of repeats); "
+                     "graph_modules: what a run imports before its first record is read"}
+
+
 # ------------------------------------------------------------------------- matching
 def stage_matching_greedy(run: Run) -> dict:
     from benchmarks.data import fixed_length_pairs
@@ -241,6 +291,34 @@ def stage_matching_ilp(run: Run) -> dict:
                   ours_greedy_per_s=round(greedy, 1) if greedy else None,
                   ilp_cost_vs_greedy=round(greedy / timings["ours"][0].per_s(), 2)
                   if greedy else None)
+
+
+def stage_solver_fraction(run: Run) -> dict:
+    """The share of Bible dev sentences whose matching needed the ILP solver (the rest took
+    :func:`conflict_free_best`, the solver's own answer without calling it), Matthew and
+    Mark apart. Scored over the human alignment with the default job's candidate settings
+    (the encoder's links are not computed here, so this is the gold-alignment fraction)."""
+    from benchmarks.data import bible_rows, book
+    from xlner.projection.matching import conflict_free_best
+    from xlner.projection.scores import ngram_alignment_entries
+    from xlner.text.bio import tags_to_spans
+
+    o = job_defaults()
+    counts: dict = {}
+    for row in bible_rows():
+        spans = tags_to_spans(row["ner_tags"])
+        entries = [x for x in ngram_alignment_entries(
+            spans, row["translation_tokens"], row["alignment"],
+            max_words=o.max_candidate_words or None, length_prior=o.length_prior) if x[0] > 0]
+        if not entries:
+            continue
+        c = counts.setdefault(book(row["id"]), {"sentences_matched": 0, "needed_solver": 0})
+        c["sentences_matched"] += 1
+        c["needed_solver"] += conflict_free_best(entries, o.n_proj) is None
+    for c in counts.values():
+        c["fraction"] = round(c["needed_solver"] / c["sentences_matched"], 4)
+    return {"solver_fraction": counts, "alignment": "human (gold)",
+            "matching": "ilp (solver only where conflict_free_best returns None)"}
 
 
 # ---------------------------------------------------------------------- translation
@@ -560,8 +638,10 @@ def stage_job_default(run: Run) -> dict:
 
 
 STAGES = {
+    "startup": stage_startup,
     "matching_greedy": stage_matching_greedy,
     "matching_ilp": stage_matching_ilp,
+    "solver_fraction": stage_solver_fraction,
     "translation_ct2": stage_translation_ct2,
     "translation_batching": stage_translation_batching,
     "alignment": stage_alignment,

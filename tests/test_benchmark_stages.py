@@ -1,0 +1,23 @@
+"""The start-up and solver-fraction benchmark stages (issue 18) report what they claim."""
+
+from __future__ import annotations
+
+from benchmarks.__main__ import Run, stage_solver_fraction, stage_startup
+
+
+def test_solver_fraction_counts_both_dev_books(tmp_path):
+    out = stage_solver_fraction(Run(True, str(tmp_path)))["solver_fraction"]
+    assert set(out) == {"MAT", "MRK"}
+    for c in out.values():
+        assert c["sentences_matched"] > 100
+        assert 0 <= c["needed_solver"] <= c["sentences_matched"]
+        assert c["fraction"] == round(c["needed_solver"] / c["sentences_matched"], 4)
+
+
+def test_startup_help_and_mistake_load_no_ml_framework(tmp_path):
+    out = stage_startup(Run(True, str(tmp_path)))["startup"]
+    assert out["help"]["exit_code"] == 0 and out["operator_mistake"]["exit_code"] == 2
+    for case in ("help", "operator_mistake"):
+        assert not {"torch", "transformers", "ctranslate2"} & set(out[case]["frameworks_loaded"])
+    assert out["graph_modules"]["exit_code"] == 0
+    assert all(row["process_s"] > 0 for row in out.values())
