@@ -404,10 +404,23 @@ class PublishOptions:
         check=values.count(1))
 
 
+@dataclass(frozen=True)
+class CardOptions:
+    TITLE: ClassVar[str] = "Dataset card"
+    license: str = option(
+        defaults.LICENSE, "The licence the dataset card declares (a Hugging Face licence id "
+        "such as cc-by-4.0; the projected data inherits the input's terms).",
+        regex=r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+    source_attribution: str = option(
+        "", "Where the labelled input comes from and whom to credit (free text, e.g. "
+        "'CoNLL-2003, Tjong Kim Sang and De Meulder 2003'); written into the dataset card.",
+        regex=r"^[^\n]{0,500}$")
+
+
 # ====================================================================== the jobs
 RUN_GROUPS = (InputOptions, LanguageOptions, LabellingOptions, TranslationOptions,
               AlignmentOptions, MethodOptions, ProjectionOptions, FilterOptions, NEROptions,
-              WorkerOptions, OutputOptions, PublishOptions)
+              WorkerOptions, OutputOptions, CardOptions, PublishOptions)
 EVALUATE_GROUPS = (EvaluationOptions, InputOptions, TranslationOptions, AlignmentOptions,
                    ProjectionOptions, NEROptions, WorkerOptions, OutputOptions)
 

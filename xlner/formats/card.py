@@ -6,16 +6,14 @@ language alone, with its typed features, and a page that says how the data was m
 from __future__ import annotations
 
 import json
+import os
 from typing import Optional, Sequence
 
+from xlner.defaults import LICENSE
 from xlner.text.languages import NLLB_LANGUAGES
 
 CARD = "README.md"
 CARD_MARKER = "- xlner-beam"  # the tag every card of ours carries in its front matter
-
-
-def _yaml_list(items: Sequence[str], indent: str = "") -> list[str]:
-    return [f"{indent}- {json.dumps(i, ensure_ascii=False)}" for i in items]
 
 
 def _fingerprint_lines(provenance: dict) -> list[str]:
@@ -30,6 +28,47 @@ def load_line(root: str, lang: str) -> str:
     return f'datasets.load_dataset("{root}", "{lang}", split="train")'
 
 
+def translation_used(summary: dict) -> str:
+    """The translation model the run actually used: none when every written row carried
+    its translation in the input (``translation_origin`` is ``given`` throughout)."""
+    provenance = summary.get("provenance") or {}
+    origins: dict = {}
+    for entry in (summary.get("languages") or {}).values():
+        for origin, n in (entry.get("translation_origin") or {}).items():
+            origins[origin] = origins.get(origin, 0) + n
+    if origins and set(origins) == {"given"}:
+        return "none: every translation was given in the input"
+    return f"`{provenance.get('translation_model', '')}`"
+
+
+def front_matter(summary: dict, langs: Sequence[str], prefix: str, shard_bytes: dict,
+                 shard_files: dict) -> str:
+    """The card's YAML, written by ``huggingface_hub``'s ``DatasetCardData``: one config
+    per language, and ``dataset_info`` whose splits carry the ``name``, ``num_examples``
+    and ``num_bytes`` that ``datasets`` requires (without them every ``load_dataset``
+    warns that the splits field is malformed). ``num_bytes`` is the split's Parquet
+    bytes, as is ``download_size``."""
+    from huggingface_hub import DatasetCardData  # not at import: --help loads no hub code
+
+    options = summary.get("options") or {}
+    configs, info = [], []
+    for lang in langs:
+        files = sorted(shard_files.get(lang, ())) or [lang + "/*.parquet"]
+        configs.append({"config_name": lang, "data_files": [
+            {"split": "train", "path": [prefix + f for f in files]}]})
+        rows = (summary.get("languages") or {}).get(lang, {}).get("written", 0)
+        size = int(shard_bytes.get(lang, 0))
+        info.append({"config_name": lang,
+                     "splits": [{"name": "train", "num_bytes": size, "num_examples": rows}],
+                     "download_size": size, "dataset_size": size})
+    data = DatasetCardData(
+        language=sorted({code.split("_")[0] for code in langs}),
+        license=options.get("license") or LICENSE,
+        task_categories=["token-classification"], task_ids=["named-entity-recognition"],
+        configs=configs, dataset_info=info, tags=["annotation-projection", "xlner-beam"])
+    return "---\n" + data.to_yaml() + "\n---\n"
+
+
 def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
                  root_hint: Optional[str] = None,
                  shard_bytes: Optional[dict] = None,
@@ -41,36 +80,33 @@ def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
     a digest of their bytes) are listed one by one, and ``dataset_info`` records each
     language's rows and bytes: ``datasets`` caches a named config by name and card alone,
     so a card that did not change with the data would serve a regenerated corpus's old
-    rows from that cache.
+    rows from that cache. ``root_hint`` is unused in the text (the load snippet names the
+    card's folder relatively, so the card reads the same wherever the corpus is copied);
+    it is kept for callers.
     """
     prefix = data_prefix.rstrip("/") + "/" if data_prefix else ""
-    iso = sorted({code.split("_")[0] for code in langs})
-    shard_bytes = shard_bytes or {}
-    lines = ["---", "configs:"]
-    shard_files = shard_files or {}
-    for lang in langs:
-        files = sorted(shard_files.get(lang, ())) or [lang + "/*.parquet"]
-        lines += [f"- config_name: {lang}", "  data_files:", "  - split: train", "    path:"]
-        lines += [f"    - {json.dumps(prefix + f)}" for f in files]
-    lines.append("dataset_info:")
-    for lang in langs:
-        rows = (summary.get("languages") or {}).get(lang, {}).get("written", 0)
-        lines += [f"- config_name: {lang}", "  splits:", "  - name: train",
-                  f"    num_examples: {rows}", f"  download_size: {shard_bytes.get(lang, 0)}"]
-    lines += ["language:", *_yaml_list(iso), "task_categories:", "- token-classification",
-              "task_ids:", "- named-entity-recognition", "tags:", "- annotation-projection",
-              "- xlner-beam", "---", ""]
+    lines = [front_matter(summary, langs, prefix, shard_bytes or {}, shard_files or {})]
+    options = summary.get("options") or {}
     provenance = summary.get("provenance") or {}
     settings = json.loads(provenance.get("projection_settings") or "{}")
     label_list = summary.get("label_list") or []
-    root = root_hint or "OUTPUT"
+    root = "."  # relative: run Python in the card's folder, or give the folder's path
     lines += [
         "# Projected NER training data", "",
         "Named-entity annotations projected from labelled sentences onto their "
         "translations by xlner-beam (annotation projection: translate, align, project; Politov et al., "
         "NoDaLiDa 2025). Labels are machine-made: expect "
         "projection noise, and see the per-entity `score` column to filter it.", "",
-        "## Load", "", "```python", "import datasets", "",
+        "## Source and licence", "",
+        f"- licence: `{options.get('license') or LICENSE}` (set by `--license`; the "
+        "projected data inherits the terms of its input)",
+        "- source: " + (options.get("source_attribution") or "not given (set by "
+                        "`--source_attribution`)"),
+        "- input files: " + (", ".join(f"`{os.path.basename(str(i).rstrip('/'))}`"
+                                       for i in (summary.get("inputs") or [])) or "none"), "",
+        "## Load", "", "From this folder (or give its path or `gs://` URL instead of `.`; "
+        "for a published remote corpus use the `load_dataset(\"parquet\", ...)` line "
+        "`xlner-latest` prints):", "", "```python", "import datasets", "",
         *[f"ds = {load_line(root, lang)}" for lang in langs[:1]],
         "ds.features[\"ner_tags\"].feature.names  # the label list below",
         "```", "",
@@ -94,7 +130,7 @@ def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
               f"`{summary.get('options_hash', '')}`",
               f"- method: `{summary.get('method', '')}` "
               f"(projection `{provenance.get('projection', '')}`)",
-              f"- translation: `{provenance.get('translation_model', '')}`; origins per "
+              f"- translation: {translation_used(summary)}; origins per "
               "language in `summary.json` (`given` rows carried their translation)",
               f"- alignment: `{provenance.get('alignment_model') or 'none'}`"
               + (f", layers {provenance.get('align_layers')}, "
