@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.latest import main as latest_main
@@ -215,6 +216,21 @@ def test_latest_tool_refuses_what_it_cannot_serve(corpus, capsys):
     assert "is missing" in err and err.count("\n") == 1
     assert latest_main([str(root.parent / "nothing-here")]) == 1
     assert "nothing is published" in capsys.readouterr().err
+
+
+def test_latest_prints_a_datasets_line_that_loads_the_published_shards(corpus, capsys):
+    import datasets
+
+    root, _ = corpus
+    assert latest_main([str(root), "--lang=por_Latn"]) == 0
+    captured = capsys.readouterr()
+    files = captured.out.split()
+    assert files and 'load_dataset("parquet", data_files=' in captured.err
+    assert latest_main([str(root), "--lang=por_Latn", "--python"]) == 0
+    line = capsys.readouterr().out.strip()
+    ds = eval(line, {"datasets": datasets})  # the printed line, run as printed
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    assert ds.num_rows == total > 0
 
 
 # ---------------------------------------------------------------- on gs://
