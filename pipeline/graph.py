@@ -101,7 +101,7 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
         projections = dead.keep(projections | "Filter" >> FilterProjections(cfg.filters))
 
     folder = output_folder(cfg)
-    written = projections | "WriteShards" >> WriteProjections(folder)
+    written = projections | "WriteShards" >> WriteProjections(folder, label_names=cfg.label_names)
     all_dead = dead.flatten()
     dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
     tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid),
@@ -115,7 +115,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
               "method": method.key, "provenance": cfg.provenance()}
     filters = cfg.filters.describe()
     summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty, filters,
-                                  allow_partial=o.allow_partial_input)
+                                  allow_partial=o.allow_partial_input,
+                                  label_names=cfg.label_names)
     card = WriteCard(folder, cfg.target_langs, written.files)
     summary = tallies | "Summary" >> summary_writer | "Card" >> card
     header = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,

@@ -58,3 +58,45 @@ def test_the_default_licence_is_unknown():
                         shard_bytes={"por_Latn": 10}, shard_files={"por_Latn": ["a.parquet"]})
     assert "\nlicense: unknown\n" in card and "num_bytes: 10" in card
     assert "source: not given" in card
+
+
+CONLL = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+
+
+def test_a_conll2003_export_keeps_its_label_order_and_concatenates(tmp_path, tiny_aligner):
+    import datasets
+
+    features = datasets.Features({
+        "id": datasets.Value("string"),
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL)),
+        "translation_tokens": datasets.Sequence(datasets.Value("string"))})
+    names = {n: i for i, n in enumerate(CONLL)}
+    source = datasets.Dataset.from_dict({
+        "id": [f"c{i}" for i in range(4)],
+        "tokens": [["EU", "rejects", "German", "call", str(i)] for i in range(4)],
+        "ner_tags": [[names[t] for t in ["B-ORG", "O", "B-MISC", "O", "O"]]] * 4,
+        "translation_tokens": [["UE", "rejeita", "apelo", "alemão", str(i)]
+                               for i in range(4)]}, features=features)
+    data = tmp_path / "conll.parquet"
+    source.to_parquet(str(data))
+    out = tmp_path / "out"
+    assert main([f"--output={out}", f"--input={data}", "--target_langs=por_Latn",
+                 f"--label_list={','.join(CONLL)}", "--runner=FnApiRunner",
+                 *tiny_aligner]) == 0
+    summary, _, _ = read_outputs(str(out))
+    assert summary["label_list"] == CONLL
+    projected = datasets.load_dataset(str(out), "por_Latn", split="train")
+    assert projected.features["ner_tags"].feature.names == CONLL
+    # the output beside the input, without any mapping
+    both = datasets.concatenate_datasets([source.select_columns(["tokens", "ner_tags"]),
+                                          projected.select_columns(["tokens", "ner_tags"])])
+    assert both.num_rows == 8 and both.features["ner_tags"].feature.names == CONLL
+
+
+def test_a_label_list_that_misses_a_type_falls_back_to_sorted():
+    from xlner.text.bio import label_list
+
+    assert label_list({"PER", "LOC"}, CONLL) == CONLL
+    assert label_list({"PER", "DATE"}, CONLL) == ["O", "B-DATE", "I-DATE", "B-PER", "I-PER"]
+    assert label_list({"PER"}) == ["O", "B-PER", "I-PER"]
