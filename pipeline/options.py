@@ -119,7 +119,8 @@ class InputOptions:
         "columns, .jsonl, .parquet).", choices=("auto", "conll", "panx", "jsonl", "parquet"))
     label_list: str = option(
         "", "Comma-separated label names for integer ner_tags (Hugging Face Parquet "
-        "exports carry them in their metadata).", regex=r"^[^\s]*$")
+        "exports carry them in their metadata); when they hold O and B-/I- of every type "
+        "written, the output keeps these names in this order.", regex=r"^[^\s]*$")
     max_sentence_words: int = option(
         256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
         check=values.count(1))
