@@ -127,7 +127,8 @@ def _summarise(read, projections, all_dead, folder, written, cfg: RunConfig):
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
               "method": cfg.method.key, "provenance": cfg.provenance()}
     summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty,
-                                  cfg.filters.describe(), allow_partial=o.allow_partial_input)
+                                  cfg.filters.describe(), allow_partial=o.allow_partial_input,
+                                  label_names=cfg.label_names)
     card = WriteCard(folder, cfg.target_langs, written.files)
     return tallies | "Summary" >> summary_writer | "Card" >> card, summary_writer, card
 
@@ -140,7 +141,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     read, sentences = _sentences(p, cfg, dead)
     projections = _project(_pairs(sentences, cfg, dead), cfg, dead)
     folder = output_folder(cfg)
-    written = projections | "WriteShards" >> WriteProjections(folder)
+    written = projections | "WriteShards" >> WriteProjections(folder,
+                                                               label_names=cfg.label_names)
     all_dead = dead.flatten()
     dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
     summary, summary_writer, card = _summarise(read, projections, all_dead, folder, written,

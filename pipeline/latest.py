@@ -1,7 +1,8 @@
 """What a trainer reads: ``python -m pipeline.latest OUTPUT [--lang L] [--verify]``.
 
-Prints the published shards of the run ``OUTPUT/LATEST`` points to (one path per line),
-or the whole manifest, after checking that every listed shard exists with its size (and
+Prints the published shards of the run ``OUTPUT/LATEST`` points to (one path per line,
+and on stderr the ``datasets.load_dataset("parquet", data_files=...)`` line that loads
+them; ``--python`` prints only that line), or the whole manifest, after checking that every listed shard exists with its size (and
 with ``--verify`` its sha256). It exits 1 with one line when it cannot serve what was
 asked: nothing published, a language the run did not publish, a missing or changed file.
 It also re-derives ``OUTPUT/README.md`` when a publisher was killed before it did.

@@ -119,7 +119,8 @@ class InputOptions:
         "columns, .jsonl, .parquet).", choices=("auto", "conll", "panx", "jsonl", "parquet"))
     label_list: str = option(
         "", "Comma-separated label names for integer ner_tags (Hugging Face Parquet "
-        "exports carry them in their metadata).", regex=r"^[^\s]*$")
+        "exports carry them in their metadata); when they hold O and B-/I- of every type "
+        "written, the output keeps these names in this order.", regex=r"^[^\s]*$")
     max_sentence_words: int = option(
         256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
         check=values.count(1))
@@ -404,10 +405,23 @@ class PublishOptions:
         check=values.count(1))
 
 
+@dataclass(frozen=True)
+class CardOptions:
+    TITLE: ClassVar[str] = "Dataset card"
+    license: str = option(
+        defaults.LICENSE, "The licence the dataset card declares (a Hugging Face licence id "
+        "such as cc-by-4.0; the projected data inherits the input's terms).",
+        regex=r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+    source_attribution: str = option(
+        "", "Where the labelled input comes from and whom to credit (free text, e.g. "
+        "'CoNLL-2003, Tjong Kim Sang and De Meulder 2003'); written into the dataset card.",
+        regex=r"^[^\n]{0,500}$")
+
+
 # ====================================================================== the jobs
 RUN_GROUPS = (InputOptions, LanguageOptions, LabellingOptions, TranslationOptions,
               AlignmentOptions, MethodOptions, ProjectionOptions, FilterOptions, NEROptions,
-              WorkerOptions, OutputOptions, PublishOptions)
+              WorkerOptions, OutputOptions, CardOptions, PublishOptions)
 EVALUATE_GROUPS = (EvaluationOptions, InputOptions, TranslationOptions, AlignmentOptions,
                    ProjectionOptions, NEROptions, WorkerOptions, OutputOptions)
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.latest import main as latest_main

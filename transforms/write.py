@@ -36,7 +36,11 @@ def row_id(row: dict) -> str:
 
 
 class _LabelList(beam.CombineFn):
-    """The run's one label list, from the entity types of every written row."""
+    """The run's one label list, from the entity types of every written row (the input's
+    own list, ``given``, when it covers them)."""
+
+    def __init__(self, given=None):
+        self._given = tuple(given) if given else None
 
     def create_accumulator(self):
         return set()
@@ -48,7 +52,7 @@ class _LabelList(beam.CombineFn):
         return set().union(*accs)
 
     def extract_output(self, acc):
-        return run_label_list(acc)
+        return run_label_list(acc, self._given)
 
 
 class WriteProjections(beam.PTransform):
@@ -56,14 +60,15 @@ class WriteProjections(beam.PTransform):
     language, deterministic whatever the runner (``transforms/shards.py``), tags as indices
     into the run's label list with the Hugging Face features in each file's schema."""
 
-    def __init__(self, folder: Folder, rows_per_shard: int = 50_000):
+    def __init__(self, folder: Folder, rows_per_shard: int = 50_000, label_names=None):
         super().__init__()
+        self._label_names = label_names
         self._folder = folder
         self._rows_per_shard = rows_per_shard
 
     def expand(self, projections):
         rows = projections | "ToRows" >> beam.Map(output_row)
-        labels = rows | "LabelList" >> beam.CombineGlobally(_LabelList())
+        labels = rows | "LabelList" >> beam.CombineGlobally(_LabelList(self._label_names))
         files = (rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
                  | "Shards" >> WriteShards(self._folder, shard_parquet, row_id,
                                            encode_arg=labels,
@@ -91,8 +96,10 @@ class WriteDeadLetters(beam.PTransform):
 
 class _WriteSummary(beam.DoFn):
     def __init__(self, folder: Folder, name: str, target_langs, static: Mapping[str, Any],
-                 allow_empty: bool, filters: Sequence[dict], allow_partial: bool = False):
+                 allow_empty: bool, filters: Sequence[dict], allow_partial: bool = False,
+                 label_names=None):
         self._folder, self._name = folder, name
+        self._label_names = tuple(label_names) if label_names else None
         self._allow_partial = allow_partial
         self._langs = list(target_langs)
         self._static = dict(static)
@@ -101,7 +108,7 @@ class _WriteSummary(beam.DoFn):
 
     def process(self, tally: Tally):
         report = tally.report(self._langs, self._allow_empty, self._filters,
-                              self._allow_partial)
+                              self._allow_partial, self._label_names)
         summary = {**self._static, **report, "finished_unix": int(time.time())}
         self._folder.write(self._name, json.dumps(summary, indent=2, ensure_ascii=False)
                            .encode("utf-8"))
@@ -117,11 +124,12 @@ class WriteSummary(beam.PTransform):
 
     def __init__(self, folder: Folder, target_langs: Sequence[str], static: Mapping[str, Any],
                  allow_empty: bool = False, filters: Sequence[dict] = (),
-                 filename: str = "summary.json", allow_partial: bool = False):
+                 filename: str = "summary.json", allow_partial: bool = False,
+                 label_names=None):
         super().__init__()
         self.name = filename
         self._fn = _WriteSummary(folder, filename, target_langs, static, allow_empty, filters,
-                                 allow_partial)
+                                 allow_partial, label_names)
 
     def expand(self, tallies):
         return (tallies

@@ -50,3 +50,8 @@ TRANSLATION_BATCH_SIZE = 32  # the paper's batch
 TRANSLATION_BATCH_TOKENS = 8192
 NER_BATCH_SIZE = 64
 NER_BATCH_TOKENS = 16384
+
+# ---------------------------------------------------------------- the dataset card
+# The licence the card declares when --license is not given (a Hub licence id, e.g.
+# cc-by-4.0): the job cannot know the input's terms, so it claims none.
+LICENSE = "unknown"

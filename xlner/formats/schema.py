@@ -115,9 +115,10 @@ def output_schema(label_list: Sequence[str]) -> pa.Schema:
     return pa.schema(_FIELDS, metadata=meta)
 
 
-def run_label_list(types: Iterable[str]) -> list[str]:
-    """The one label list of a run: O, then B-/I- per entity type, types sorted."""
-    return label_list_of_types(types)
+def run_label_list(types: Iterable[str], given=None) -> list[str]:
+    """The one label list of a run: the input's own (``given``) when it covers every type,
+    else O, then B-/I- per entity type, types sorted."""
+    return label_list_of_types(types, given)
 
 
 def entity_types(row: dict) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from xlner.text.bio import entity_types, label_list
 from xlner.formats.inputs import LANGUAGE_MISSING, NOT_A_TARGET
@@ -199,7 +199,8 @@ class Tally:
                 for (stage, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def report(self, target_langs: Iterable[str], allow_empty: bool = False,
-               filters: Iterable[dict] = (), allow_partial: bool = False) -> dict:
+               filters: Iterable[dict] = (), allow_partial: bool = False,
+               label_names: Optional[Sequence[str]] = None) -> dict:
         """The summary document; ``problems`` lists why the run must not count as a
         success (an empty language or input file is one unless ``allow_empty``, an input
         file read in part unless ``allow_partial``, rows meant for another language
@@ -238,7 +239,7 @@ class Tally:
         for lt in self.langs.values():
             types |= set(lt.entities_in) | set(lt.entities_out)
         return {
-            "label_list": label_list(types),
+            "label_list": label_list(types, label_names),
             "records_read": self.read,
             "records_valid": self.valid,
             "records_repaired": self.repaired,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 OUTSIDE = "O"
 # Prefixes of other span schemes that map onto IOB2 without ambiguity.
@@ -129,8 +129,13 @@ def count_entities(tags: Sequence[str]) -> int:
     return sum(1 for t in tags if t.startswith("B-"))
 
 
-def label_list(types: Iterable[str]) -> list[str]:
-    """The label list a trainer uses: O, then B-/I- per type in sorted order."""
+def label_list(types: Iterable[str], given: Optional[Sequence[str]] = None) -> list[str]:
+    """The label list a trainer uses: the input's own list (``given``: its names in its
+    order) when it holds O and B-/I- of every type, so the output concatenates with the
+    input without a mapping; otherwise O, then B-/I- per type in sorted order."""
+    types = set(types)
+    if given and {OUTSIDE, *(f"{p}-{t}" for t in types for p in "BI")} <= set(given):
+        return list(given)
     out = [OUTSIDE]
     for t in sorted(set(types)):
         out += ["B-" + t, "I-" + t]

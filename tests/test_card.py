@@ -1,0 +1,102 @@
+"""The dataset card: written with huggingface_hub, loads without a warning, names its
+licence, its source and the models actually used, and holds no absolute path."""
+
+import logging
+import warnings
+
+import pytest
+
+from tests.helpers import read_outputs, write_jsonl
+from pipeline.run import main
+
+
+@pytest.fixture
+def tiny_aligner(tiny_bert):
+    return [f"--alignment_model={tiny_bert}", "--align_layers=2"]
+
+
+def load_quietly(out, lang, caplog):
+    import datasets
+
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        ds = datasets.load_dataset(str(out), lang, split="train")
+    said = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records
+                                                if r.levelno >= logging.WARNING]
+    return ds, said
+
+
+def test_a_given_translation_run_loads_clean_and_names_no_translator(tmp_path, caplog,
+                                                                     tiny_aligner):
+    rows = [{"id": f"r{i}", "tokens": ["Maria", "lives", "in", "Lisbon", str(i)],
+             "ner_tags": ["B-PER", "O", "O", "B-LOC", "O"],
+             "translation_tokens": ["Maria", "mora", "em", "Lisboa", str(i)]}
+            for i in range(6)]
+    data = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out"
+    assert main([f"--output={out}", f"--input={data}", "--target_langs=por_Latn",
+                 "--license=cc-by-4.0", "--source_attribution=Made-up sentences, test suite",
+                 "--runner=FnApiRunner", *tiny_aligner]) == 0
+    card = (out / "README.md").read_text("utf-8")
+    summary, _, _ = read_outputs(str(out))
+    assert summary["languages"]["por_Latn"]["translation_origin"] == {"given": 6}
+    # the models named are the models used: no translator ran
+    assert "translation: none: every translation was given in the input" in card
+    assert summary["provenance"]["translation_model"] not in card
+    assert "\nlicense: cc-by-4.0\n" in card and "Made-up sentences, test suite" in card
+    assert str(tmp_path) not in card  # relative paths only
+    ds, said = load_quietly(out, "por_Latn", caplog)
+    assert ds.num_rows == 6
+    assert not [s for s in said if "card" in s.lower() or "dataset_info" in s
+                or "malformed" in s], said
+
+
+def test_the_default_licence_is_unknown():
+    from xlner.formats.card import dataset_card
+
+    card = dataset_card({"languages": {"por_Latn": {"written": 2}}}, ["por_Latn"],
+                        shard_bytes={"por_Latn": 10}, shard_files={"por_Latn": ["a.parquet"]})
+    assert "\nlicense: unknown\n" in card and "num_bytes: 10" in card
+    assert "source: not given" in card
+
+
+CONLL = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+
+
+def test_a_conll2003_export_keeps_its_label_order_and_concatenates(tmp_path, tiny_aligner):
+    import datasets
+
+    features = datasets.Features({
+        "id": datasets.Value("string"),
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL)),
+        "translation_tokens": datasets.Sequence(datasets.Value("string"))})
+    names = {n: i for i, n in enumerate(CONLL)}
+    source = datasets.Dataset.from_dict({
+        "id": [f"c{i}" for i in range(4)],
+        "tokens": [["EU", "rejects", "German", "call", str(i)] for i in range(4)],
+        "ner_tags": [[names[t] for t in ["B-ORG", "O", "B-MISC", "O", "O"]]] * 4,
+        "translation_tokens": [["UE", "rejeita", "apelo", "alemão", str(i)]
+                               for i in range(4)]}, features=features)
+    data = tmp_path / "conll.parquet"
+    source.to_parquet(str(data))
+    out = tmp_path / "out"
+    assert main([f"--output={out}", f"--input={data}", "--target_langs=por_Latn",
+                 f"--label_list={','.join(CONLL)}", "--runner=FnApiRunner",
+                 *tiny_aligner]) == 0
+    summary, _, _ = read_outputs(str(out))
+    assert summary["label_list"] == CONLL
+    projected = datasets.load_dataset(str(out), "por_Latn", split="train")
+    assert projected.features["ner_tags"].feature.names == CONLL
+    # the output beside the input, without any mapping
+    both = datasets.concatenate_datasets([source.select_columns(["tokens", "ner_tags"]),
+                                          projected.select_columns(["tokens", "ner_tags"])])
+    assert both.num_rows == 8 and both.features["ner_tags"].feature.names == CONLL
+
+
+def test_a_label_list_that_misses_a_type_falls_back_to_sorted():
+    from xlner.text.bio import label_list
+
+    assert label_list({"PER", "LOC"}, CONLL) == CONLL
+    assert label_list({"PER", "DATE"}, CONLL) == ["O", "B-DATE", "I-DATE", "B-PER", "I-PER"]
+    assert label_list({"PER"}) == ["O", "B-PER", "I-PER"]
