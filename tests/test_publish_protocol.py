@@ -230,7 +230,6 @@ def test_latest_tool_prints_a_load_line_that_datasets_runs(corpus, capsys):
     assert latest_main([str(root), "--lang=por_Latn", "--load_line"]) == 0
     line = capsys.readouterr().out.strip()
     ds = eval(line, {"datasets": datasets})  # the line exactly as printed
-    import pyarrow.parquet as pq
 
     assert ds.num_rows == sum(pq.read_metadata(s).num_rows for s in shards) > 0
 
