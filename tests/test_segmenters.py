@@ -74,3 +74,18 @@ def test_preflight_stops_with_the_extra(monkeypatch):
     with pytest.raises(ConfigError, match=r"pip install 'xlner-beam\[thai\]'"):
         check_segmenters(["deu_Latn", "tha_Thai"])
     check_segmenters(["deu_Latn", "mya_Mymr"])  # nothing to install
+
+
+def test_thai_segmenter_writes_nothing_in_home(tmp_path):
+    pytest.importorskip("pythainlp")
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PYTHAINLP")}
+    env["HOME"] = str(tmp_path)
+    code = ("from xlner.text.segmenters import segment; "
+            "print(segment('สมชายไปเชียงใหม่', 'tha_Thai')[0])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "['สม', 'ชาย', 'ไป', 'เชียงใหม่']"
+    assert list(tmp_path.iterdir()) == []

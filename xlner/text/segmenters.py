@@ -13,6 +13,8 @@ Not yet wired into transforms/split.py or pipeline/preflight.py (see the h19-seg
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -54,6 +56,8 @@ def _burmese(text: str) -> list[str]:
 
 
 def _thai(text: str) -> list[str]:
+    # pythainlp creates a data folder on import (~/pythainlp-data by default); keep it in tmp.
+    os.environ.setdefault("PYTHAINLP_DATA", os.path.join(tempfile.gettempdir(), "pythainlp-data"))
     from pythainlp.tokenize import word_tokenize
 
     return word_tokenize(text, engine="newmm", keep_whitespace=False)
