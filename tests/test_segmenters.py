@@ -89,3 +89,17 @@ def test_thai_segmenter_writes_nothing_in_home(tmp_path):
                          check=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "['สม', 'ชาย', 'ไป', 'เชียงใหม่']"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("lang,module", [("lao_Laoo", "laonlp"), ("zho_Hans", "jieba")])
+def test_name_is_contiguous_run(lang, module):
+    pytest.importorskip(module)
+    words = _check_name_is_contiguous_run(lang)
+    assert FIXTURES[lang]["name"] in words
+
+
+def test_chinese_is_quiet(capfd):
+    pytest.importorskip("jieba")
+    segment("张伟昨天去了北京。", "zho_Hans")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

@@ -63,6 +63,29 @@ def _thai(text: str) -> list[str]:
     return word_tokenize(text, engine="newmm", keep_whitespace=False)
 
 
+def _lao(text: str) -> list[str]:
+    os.environ.setdefault("PYTHAINLP_DATA", os.path.join(tempfile.gettempdir(), "pythainlp-data"))
+    from laonlp.tokenize import word_tokenize
+
+    return word_tokenize(text)
+
+
+_JIEBA = []
+
+
+def _chinese(text: str) -> list[str]:
+    # One dictionary, no HMM guessing of unknown words: the same words on every run.
+    # jieba caches its prefix dictionary under the temp dir; its log line is silenced.
+    if not _JIEBA:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        _JIEBA.append(jieba.Tokenizer())
+    return _JIEBA[0].lcut(text, HMM=False)
+
+
 @dataclass(frozen=True)
 class Segmenter:
     module: str  # import name checked in pre-flight
@@ -77,6 +100,10 @@ _THAI = Segmenter("pythainlp", "thai", _thai)
 SEGMENTERS: dict[str, Segmenter] = {
     "mya_Mymr": _BURMESE,
     "tha_Thai": _THAI,
+    "lao_Laoo": Segmenter("laonlp", "lao", _lao),
+    "zho_Hans": Segmenter("jieba", "chinese", _chinese),
+    "zho_Hant": Segmenter("jieba", "chinese", _chinese),
+    "yue_Hant": Segmenter("jieba", "chinese", _chinese),
 }
 
 
