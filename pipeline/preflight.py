@@ -23,6 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import ConfigError
 from transforms.read import detect_format, is_local, open_input
+from xlner.text.segmenters import missing_segmenters
 from xlner.formats.inputs import (LANGUAGE_MISSING, NOT_A_TARGET, InvalidRecord, check_target,
                           file_kind, has_translation, open_binary, row_target, text_lines)
 
@@ -191,3 +192,11 @@ def _scan_parquet(path: str, targets, found: _Findings) -> None:
                 _check_row({"tgt_lang": tgt[i]}, targets, found, f"row {offset + i} of {path}",
                            translated=given[i])
             offset += batch.num_rows
+
+
+def check_segmenters(targets: Sequence[str]) -> None:
+    """Stop before any work when a target language needs a word segmenter that is not
+    installed; the line names the pip extra that installs it."""
+    missing = missing_segmenters(targets)
+    if missing:
+        raise ConfigError(missing[0])

@@ -8,7 +8,7 @@ from apache_beam.metrics import Metrics
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence_view
 from xlner.text.bio import tags_to_spans
 from xlner.formats.records import SentencePair, Translation
-from xlner.text.words import split_words
+from xlner.text.segmenters import segment
 
 
 @beam.typehints.with_input_types(Translation)
@@ -19,7 +19,7 @@ class _Split(beam.DoFn):
 
     def process(self, t: Translation):
         if t.words is None:
-            words, offsets = split_words(t.text)
+            words, offsets = segment(t.text, t.tgt_lang)
             t = t.with_words(words, offsets)
             self._split.inc()
         if not t.words:

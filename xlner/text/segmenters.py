@@ -1,0 +1,133 @@
+"""Word segmenters for languages written without spaces, keyed by NLLB language code.
+
+Plain module (no Beam). ``segment(text, lang)`` returns words and ``(start, end)``
+character offsets, like ``xlner.text.words.split_words``; every word is an exact
+substring of ``text``. Burmese (``mya_Mymr``) uses a rule-based syllable segmenter
+implemented here (no dependency). Thai, Lao, Khmer, Japanese and Chinese segmenters are
+optional third-party packages, installed through pip extras; ``missing_segmenters``
+lets a pre-flight check stop before any work with one line naming the extra.
+
+Not yet wired into transforms/split.py or pipeline/preflight.py (see the h19-segment report).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import regex
+
+# Myanmar syllable break: a new syllable starts at a consonant (or independent vowel,
+# digit, symbol) unless that consonant is stacked (preceded by the virama U+1039) or
+# killed (followed by asat U+103A, optionally after a dot below U+1037).
+_MYMR_BREAK = regex.compile(
+    r"(?<![\u1039])(?=[\u1000-\u102A\u103F\u104C-\u104F\u1040-\u1049\u104A\u104B])"
+    r"(?![\u1000-\u1021][\u1037]?[\u103A\u1039])"
+)
+
+
+def _offsets(text: str, words: Iterable[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Locate consecutive ``words`` in ``text``, dropping whitespace-only ones."""
+    out, offs, pos = [], [], 0
+    for w in words:
+        if not w or w.isspace():
+            pos += len(w)
+            continue
+        start = text.find(w, pos)
+        if start < 0:
+            raise ValueError(f"segmenter returned {w!r}, not a substring of the text")
+        out.append(w)
+        offs.append((start, start + len(w)))
+        pos = start + len(w)
+    return out, offs
+
+
+def _burmese(text: str) -> list[str]:
+    words = []
+    for chunk in regex.split(r"(\s+)", text):
+        if not chunk or chunk.isspace():
+            continue
+        bounds = sorted({0, len(chunk), *(m.start() for m in _MYMR_BREAK.finditer(chunk))})
+        words.extend(chunk[a:b] for a, b in zip(bounds, bounds[1:]) if a < b)
+    return words
+
+
+def _thai(text: str) -> list[str]:
+    # pythainlp creates a data folder on import (~/pythainlp-data by default); keep it in tmp.
+    os.environ.setdefault("PYTHAINLP_DATA", os.path.join(tempfile.gettempdir(), "pythainlp-data"))
+    from pythainlp.tokenize import word_tokenize
+
+    return word_tokenize(text, engine="newmm", keep_whitespace=False)
+
+
+def _lao(text: str) -> list[str]:
+    os.environ.setdefault("PYTHAINLP_DATA", os.path.join(tempfile.gettempdir(), "pythainlp-data"))
+    from laonlp.tokenize import word_tokenize
+
+    return word_tokenize(text)
+
+
+_JIEBA = []
+
+
+def _chinese(text: str) -> list[str]:
+    # One dictionary, no HMM guessing of unknown words: the same words on every run.
+    # jieba caches its prefix dictionary under the temp dir; its log line is silenced.
+    if not _JIEBA:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        _JIEBA.append(jieba.Tokenizer())
+    return _JIEBA[0].lcut(text, HMM=False)
+
+
+@dataclass(frozen=True)
+class Segmenter:
+    module: str  # import name checked in pre-flight
+    extra: str  # pip extra that installs it
+    fn: Callable[[str], list[str]] | None
+
+
+_BURMESE = Segmenter("regex", "", _burmese)
+_THAI = Segmenter("pythainlp", "thai", _thai)
+
+# Only registered segmenters run; the rest are listed with the extra they will need.
+SEGMENTERS: dict[str, Segmenter] = {
+    "mya_Mymr": _BURMESE,
+    "tha_Thai": _THAI,
+    "lao_Laoo": Segmenter("laonlp", "lao", _lao),
+    "zho_Hans": Segmenter("jieba", "chinese", _chinese),
+    "zho_Hant": Segmenter("jieba", "chinese", _chinese),
+    "yue_Hant": Segmenter("jieba", "chinese", _chinese),
+}
+
+
+def segmenter_for(lang: str | None) -> Segmenter | None:
+    return SEGMENTERS.get(lang or "")
+
+
+def missing_segmenters(langs: Iterable[str]) -> list[str]:
+    """One line per target language whose segmenter package is not installed."""
+    lines = []
+    for lang in sorted(set(langs)):
+        seg = segmenter_for(lang)
+        if seg and seg.extra and importlib.util.find_spec(seg.module) is None:
+            lines.append(
+                f"{lang} needs the {seg.module} word segmenter: pip install 'xlner-beam[{seg.extra}]'"
+            )
+    return lines
+
+
+def segment(text: str, lang: str | None) -> tuple[list[str], list[tuple[int, int]]]:
+    """Words and character offsets of ``text`` in ``lang``; falls back to split_words."""
+    seg = segmenter_for(lang)
+    if seg is None:
+        from xlner.text.words import split_words
+
+        return split_words(text)
+    return _offsets(text, seg.fn(text))
