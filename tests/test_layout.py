@@ -114,3 +114,20 @@ def test_the_algorithms_import_no_beam():
                  and any(n.split(".")[0] == "apache_beam"
                          for n in imported_names(path, mod.rpartition(".")[0]))]
     assert offenders == []
+
+
+def long_functions(limit: int = 60) -> list:
+    """(lines, module, function) of every production function longer than ``limit``."""
+    found = []
+    for mod, path in modules().items():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    found.append((length, mod, node.name))
+    return found
+
+
+def test_no_production_function_is_over_60_lines():
+    assert long_functions() == []
+    assert long_functions(limit=5)  # the checker sees functions at all

@@ -28,6 +28,12 @@ def length_factor(src_words: int, tgt_words: int, prior: float) -> float:
     return math.pow(src_words / tgt_words, prior)
 
 
+def _length_factors(src_len: np.ndarray, tgt_len: np.ndarray, prior: float) -> np.ndarray:
+    """:func:`length_factor` for every (entity, candidate), by the same ``math.pow``."""
+    return np.array([[length_factor(int(a), int(b), prior) for b in tgt_len]
+                     for a in src_len])
+
+
 def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
                      alignment: Sequence[tuple[int, int]], n_target: int,
                      prune_dominated: bool = True,
@@ -37,16 +43,14 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
 
     ``N(p, t)`` counts aligned word *pairs* (source word in entity p, target word in
     candidate t); with many-to-many alignments the score can exceed 1 (docs/method.md P4).
-    Computed with per-entity prefix sums over target positions: O(E·(n + C)).
-
+    Per-entity prefix sums over target positions: O(E·(n + C)).
     ``weights`` (one non-negative number per link, e.g. ``alignment.link_similarities``)
     makes ``N`` their sum instead of the count: with unit weights it is the paper's score.
     Measured on Bible dev, similarity weights mostly act as a tie-break between candidates
     that Dice scores equally, which the ILP otherwise resolves arbitrarily.
 
-    ``length_prior`` multiplies each score by :func:`length_factor`: Dice alone lets one
-    English name take two target words (article + name, name + verb) whenever both carry
-    links, and with many-to-many links such pairs even score above 1.
+    ``length_prior``: each score times :func:`length_factor` (a name must not take the
+    article or verb beside it, as Dice alone lets it).
 
     ``prune_dominated`` drops (p, t) whose first or last word is not aligned to p: the
     candidate without that word keeps N, is shorter, so scores strictly higher, and
@@ -56,8 +60,7 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
     by an optimal solution, so dropping them changes no greedy result and no optimal value
     (property tests check both) while shrinking the ILP from O(n²) to O(aligned²)
     variables per entity. It can change *which* of several tied optima the ILP solver
-    returns: on Bible dev (unit weights) that alone moved F1 from 89.70 to 93.08 with
-    itermax at layer 6, the reason to break ties by link similarity (``weights``).
+    returns (on Bible dev it alone moved F1 89.70 -> 93.08): the reason for ``weights``.
     Weights keep the pruning exact: the dropped word carries no link, so no weight.
     """
     n_ent, n_cand = len(src_spans), len(candidates)
@@ -86,14 +89,34 @@ def alignment_scores(src_spans: Sequence[Span], candidates: Sequence[Span],
     lengths = (ends - starts)[:, None] + (c_end - c_start)[None, :]
     scores = np.where(counts > 0, 2.0 * numerator / lengths, 0.0)
     if length_prior:
-        src_len, tgt_len = ends - starts, c_end - c_start
-        factors = np.array([[length_factor(int(a), int(b), length_prior) for b in tgt_len]
-                            for a in src_len])
-        scores = scores * factors
+        scores = scores * _length_factors(ends - starts, c_end - c_start, length_prior)
     if prune_dominated:
         aligned = hits[:, 1:] > 0  # [entity, target position]
         scores *= aligned[:, c_start] & aligned[:, c_end - 1]
     return sparse.csr_matrix(scores)
+
+
+def _entity_hits(src_spans: Sequence[Span], alignment: Sequence[tuple[int, int]], n: int,
+                 weights: Optional[Sequence[float]]):
+    """Per source entity: target position -> links landing there, and -> their weight,
+    accumulated in link order (the order :func:`alignment_scores` sums in)."""
+    per_entity: list[dict[int, int]] = [{} for _ in src_spans]
+    per_mass: list[dict[int, float]] = [{} for _ in src_spans]
+    owners: dict[int, list[int]] = {}
+    for p, sp in enumerate(src_spans):
+        for j in range(sp.start, sp.end):
+            owners.setdefault(j, []).append(p)
+    if weights is not None and len(weights) != len(alignment):
+        raise ValueError(f"{len(weights)} link weights for {len(alignment)} links")
+    for link, (j, t) in enumerate(alignment):
+        ps = owners.get(j)
+        if ps is not None and 0 <= t < n:
+            for p in ps:
+                d = per_entity[p]
+                d[t] = d.get(t, 0) + 1
+                if weights is not None:
+                    per_mass[p][t] = per_mass[p].get(t, 0.0) + float(weights[link])
+    return per_entity, per_mass
 
 
 def ngram_alignment_entries(src_spans: Sequence[Span], tgt_words: Sequence[str],
@@ -118,22 +141,7 @@ def ngram_alignment_entries(src_spans: Sequence[Span], tgt_words: Sequence[str],
     per-position sums are accumulated in link order, the prefix sums in position order).
     """
     n = len(tgt_words)
-    per_entity: list[dict[int, int]] = [{} for _ in src_spans]
-    per_mass: list[dict[int, float]] = [{} for _ in src_spans]
-    owners: dict[int, list[int]] = {}
-    for p, sp in enumerate(src_spans):
-        for j in range(sp.start, sp.end):
-            owners.setdefault(j, []).append(p)
-    if weights is not None and len(weights) != len(alignment):
-        raise ValueError(f"{len(weights)} link weights for {len(alignment)} links")
-    for link, (j, t) in enumerate(alignment):
-        ps = owners.get(j)
-        if ps is not None and 0 <= t < n:
-            for p in ps:
-                d = per_entity[p]
-                d[t] = d.get(t, 0) + 1
-                if weights is not None:
-                    per_mass[p][t] = per_mass[p].get(t, 0.0) + float(weights[link])
+    per_entity, per_mass = _entity_hits(src_spans, alignment, n, weights)
     stops = set(stop_words)
     stop_before = None  # stop_before[k]: number of stop words in tgt_words[:k]
     if stops and not stops.isdisjoint(tgt_words):
