@@ -156,8 +156,9 @@ def stage_matching_greedy(run: Run) -> dict:
     from xlner.projection.projectors import CandidateProjector, project_aligned
 
     pairs = fixed_length_pairs(24)
+    # the reference's score: the Dice count with no length prior
     proj = CandidateProjector("ngram", "greedy", align_method="gold", max_words=None,
-                              n_proj=1, link_weighting="count")
+                              n_proj=1, link_weighting="count", length_prior=0.0)
 
     def reference(fn):
         return lambda items: [fn(p.pair.src_spans, p.pair.tgt_words, p.alignments["gold"],
@@ -260,7 +261,7 @@ def stage_matching_ilp(run: Run) -> dict:
 
     pairs = fixed_length_pairs(24, run.size(10, 100))
     proj = CandidateProjector("ngram", "ilp", align_method="gold", max_words=None, n_proj=1,
-                              link_weighting="count")
+                              link_weighting="count", length_prior=0.0)
     clocks = {"ours": SolverClock(), "reference_pairwise_ilp": SolverClock()}
 
     def clocked(name, fn):

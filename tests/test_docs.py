@@ -202,10 +202,8 @@ def test_the_path_check_catches_escapes_built_from_file(source, bad):
 
 
 # ------------------------------------------------------------------ the front page and docs/
-# Written by other branches of the same release; a link to one of them may precede the file
-# on a branch, never on main (once a file exists, its links and anchors are checked).
-EXPECTED_DOCS = {"docs/PERFORMANCE.md", "docs/CAPACITY.md", "docs/CALIBRATION.md",
-                 "docs/LANGUAGES.md", "docs/TRAINING.md", "docs/REPORT.md"}
+# Docs a branch may link before they land; empty on main, where every link must resolve.
+EXPECTED_DOCS: set = set()
 README_MAX_LINES = 250
 
 
@@ -248,7 +246,8 @@ def test_the_readme_is_a_front_page():
         assert f"\n{heading}\n" in text, heading
     for doc in ("docs/USAGE.md", "docs/OPERATIONS.md", "docs/QUALITY.md", "docs/OPTIONS.md",
                 "docs/PROMISES.md", "docs/RUNNERS.md", "docs/method.md", "docs/LAYOUT.md",
-                *EXPECTED_DOCS):
+                "docs/PERFORMANCE.md", "docs/LANGUAGES.md", "docs/TRAINING.md",
+                "docs/REPORT.md", *EXPECTED_DOCS):
         assert f"]({doc})" in text, doc
 
 
@@ -259,7 +258,7 @@ def test_every_link_in_the_readme_and_docs_resolves():
 
 @pytest.mark.parametrize("text,broken", [
     ("[x](docs/NOPE.md)", True), ("[x](docs/USAGE.md#no-such-heading)", True),
-    ("[x](docs/USAGE.md#output)", False), ("[x](docs/CAPACITY.md)", False),
+    ("[x](docs/USAGE.md#output)", False), ("[x](docs/CAPACITY.md)", True),
     ("[x](https://example.org/a)", False), ("[x](LICENSE)", False)])
 def test_the_link_check_catches_missing_files_and_headings(text, broken):
     assert bool(broken_links("README.md", text)) == broken
