@@ -141,8 +141,8 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     read, sentences = _sentences(p, cfg, dead)
     projections = _project(_pairs(sentences, cfg, dead), cfg, dead)
     folder = output_folder(cfg)
-    written = projections | "WriteShards" >> WriteProjections(folder,
-                                                               label_names=cfg.label_names)
+    written = projections | "WriteShards" >> WriteProjections(
+        folder, label_names=cfg.label_names, validation_fraction=o.validation_fraction)
     all_dead = dead.flatten()
     dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
     summary, summary_writer, card = _summarise(read, projections, all_dead, folder, written,

@@ -305,6 +305,10 @@ class ProjectionOptions:
 @dataclass(frozen=True)
 class FilterOptions:
     TITLE: ClassVar[str] = "Filters (noisy projections; each is counted in summary.json)"
+    validation_fraction: float = option(
+        0.0, "Hold out this fraction of the rows as a validation split (chosen by a hash of "
+        "the record id: the same rows on every run and runner); 0 writes a train split only.",
+        check=values.fraction())
     min_entity_score: float = option(
         0.0, "Remove projected entities whose score is below this; 0 keeps all. For "
         "candidate matching the score is the calibrated probability that the span is "

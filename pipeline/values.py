@@ -104,6 +104,19 @@ def _non_negative(flag, v) -> Optional[str]:
     return None
 
 
+def _below_one(flag, v) -> Optional[str]:
+    problem = _non_negative(flag, v)
+    if problem is None and v >= 1:
+        return f"{flag} must be below 1, not {v}"
+    return problem
+
+
+def fraction() -> Check:
+    """A finite number from 0 up to, not including, 1 (0.2)."""
+    return Check("a number from 0 to below 1 written like 0.2 (no sign, exponent, nan or inf)",
+                 rf"^{_DECIMAL}$", float, _below_one)
+
+
 def decimal() -> Check:
     """A finite number >= 0 written as digits with an optional fraction (0.5, 12)."""
     return Check("a number >= 0 written like 0.5 or 12 (no sign, exponent, nan or inf)",

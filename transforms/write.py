@@ -12,6 +12,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
+from xlner.formats.splits import VALIDATION, in_validation
 from transforms.shards import WriteShards, json_lines, parquet_bytes
 from xlner.formats.card import CARD, dataset_card
 from xlner.storage.guarded_files import Folder
@@ -60,19 +61,32 @@ class WriteProjections(beam.PTransform):
     language, deterministic whatever the runner (``transforms/shards.py``), tags as indices
     into the run's label list with the Hugging Face features in each file's schema."""
 
-    def __init__(self, folder: Folder, rows_per_shard: int = 50_000, label_names=None):
+    def __init__(self, folder: Folder, rows_per_shard: int = 50_000, label_names=None,
+                 validation_fraction: float = 0.0):
         super().__init__()
         self._label_names = label_names
+        self._validation = validation_fraction
         self._folder = folder
         self._rows_per_shard = rows_per_shard
 
     def expand(self, projections):
         rows = projections | "ToRows" >> beam.Map(output_row)
         labels = rows | "LabelList" >> beam.CombineGlobally(_LabelList(self._label_names))
-        files = (rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
-                 | "Shards" >> WriteShards(self._folder, shard_parquet, row_id,
-                                           encode_arg=labels,
-                                           rows_per_shard=self._rows_per_shard))
+        keyed = rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
+        if not self._validation:
+            files = keyed | "Shards" >> WriteShards(self._folder, shard_parquet, row_id,
+                                                    encode_arg=labels,
+                                                    rows_per_shard=self._rows_per_shard)
+            return Written(rows, files, labels)
+        train, validation = keyed | "Split" >> beam.Partition(
+            lambda kv, _n, f: int(in_validation(kv[1]["id"], f)), 2, self._validation)
+        files = ((train | "Shards" >> WriteShards(
+                    self._folder, shard_parquet, row_id, encode_arg=labels,
+                    rows_per_shard=self._rows_per_shard),
+                  validation | "ValidationShards" >> WriteShards(
+                    self._folder, shard_parquet, row_id, name=VALIDATION, encode_arg=labels,
+                    rows_per_shard=self._rows_per_shard))
+                 | "AllShards" >> beam.Flatten())
         return Written(rows, files, labels)
 
 
@@ -163,11 +177,14 @@ class _WriteCard(beam.DoFn):
 
     def process(self, summary: dict, files):
         names: dict = {}
+        stats: dict = {}
         prefix = self._folder.rel() + "/" if self._folder.rel() else ""
         for f in files:
             names.setdefault(f.group, []).append(f.path[len(prefix):])
+            stats[f.path[len(prefix):]] = (f.rows, f.bytes)
         text = dataset_card(summary, self._langs, root_hint=self._folder.url(),
-                            shard_bytes=shard_bytes(files), shard_files=names)
+                            shard_bytes=shard_bytes(files), shard_files=names,
+                            file_stats=stats)
         self._folder.write(CARD, text.encode("utf-8"))
         yield summary
 

@@ -10,6 +10,7 @@ import os
 from typing import Optional, Sequence
 
 from xlner.defaults import LICENSE
+from xlner.formats.splits import TRAIN, files_by_split
 from xlner.text.languages import NLLB_LANGUAGES
 
 CARD = "README.md"
@@ -41,8 +42,22 @@ def translation_used(summary: dict) -> str:
     return f"`{provenance.get('translation_model', '')}`"
 
 
+def _splits(lang: str, files: list, summary: dict, shard_bytes: dict,
+            file_stats: dict) -> list[tuple[str, list, int, int]]:
+    """(split, files, rows, bytes) of one language: ``validation-*`` shards are the
+    validation split, the rest train; rows and bytes per file from ``file_stats`` (name ->
+    (rows, bytes)) when known, else the language's totals on train."""
+    by_split = files_by_split(files)
+    if set(by_split) <= {TRAIN} or not file_stats:
+        rows = (summary.get("languages") or {}).get(lang, {}).get("written", 0)
+        return [(TRAIN, files, rows, int(shard_bytes.get(lang, 0)))]
+    return [(split, names, sum(file_stats.get(n, (0, 0))[0] for n in names),
+             sum(file_stats.get(n, (0, 0))[1] for n in names))
+            for split, names in sorted(by_split.items(), key=lambda kv: kv[0] != TRAIN)]
+
+
 def front_matter(summary: dict, langs: Sequence[str], prefix: str, shard_bytes: dict,
-                 shard_files: dict) -> str:
+                 shard_files: dict, file_stats: Optional[dict] = None) -> str:
     """The card's YAML, written by ``huggingface_hub``'s ``DatasetCardData``: one config
     per language, and ``dataset_info`` whose splits carry the ``name``, ``num_examples``
     and ``num_bytes`` that ``datasets`` requires (without them every ``load_dataset``
@@ -54,12 +69,14 @@ def front_matter(summary: dict, langs: Sequence[str], prefix: str, shard_bytes: 
     configs, info = [], []
     for lang in langs:
         files = sorted(shard_files.get(lang, ())) or [lang + "/*.parquet"]
+        splits = _splits(lang, files, summary, shard_bytes, file_stats or {})
         configs.append({"config_name": lang, "data_files": [
-            {"split": "train", "path": [prefix + f for f in files]}]})
-        rows = (summary.get("languages") or {}).get(lang, {}).get("written", 0)
-        size = int(shard_bytes.get(lang, 0))
+            {"split": split, "path": [prefix + f for f in names]}
+            for split, names, _, _ in splits]})
+        size = sum(b for _, _, _, b in splits)
         info.append({"config_name": lang,
-                     "splits": [{"name": "train", "num_bytes": size, "num_examples": rows}],
+                     "splits": [{"name": split, "num_bytes": b, "num_examples": rows}
+                                for split, _, rows, b in splits],
                      "download_size": size, "dataset_size": size})
     data = DatasetCardData(
         language=sorted({code.split("_")[0] for code in langs}),
@@ -72,7 +89,8 @@ def front_matter(summary: dict, langs: Sequence[str], prefix: str, shard_bytes: 
 def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
                  root_hint: Optional[str] = None,
                  shard_bytes: Optional[dict] = None,
-                 shard_files: Optional[dict] = None) -> str:
+                 shard_files: Optional[dict] = None,
+                 file_stats: Optional[dict] = None) -> str:
     """The card for the run ``summary`` describes; shard paths are relative to the card's
     folder (``data_prefix`` + ``<lang>/*.parquet``).
 
@@ -86,7 +104,7 @@ def dataset_card(summary: dict, langs: Sequence[str], data_prefix: str = "",
     """
     prefix = data_prefix.rstrip("/") + "/" if data_prefix else ""
     return "\n".join([front_matter(summary, langs, prefix, shard_bytes or {},
-                                   shard_files or {})]
+                                   shard_files or {}, file_stats)]
                      + _intro_and_load(summary, langs) + _rows_table(summary, langs)
                      + _how_it_was_made(summary) + _filters_and_columns(summary))
 

@@ -271,13 +271,16 @@ def root_card(root: OutputRoot, manifest: dict) -> bytes:
         raise LatestUnavailable(f"the summary of run {manifest.get('run_id')} is missing")
     sizes: dict = {}
     names: dict = {}
+    stats: dict = {}
     for f in manifest["files"]:
         if f.get("kind") == "shard":
             sizes[f["lang"]] = sizes.get(f["lang"], 0) + f["bytes"]
             names.setdefault(f["lang"], []).append(f["path"])
+            stats[f["path"]] = (f.get("rows") or 0, f["bytes"])
     langs = manifest.get("target_langs") or sorted(names)  # (format 1 had no list)
     return dataset_card(summary, langs, root_hint=manifest.get("root") or root.url,
-                        shard_bytes=sizes, shard_files=names).encode("utf-8")
+                        shard_bytes=sizes, shard_files=names,
+                        file_stats=stats).encode("utf-8")
 
 
 def sync_card(root: OutputRoot) -> bool:
