@@ -48,6 +48,16 @@ def write_jsonl(path, rows):
     return str(path)
 
 
+def small_job_args(folder, tiny_bert, rows: int = 3) -> list[str]:
+    """A small given-translation input and the tiny aligner: a real job in seconds."""
+    data = write_jsonl(os.path.join(str(folder), "in.jsonl"), [
+        {"id": f"r{i}", "tokens": ["Ana", "mora", "em", "Lisboa"],
+         "ner_tags": ["B-PER", "O", "O", "B-LOC"],
+         "translation_tokens": ["Ana", "lives", "in", "Lisbon"]} for i in range(rows)])
+    return [f"--input={data}", f"--alignment_model={tiny_bert}", "--align_layers=2",
+            "--share_models=false"]
+
+
 def make_pair(id, src_lang, tgt_lang, src_words, src_spans, tgt_words, **target):
     """A SentencePair over a given translation (``target``: tgt_spans, tgt_word_probs)."""
     from xlner.formats.records import SentencePair

@@ -10,19 +10,16 @@ import time
 import pytest
 
 from pipeline.run import main
-from tests.helpers import listed_files, write_jsonl
+from tests.helpers import listed_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
 def job_args(tmp_path_factory, tiny_bert):
-    data = write_jsonl(tmp_path_factory.mktemp("roots") / "in.jsonl", [
-        {"id": f"r{i}", "tokens": ["Ana", "mora", "em", "Lisboa"],
-         "ner_tags": ["B-PER", "O", "O", "B-LOC"],
-         "translation_tokens": ["Ana", "lives", "in", "Lisbon"]} for i in range(3)])
-    return [f"--input={data}", f"--alignment_model={tiny_bert}", "--align_layers=2",
-            "--share_models=false"]
+    from tests.helpers import small_job_args
+
+    return small_job_args(tmp_path_factory.mktemp("roots"), tiny_bert)
 
 
 def files_under(folder):

@@ -261,14 +261,9 @@ def test_the_protocol_on_gcs(tmp_path):
 # ---------------------------------------------------------------- the real job
 @pytest.fixture(scope="module")
 def job_args(tmp_path_factory, tiny_bert):
-    from tests.helpers import write_jsonl
+    from tests.helpers import small_job_args
 
-    data = write_jsonl(tmp_path_factory.mktemp("protocol-job") / "in.jsonl", [
-        {"id": f"r{i}", "tokens": ["Ana", "mora", "em", "Lisboa"],
-         "ner_tags": ["B-PER", "O", "O", "B-LOC"],
-         "translation_tokens": ["Ana", "lives", "in", "Lisbon"]} for i in range(3)])
-    return [f"--input={data}", f"--alignment_model={tiny_bert}", "--align_layers=2",
-            "--share_models=false"]
+    return small_job_args(tmp_path_factory.mktemp("protocol-job"), tiny_bert)
 
 
 def test_job_races_and_kill_then_a_reader_and_a_rerun_recover(tmp_path, job_args, capsys):
