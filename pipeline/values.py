@@ -114,7 +114,7 @@ def _below_one(flag, v) -> Optional[str]:
 def fraction() -> Check:
     """A finite number from 0 up to, not including, 1 (0.2)."""
     return Check("a number from 0 to below 1 written like 0.2 (no sign, exponent, nan or inf)",
-                 rf"^{_DECIMAL}$", float, _below_one)
+                 r"^0(\.[0-9]+)?$", float, _below_one)
 
 
 def decimal() -> Check:
