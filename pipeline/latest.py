@@ -18,15 +18,21 @@ import argparse
 import json
 import sys
 
+from xlner.formats.splits import TRAIN, files_by_split
 from xlner.storage.guarded_files import OutputRefused, open_root
 from xlner.storage.publication import LatestUnavailable, latest_files, read_latest, sync_card
 
 
 def load_line(files) -> str:
-    """The Python line that loads the listed shards (gs:// paths need gcsfs installed)."""
-    shards = [f for f in files if f.endswith(".parquet")]
-    return (f'datasets.load_dataset("parquet", data_files={json.dumps(shards)}, '
-            'split="train")')
+    """The Python line that loads the listed shards (gs:// paths need gcsfs installed):
+    the train split alone, or, when the run held out a validation split
+    (``--validation_fraction``), a DatasetDict of both, never one mixed into the other."""
+    splits = files_by_split(f for f in files if f.endswith(".parquet"))
+    if set(splits) <= {TRAIN}:
+        return (f'datasets.load_dataset("parquet", data_files='
+                f'{json.dumps(splits.get(TRAIN, []))}, split="train")')
+    return f'datasets.load_dataset("parquet", data_files={json.dumps(splits)})'
+
 
 
 def main(argv=None) -> int:

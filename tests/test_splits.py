@@ -50,3 +50,21 @@ def test_a_fraction_that_is_not_one_stops_before_work(tmp_path, capsys, value):
     assert main([f"--output={tmp_path}/o", f"--validation_fraction={value}"]) == 2
     err = capsys.readouterr().err
     assert err.count("xlner: error:") == 1 and "--validation_fraction" in err
+
+
+def test_the_latest_load_line_keeps_the_validation_split_apart(tmp_path, capsys):
+    import datasets
+
+    from pipeline.latest import main as latest_main
+
+    root = tmp_path / "corpus"
+    assert main([f"--output={root}", "--runner=FnApiRunner", "--validation_fraction=0.25",
+                 "--publish", "--run_id=r1"]) == 0
+    capsys.readouterr()
+    assert latest_main([str(root), "--lang=por_Latn", "--load_line"]) == 0
+    line = capsys.readouterr().out.strip()
+    ds = eval(line, {"datasets": datasets})  # the line exactly as printed
+    assert set(ds) == {"train", "validation"}
+    assert ds["train"].num_rows + ds["validation"].num_rows == 40
+    assert all(in_validation(i, 0.25) for i in ds["validation"]["id"])
+    assert not any(in_validation(i, 0.25) for i in ds["train"]["id"])
