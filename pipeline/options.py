@@ -586,6 +586,10 @@ def parse_args(job: Job, argv: Sequence[str]) -> tuple[Any, list[str]]:
             raise ConfigError(_unknown_option(arg[2:].split("=", 1)[0], job, beam_names))
         raise ConfigError(f"unexpected argument {arg!r} (options are --name=value)")
     values = {s.name: getattr(ns, s.name) for s in specs(job.options)}
+    for name, value in values.items():
+        if isinstance(value, list):  # argparse turns a value of exactly "--" (its
+            # end-of-options marker) into [], silently: --run_id=-- ran with no run id
+            raise ConfigError(f"--{name} must be given a value, not '--'")
     if values.get("paper_defaults"):
         given = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
         values.update({k: v for k, v in PAPER_DEFAULTS.items()

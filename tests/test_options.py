@@ -189,3 +189,11 @@ def test_a_programmatic_value_is_checked_too(name):
     bad = {int: -1, float: float("nan"), str: "nan"}[spec_of(name).type]
     with pytest.raises(ConfigError, match=f"--{name}"):
         dataclasses.replace(base, **{name: bad})
+
+
+@pytest.mark.parametrize("name", ["accelerator", "score_weights", "run_id", "input",
+                                  "min_entity_score"])
+def test_a_double_dash_value_is_refused_not_dropped(name):
+    """argparse strips a value of exactly "--"; the job must not run without the option."""
+    with pytest.raises(ConfigError, match=f"^--{name} must be given a value"):
+        parse_args(JOBS["run"], [f"--{name}=--"])
