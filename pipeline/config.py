@@ -273,6 +273,10 @@ class RunConfig:
         """The languages every row's tgt_lang must be one of (checked before any work)."""
         return self.target_langs
 
+    def segmented_langs(self) -> tuple[str, ...]:
+        """The languages whose words a segmenter may split: the translations'."""
+        return self.target_langs
+
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""
         o, m, needs = self.opts, self.method, self.needs
@@ -389,6 +393,11 @@ class EvalConfig:
         """None to check: gold rows go into English only, and a given translation is used
         only as English."""
         return ()
+
+    def segmented_langs(self) -> tuple[str, ...]:
+        """The languages whose words a segmenter may split: the gold sentences' (projected
+        onto the segmenter's words, scored on the gold tokens)."""
+        return tuple(lang.nllb for lang in self.languages)
 
     def models_in_use(self) -> list[tuple[str, str]]:
         """(option, model) of every model this run's graph can load."""

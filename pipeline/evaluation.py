@@ -2,7 +2,12 @@
 
     read gold -> translate to English -> English NER -> pairs -> [tag targets]
     -> [back-translate] -> Project[METHOD] for each method (one encoder pass)
-    -> join with gold -> score -> metrics.json, report.md, report.html, predictions
+    -> [segmenter words -> gold tokens] -> join with gold -> score -> metrics.json,
+    report.md, report.html, predictions
+
+A gold language with a word segmenter (xlner/text/segmenters.py) is projected onto the
+segmenter's words of each gold sentence and the tags are carried back onto the gold tokens
+through character offsets, so scores are always on the gold's tokens.
 
 Translation and English NER run once per sentence and fan out to all methods; one encoder
 pass serves every alignment method of both directions. Predictions are joined with the gold
@@ -41,6 +46,7 @@ from xlner.evaluation.scoring import (Bootstrap, EvalCounts, assemble, errors_of
 from xlner.evaluation.metrics import map_labels
 from xlner.formats.records import SentencePair, Translation, pair_key
 from xlner.evaluation.report import paper_results, render_html, render_markdown
+from xlner.text.retokenize import gold_words, join_tokens, locate, tags_onto_tokens
 
 # The options a reader of the report needs (the models and what was evaluated).
 REPORTED_OPTIONS = ("input", "data_dir", "split", "langs", "methods", "translation_model",
@@ -59,14 +65,35 @@ def _english_words(t: Translation) -> WordsToTag:
 
 
 def english_pair(t: Translation, spans) -> SentencePair:
-    """The English side (NER spans) projects back onto the gold tokens."""
+    """The English side (NER spans) projects back onto the gold sentence: onto its words
+    as the language's segmenter splits them when it has one and they differ from the gold
+    tokens (PAN-X Chinese, Japanese, Thai: one token per character), else onto the gold
+    tokens; ``gold_tags`` carries the tags back onto the tokens."""
     s = t.source
+    try:
+        segmented = gold_words(s.tokens, s.lang)
+    except ValueError:  # the segmenter's words are not in the text: keep the gold tokens
+        segmented = None
     return SentencePair(translation=t, src_lang=ENGLISH, tgt_lang=s.lang, src_words=t.words,
-                        src_spans=tuple(spans), tgt_words=s.tokens)
+                        src_spans=tuple(spans),
+                        tgt_words=tuple(segmented[0]) if segmented else s.tokens)
+
+
+def gold_tags(projection) -> tuple:
+    """The projected tags on the gold tokens: as projected when the projection ran on the
+    gold tokens, else carried from the segmenter's words onto the tokens through character
+    offsets (a token takes a span's label when most of its characters are inside the span:
+    xlner/text/retokenize.py)."""
+    pair = projection.pair
+    tokens = tuple(pair.record.tokens)
+    if tuple(pair.tgt_words) == tokens or len(projection.tags) != len(pair.tgt_words):
+        return projection.tags
+    text, token_offsets = join_tokens(tokens)
+    return tags_onto_tokens(projection.tags, locate(text, pair.tgt_words), token_offsets)
 
 
 def keyed_prediction(projection, method_key):
-    return projection.pair.key, (method_key, projection.tags)
+    return projection.pair.key, (method_key, gold_tags(projection))
 
 
 def keyed_english(translation: Translation, spans):

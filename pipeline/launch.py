@@ -95,17 +95,18 @@ def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
           wait: bool = True):
     """Parse, derive the job's config, check what can be checked before any work (inputs:
     regular files, rows meant for the run's languages; output; models), take the attempt's
-    lease, build the graph and run it. Returns (result, config); the lease is released
+    lease, build the graph and run it. A language whose word segmenter is not installed
+    stops it first. Returns (result, config); the lease is released
     when the launcher saw the run end."""
     import apache_beam as beam
 
     opts, options = parse(job, argv)
     cfg = config_of(opts)
+    check_segmenters(cfg.segmented_langs())
     what, patterns = cfg.input_patterns()
     files = matched_files(patterns, what)
     if cfg.input_targets():
         check_input_languages(files, opts.input_format, cfg.input_targets())
-        check_segmenters(cfg.input_targets())
     check_output(cfg)
     check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
     cfg = hold_lease(cfg, wait)

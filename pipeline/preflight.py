@@ -194,9 +194,13 @@ def _scan_parquet(path: str, targets, found: _Findings) -> None:
             offset += batch.num_rows
 
 
-def check_segmenters(targets: Sequence[str]) -> None:
-    """Stop before any work when a target language needs a word segmenter that is not
-    installed; the line names the pip extra that installs it."""
-    missing = missing_segmenters(targets)
+def check_segmenters(langs: Sequence[str]) -> None:
+    """Stop before any work when a language of the run (a translation's, or the gold's in
+    the evaluation) needs a word segmenter that is not installed; the one line names the
+    pip extra that installs it (and the extra with all of them when several are missing)."""
+    missing = missing_segmenters(langs)
+    if len(missing) > 1:
+        raise ConfigError(f"{missing[0]} ({len(missing) - 1} more language(s) need a word "
+                          "segmenter: pip install 'xlner-beam[segmenters]' installs all)")
     if missing:
         raise ConfigError(missing[0])

@@ -5,16 +5,19 @@ character offsets, like ``xlner.text.words.split_words``; every word is an exact
 substring of ``text``. Burmese (``mya_Mymr``) uses a rule-based syllable segmenter
 implemented here (no dependency). Thai, Lao, Khmer, Japanese and Chinese segmenters are
 optional third-party packages, installed through pip extras; ``missing_segmenters``
-lets a pre-flight check stop before any work with one line naming the extra.
-
-Not yet wired into transforms/split.py or pipeline/preflight.py (see the h19-segment report).
+lets a pre-flight check (pipeline/preflight.py) stop before any work with one line naming
+the extra. ``transforms/split.py`` splits translations with it; the evaluation maps spans
+over these words back onto differently tokenised gold through character offsets
+(``xlner.text.retokenize``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -86,11 +89,95 @@ def _chinese(text: str) -> list[str]:
     return _JIEBA[0].lcut(text, HMM=False)
 
 
+_KHMER = []
+_ZWSP = "\u200b"
+
+
+def _khmer_quiet(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+def _khmer_chunk(chunk: str, tokens: list[str]) -> list[str] | None:
+    """``tokens`` (segmented from ``chunk`` without its zero-width spaces) as slices of
+    ``chunk``: a zero-width space of the text stays inside the word it falls in, or is
+    dropped between words. None when a token does not match the text."""
+    words, pos = [], 0
+    for tok in tokens:
+        tok = tok.replace(_ZWSP, "")
+        if not tok or tok.isspace():
+            continue
+        while pos < len(chunk) and chunk[pos] == _ZWSP:
+            pos += 1
+        start, i = pos, 0
+        while i < len(tok):
+            if pos < len(chunk) and chunk[pos] == tok[i]:
+                i += 1
+            elif pos >= len(chunk) or chunk[pos] != _ZWSP:
+                return None
+            pos += 1
+        words.append(chunk[start:pos])
+    return words if not chunk[pos:].strip(_ZWSP) else None
+
+
+def _khmer(text: str) -> list[str]:
+    # khmer-nltk logs INFO lines through its own "khmer-nltk" logger (which it gives its
+    # own handler) when it loads its model: a filter on that one logger silences them,
+    # nothing else's logging is touched. The model is a pickled sklearn-crfsuite CRF
+    # shipped inside the khmer-nltk wheel (docs/LANGUAGES.md).
+    if not _KHMER:
+        logging.getLogger("khmer-nltk").addFilter(_khmer_quiet)
+        from khmernltk import word_tokenize
+
+        _KHMER.append(word_tokenize)
+    words = []
+    # One chunk between spaces at a time: its clean-up rewrites some spaced phrases (moves
+    # or drops a space) and removes zero-width spaces, so its tokens are mapped back onto
+    # the text; a chunk it would change otherwise keeps one word per grapheme.
+    for chunk in regex.split(r"\s+", text):
+        if not chunk.strip(_ZWSP):
+            continue
+        tokens = _KHMER[0](chunk.replace(_ZWSP, ""), return_tokens=True)
+        mapped = _khmer_chunk(chunk, tokens)
+        if mapped is None:
+            from xlner.text.words import split_words
+
+            mapped = split_words(chunk)[0]
+        words.extend(mapped)
+    return words
+
+
+_SUDACHI: dict = {}
+_SUDACHI_LOCK = threading.Lock()
+_SUDACHI_LOCAL = threading.local()
+
+
+def _japanese(text: str) -> list[str]:
+    # SudachiPy with the core dictionary, split mode C (the longest units: トヨタ自動車,
+    # 愛知県). A Sudachi tokenizer must not be shared between threads: one per thread,
+    # over one dictionary.
+    tokenizer = getattr(_SUDACHI_LOCAL, "tokenizer", None)
+    if tokenizer is None:
+        with _SUDACHI_LOCK:
+            if "dictionary" not in _SUDACHI:
+                from sudachipy import Dictionary
+
+                _SUDACHI["dictionary"] = Dictionary(dict="core")
+        from sudachipy import SplitMode
+
+        tokenizer = _SUDACHI["dictionary"].tokenizer(SplitMode.C)
+        _SUDACHI_LOCAL.tokenizer = tokenizer
+    return [m.surface() for m in tokenizer.tokenize(text)]
+
+
 @dataclass(frozen=True)
 class Segmenter:
-    module: str  # import name checked in pre-flight
+    module: str  # the segmenter's import name, named in the pre-flight line
     extra: str  # pip extra that installs it
     fn: Callable[[str], list[str]] | None
+    also: tuple[str, ...] = ()  # other import names it needs (a dictionary package)
+
+    def missing(self) -> bool:
+        return any(importlib.util.find_spec(m) is None for m in (self.module, *self.also))
 
 
 _BURMESE = Segmenter("regex", "", _burmese)
@@ -101,6 +188,8 @@ SEGMENTERS: dict[str, Segmenter] = {
     "mya_Mymr": _BURMESE,
     "tha_Thai": _THAI,
     "lao_Laoo": Segmenter("laonlp", "lao", _lao),
+    "khm_Khmr": Segmenter("khmernltk", "khmer", _khmer),
+    "jpn_Jpan": Segmenter("sudachipy", "japanese", _japanese, also=("sudachidict_core",)),
     "zho_Hans": Segmenter("jieba", "chinese", _chinese),
     "zho_Hant": Segmenter("jieba", "chinese", _chinese),
     "yue_Hant": Segmenter("jieba", "chinese", _chinese),
@@ -116,7 +205,7 @@ def missing_segmenters(langs: Iterable[str]) -> list[str]:
     lines = []
     for lang in sorted(set(langs)):
         seg = segmenter_for(lang)
-        if seg and seg.extra and importlib.util.find_spec(seg.module) is None:
+        if seg and seg.extra and seg.missing():
             lines.append(
                 f"{lang} needs the {seg.module} word segmenter: pip install 'xlner-beam[{seg.extra}]'"
             )
