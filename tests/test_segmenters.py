@@ -103,3 +103,93 @@ def test_chinese_is_quiet(capfd):
     segment("张伟昨天去了北京。", "zho_Hans")
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+ENTITY_CASES = json.loads((Path(__file__).parent / "fixtures" / "nospace_entities.json")
+                          .read_text("utf-8"))
+_MODULES = {"khm_Khmr": "khmernltk", "jpn_Jpan": "sudachipy", "zho_Hans": "jieba"}
+
+
+def _entity_runs(case):
+    """Per entity of the fixture: the indices of the words that hold its characters."""
+    text = case["text"]
+    words, offsets = segment(text, case["lang"])
+    assert [text[a:b] for a, b in offsets] == words
+    runs, pos = [], 0
+    for name, _ in case["entities"]:
+        start = text.index(name, pos)
+        end = pos = start + len(name)
+        runs.append([i for i, (a, b) in enumerate(offsets) if a < end and b > start])
+    return words, offsets, runs
+
+
+@pytest.mark.parametrize("case", ENTITY_CASES, ids=lambda c: f"{c['lang']}:{c['text'][:8]}")
+def test_entity_words_as_a_reader_expects(case):
+    pytest.importorskip(_MODULES[case["lang"]])
+    words, offsets, runs = _entity_runs(case)
+    if "words" in case:
+        assert words == case["words"]
+    for (name, _), run in zip(case["entities"], runs):
+        # the entity is a contiguous run of whole words: a span projected onto exactly
+        # those words covers the entity's characters and nothing else
+        assert run == list(range(run[0], run[-1] + 1)), name
+        assert case["text"][offsets[run[0]][0]:offsets[run[-1]][1]] == name
+        assert "".join(words[i] for i in run) == name
+
+
+def test_khmer_and_japanese_names_are_single_words():
+    pytest.importorskip("khmernltk")
+    pytest.importorskip("sudachipy")
+    assert "ភ្នំពេញ" in segment("ខ្ញុំរស់នៅភ្នំពេញ។", "khm_Khmr")[0]  # Phnom Penh
+    assert "愛知県" in segment("トヨタ自動車は愛知県に本社がある。", "jpn_Jpan")[0]
+
+
+def test_khmer_spaces_and_zero_width_spaces_stay_out_of_words():
+    pytest.importorskip("khmernltk")
+    # khmer-nltk's clean-up drops zero-width spaces and rewrites some spaced phrases;
+    # every word is still an exact slice of the text, the separators are not words
+    text = "លោក ហ៊ុន សែន\u200bបានទៅ\u200bភ្នំពេញ។"
+    words, offsets = segment(text, "khm_Khmr")
+    assert words == ["លោក", "ហ៊ុន", "សែន", "បាន", "ទៅ", "ភ្នំពេញ", "។"]
+    assert [text[a:b] for a, b in offsets] == words
+    # a phrase its correction table rewrites across a space (ត្រេន ដីង -> ត្រេនដីង)
+    assert segment("ត្រេន ដីង", "khm_Khmr")[0] == ["ត្រេន", "ដីង"]
+
+
+def test_khmer_and_japanese_are_quiet(capfd):
+    pytest.importorskip("khmernltk")
+    pytest.importorskip("sudachipy")
+    import subprocess
+    import sys
+
+    # a fresh interpreter: khmer-nltk logs "Loaded model from ..." when it loads its CRF
+    code = ("import logging; logging.basicConfig(level=logging.DEBUG); "
+            "from xlner.text.segmenters import segment; "
+            "print(segment('ខ្ញុំរស់នៅភ្នំពេញ', 'khm_Khmr')[0], segment('東京へ行く', 'jpn_Jpan')[0]); "
+            "print(logging.getLogger().level, logging.getLogger('khmer-nltk').level)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent)
+    assert out.stdout.splitlines() == ["['ខ្ញុំ', 'រស់នៅ', 'ភ្នំពេញ'] ['東京', 'へ', '行く']",
+                                       "10 10"]  # nobody's log level was changed
+    assert "Loaded model" not in out.stderr and "khmer" not in out.stderr.lower()
+
+
+def test_japanese_segmenter_is_safe_across_threads():
+    pytest.importorskip("sudachipy")
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [c["text"] for c in ENTITY_CASES if c["lang"] == "jpn_Jpan"] * 20
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda t: segment(t, "jpn_Jpan")[0], texts))
+    assert got == [segment(t, "jpn_Jpan")[0] for t in texts]
+
+
+def test_missing_japanese_dictionary_names_the_extra(monkeypatch):
+    real = segmenters.importlib.util.find_spec
+    monkeypatch.setattr(segmenters.importlib.util, "find_spec",
+                        lambda name: None if name == "sudachidict_core" else real(name))
+    assert missing_segmenters(["jpn_Jpan"]) == [
+        "jpn_Jpan needs the sudachipy word segmenter: pip install 'xlner-beam[japanese]'"]
+    monkeypatch.setattr(segmenters.importlib.util, "find_spec", lambda name: None)
+    assert missing_segmenters(["khm_Khmr"]) == [
+        "khm_Khmr needs the khmernltk word segmenter: pip install 'xlner-beam[khmer]'"]
