@@ -193,3 +193,12 @@ def test_missing_japanese_dictionary_names_the_extra(monkeypatch):
     monkeypatch.setattr(segmenters.importlib.util, "find_spec", lambda name: None)
     assert missing_segmenters(["khm_Khmr"]) == [
         "khm_Khmr needs the khmernltk word segmenter: pip install 'xlner-beam[khmer]'"]
+
+
+def test_japanese_text_longer_than_sudachis_limit_is_segmented_in_pieces():
+    pytest.importorskip("sudachipy")
+    # Sudachi refuses more than 49149 bytes at once (this is 90000); cut after a 。
+    text = "田中さんは昨日東京へ行きました。" * 2000
+    words, offsets = segment(text, "jpn_Jpan")
+    assert words == ["田中", "さん", "は", "昨日", "東京", "へ", "行き", "まし", "た", "。"] * 2000
+    assert [text[a:b] for a, b in offsets] == words

@@ -166,7 +166,24 @@ def _japanese(text: str) -> list[str]:
 
         tokenizer = _SUDACHI["dictionary"].tokenizer(SplitMode.C)
         _SUDACHI_LOCAL.tokenizer = tokenizer
-    return [m.surface() for m in tokenizer.tokenize(text)]
+    return [m.surface() for piece in _pieces(text, _SUDACHI_MAX_CHARS)
+            for m in tokenizer.tokenize(piece)]
+
+
+# Sudachi refuses an input over 49149 UTF-8 bytes; 12000 characters are at most 48000.
+_SUDACHI_MAX_CHARS = 12000
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """``text`` cut into consecutive pieces of at most ``limit`` characters, each cut just
+    after the last sentence end or space before the limit (at the limit if none)."""
+    pieces = []
+    while len(text) > limit:
+        head = text[:limit]
+        cut = max(head.rfind(c) for c in "。！？!?.\n ") + 1 or limit
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return pieces + [text] if text else pieces
 
 
 @dataclass(frozen=True)
