@@ -202,3 +202,21 @@ def test_japanese_text_longer_than_sudachis_limit_is_segmented_in_pieces():
     words, offsets = segment(text, "jpn_Jpan")
     assert words == ["田中", "さん", "は", "昨日", "東京", "へ", "行き", "まし", "た", "。"] * 2000
     assert [text[a:b] for a, b in offsets] == words
+
+
+@pytest.mark.parametrize("lang,module,extra", [("khm_Khmr", "khmernltk", "khmer"),
+                                               ("jpn_Jpan", "sudachidict_core", "japanese")])
+def test_translate_train_stops_when_the_khmer_or_japanese_segmenter_is_missing(
+        tmp_path, monkeypatch, capsys, lang, module, extra):
+    from pipeline.run import main
+
+    real = segmenters.importlib.util.find_spec
+    monkeypatch.setattr(segmenters.importlib.util, "find_spec",
+                        lambda name: None if name == module else real(name))
+    out = tmp_path / "out"
+    assert main([f"--output={out}", "--runner=FnApiRunner", f"--target_langs={lang}"]) == 2
+    segmenter = segmenters.segmenter_for(lang).module
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"xlner: error: {lang} needs the {segmenter} word segmenter: "
+        f"pip install 'xlner-beam[{extra}]'"]
+    assert not out.exists()
