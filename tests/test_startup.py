@@ -46,5 +46,43 @@ def test_operator_mistakes_stop_before_any_ml_framework_is_imported(args):
 
 
 def test_the_probe_sees_a_framework_when_one_is_imported():
-    code, loaded, _ = probe("transforms.handlers")
+    code, loaded, _ = probe("apache_beam.ml.inference.model_manager")
     assert "torch" in loaded.split(",")
+
+
+GRAPH_IMPORT = """
+import resource, sys, time
+start = time.perf_counter()
+import pipeline.graph, pipeline.config, transforms.handlers
+base = sys.modules["apache_beam.ml.inference.base"]
+print("FRAMEWORKS", ",".join(m for m in ("torch", "transformers", "ctranslate2")
+                             if m in sys.modules))
+print("FALLBACK", base.ModelManager is None, base.resource is resource)
+from apache_beam.ml.inference.model_manager import ModelManager  # Beam's lazy path
+print("LAZY", ModelManager.__module__, "torch" in sys.modules)
+"""
+
+
+def test_the_graph_modules_import_no_ml_framework_and_beams_lazy_path_still_works():
+    """A launcher builds its graph (RunInference included) without torch: Beam's eager
+    optional import of its model manager is refused once (transforms.inference_import);
+    Beam's own fallback holds and its lazy import of the model manager still works."""
+    done = subprocess.run([sys.executable, "-c", GRAPH_IMPORT], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert lines["FRAMEWORKS"] == ""
+    assert lines["FALLBACK"] == "True True"
+    assert lines["LAZY"] == "apache_beam.ml.inference.model_manager True"
+
+
+def test_only_inference_import_imports_beams_runinference_module():
+    """Any other import of apache_beam.ml.inference.base would load torch again before it."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    found = [str(p.relative_to(root)) for d in ("pipeline", "transforms", "xlner")
+             for p in (root / d).rglob("*.py")
+             if "apache_beam.ml.inference" in p.read_text(encoding="utf-8")
+             and p.name != "inference_import.py"]
+    assert found == []

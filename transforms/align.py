@@ -29,7 +29,7 @@ from typing import Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import PredictionResult
+from transforms.inference_import import PredictionResult
 
 from transforms.batching import InferInBatches
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter

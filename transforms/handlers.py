@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
 
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+from transforms.inference_import import ModelHandler, PredictionResult, RunInference
 
 from xlner.models.encoders import LazyEncoder
 from xlner.models.lazy import ModelLoadError

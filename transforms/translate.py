@@ -26,7 +26,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import PredictionResult
+from transforms.inference_import import PredictionResult
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.batching import InferInBatches
