@@ -33,6 +33,7 @@ setup(
         "safetensors",
         "numpy>=1.26",
         "scipy>=1.11",
+        "threadpoolctl>=3.1",
         "pyarrow>=15",
         "regex",
         "nltk>=3.8",

@@ -107,6 +107,19 @@ code = 0
 if sys.argv[1] == "import":
     import importlib
     importlib.import_module(sys.argv[2])
+elif sys.argv[1] == "first_record":  # stop the job as its read step emits its first record
+    import os
+    import transforms.read as read
+    emit = read._ParseFile._emit
+    def first(self, *a, **k):
+        loaded = [m for m in ("torch", "transformers", "ctranslate2", "apache_beam")
+                  if m in sys.modules]
+        print("STARTUP", round(time.perf_counter() - start, 3), ",".join(loaded), 0,
+              file=sys.stderr, flush=True)
+        os._exit(0)
+    read._ParseFile._emit = first
+    job, sys.argv = sys.argv[2], ["job", *sys.argv[3:]]
+    runpy.run_module("pipeline." + job, run_name="__main__")
 else:
     job, sys.argv = sys.argv[1], ["job", *sys.argv[2:]]
     try:
@@ -120,21 +133,28 @@ print("STARTUP", round(time.perf_counter() - start, 3), ",".join(loaded), code, 
 
 def stage_startup(run: Run) -> dict:
     """Seconds from interpreter start to: ``--help`` printed, an operator mistake refused
-    (exit 2), and the graph's modules imported (what a run imports before it reads its
-    first record: Beam, RunInference, torch). Each is a fresh interpreter; the best of
+    (exit 2), the graph's modules imported, and a default run's read step emitting its
+    first record (options, pre-flight checks with the models' fingerprints, lease, graph
+    construction and the runner's start all before it; the probe stops the job there). Each is a fresh interpreter; the best of
     ``repeats`` is reported with the ML frameworks it had loaded, and the whole process
     time (interpreter included) beside it."""
     import subprocess
 
+    sample = os.path.join(run.tmp, "startup.jsonl")
+    _job_input(sample, 20)
     cases = {"help": ["run", "--help"], "operator_mistake": ["run", "--align_layers=nan"],
-             "graph_modules": ["import", "pipeline.graph"]}
+             "graph_modules": ["import", "pipeline.graph"],
+             "first_record": ["first_record", "run", f"--input={sample}",
+                              f"--output={os.path.join(run.tmp, 'startup-out')}-{{n}}",
+                              "--target_langs=ell_Grek"]}
     repeats = run.size(2, 5)
     out = {}
     for name, args in cases.items():
         best = None
-        for _ in range(repeats):
+        for n in range(repeats):  # a fresh output folder each time (the probe ends abruptly)
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", _STARTUP_PROBE, *args], cwd=ROOT,
+            done = subprocess.run([sys.executable, "-c", _STARTUP_PROBE,
+                                   *(a.replace("{n}", str(n)) for a in args)], cwd=ROOT,
                                   capture_output=True, text=True, timeout=600)
             wall = time.perf_counter() - start
             line = [x for x in done.stderr.splitlines() if x.startswith("STARTUP")][-1].split(" ")
@@ -146,7 +166,8 @@ def stage_startup(run: Run) -> dict:
         out[name] = best
     return {"startup": out, "repeats": repeats,
             "means": "process_s: launch to exit of a fresh interpreter (best of repeats); "
-                     "graph_modules: what a run imports before its first record is read"}
+                     "graph_modules: what a run imports before its first record is read; "
+                     "first_record: launch of a default run to its read step's first record"}
 
 
 # ------------------------------------------------------------------------- matching

@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 from typing import Sequence
@@ -102,20 +103,25 @@ def measure(table, calibration: Calibration, books=None) -> dict:
     return out
 
 
-def run_rows(input_path: str, folder: str) -> list[dict]:
+def run_rows(input_path: str, folder: str, extra: Sequence[str] = ()) -> list[dict]:
     from benchmarks.bible_dev import run_one
 
-    return run_one(input_path, folder, ["--runner=FnApiRunner"])
+    return run_one(input_path, folder, ["--runner=FnApiRunner", *extra])
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", action="store_true", help="refit on Matthew, rewrite the file")
     ap.add_argument("--heldout", action="store_true", help="also measure the held-out books")
+    ap.add_argument("--extra", default="", help="more job flags, space-separated (e.g. "
+                    "--inference_dtype=bfloat16: the shipped calibration measured on them)")
     args = ap.parse_args(argv)
+    extra = shlex.split(args.extra)
+    if args.write and extra:
+        ap.error("--write fits the calibration of the job's defaults: no --extra")
     with tempfile.TemporaryDirectory() as tmp:
-        table = entity_table(run_rows(DEV, os.path.join(tmp, "dev")))
-        held = (entity_table(run_rows(HELDOUT, os.path.join(tmp, "held")))
+        table = entity_table(run_rows(DEV, os.path.join(tmp, "dev"), extra))
+        held = (entity_table(run_rows(HELDOUT, os.path.join(tmp, "held"), extra))
                 if args.heldout else [])
     fitted = fit([t for t in table if book(t[0]) in SELECT])
     if args.write:
@@ -123,7 +129,7 @@ def main(argv=None) -> int:
             f.write(fitted.to_json())
     with open(CONFIDENCE_FILE, encoding="utf-8") as f:
         shipped = Calibration.from_json(f.read())
-    report = {"features": FEATURES, "shipped": json.loads(shipped.to_json()),
+    report = {"features": FEATURES, "job_flags": extra, "shipped": json.loads(shipped.to_json()),
               "refit_equals_shipped": fitted == shipped,
               "matthew (fit)": measure(table, shipped, SELECT),
               "mark (report)": measure(table, shipped, REPORT)}

@@ -32,6 +32,7 @@ from apache_beam.metrics import Metrics
 from transforms.inference_import import PredictionResult
 
 from transforms.batching import InferInBatches
+from transforms.blas import OneBlasThread
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
 from transforms.handlers import AlignmentEncoderHandler
 from xlner.projection import alignment
@@ -168,8 +169,13 @@ class _Extract(beam.DoFn):
         self._aligner = aligner
         self._link_scores = link_scores
         self._aligned = Metrics.counter(NAMESPACE, "pairs_aligned")
+        self._one_blas_thread = OneBlasThread()
 
     def process(self, result: PredictionResult):
+        with self._one_blas_thread():
+            yield from self._process(result)
+
+    def _process(self, result: PredictionResult):
         group: AlignGroup = result.example
         encoded = result.inference  # {key: Encoded or Failure}
         for lane, pair in group.members:
