@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -659,6 +660,35 @@ def stage_job_default(run: Run) -> dict:
                   identical_means="not applicable: two configurations")
 
 
+# ------------------------------------------------------------------------- scaling
+def _scaling_run(run: Run, name: str, pairs: int) -> dict:
+    """One fresh default run over ``pairs`` Bible pairs (the Greek given as translations)."""
+    data = os.path.join(run.tmp, f"{name}.jsonl")
+    _job_input(data, pairs)
+    job = Process(run.tmp, name, "pipeline.run", lambda out: [
+        f"--input={data}", f"--output={out}", "--target_langs=ell_Grek"])
+    start = time.perf_counter()
+    out = job()
+    seconds = time.perf_counter() - start
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        written = json.load(f)["languages"]["ell_Grek"]["written"]
+    return {"pairs": pairs, "rows_written": written, "seconds": round(seconds, 2),
+            "ms_per_pair": round(1000 * seconds / pairs, 2),
+            "peak_rss_mb": round(job.peak_rss_mb, 1)}
+
+
+def stage_scaling(run: Run) -> dict:
+    """The default job (a fresh process each) as the pairs grow: time per pair and the
+    peak memory of the largest process at each size. (Languages are not a row: a row
+    carries one given translation, and offline there is no translator into several
+    languages whose outputs end; docs/PERFORMANCE.md.)"""
+    sizes = run.size((100, 500, 2000), (500, 2000, 5000))
+    return {"rows": [_scaling_run(run, f"scale-{n}", n) for n in sizes],
+            "means": "ms_per_pair: wall seconds of the whole run (start-up included) per "
+                     "pair; peak_rss_mb: the largest process's peak resident memory "
+                     "(getrusage of the job's children)"}
+
+
 STAGES = {
     "startup": stage_startup,
     "matching_greedy": stage_matching_greedy,
@@ -671,6 +701,7 @@ STAGES = {
     "job_small": stage_job_small,
     "job_large": stage_job_large,
     "job_default": stage_job_default,
+    "scaling": stage_scaling,
 }
 
 
