@@ -24,3 +24,13 @@ def test_startup_help_and_mistake_load_no_ml_framework(tmp_path):
     for case in ("graph_modules", "first_record"):
         assert not {"torch", "transformers", "ctranslate2"} & set(out[case]["frameworks_loaded"])
     assert all(row["process_s"] > 0 for row in out.values())
+
+
+def test_a_language_row_shares_the_english_sentences_and_writes_every_pair(tmp_path):
+    from benchmarks.__main__ import SCALING_LANGS, _languages_run
+
+    row = _languages_run(Run(True, str(tmp_path)), 6, 3)
+    assert row["languages"] == 3 and row["english_sentences"] == 6 and row["pairs"] == 18
+    assert row["rows_written"] == 18  # every language's rows written, none dead-lettered
+    assert row["ms_per_pair"] > 0 and row["peak_rss_mb"] > 0
+    assert len(set(SCALING_LANGS)) == 10
