@@ -22,7 +22,8 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import ConfigError
-from transforms.read import detect_format, is_local, open_input
+from transforms.read import detect_format, input_patterns, is_local, open_input
+from xlner.formats.splits import VALIDATION, file_splits
 from xlner.text.segmenters import missing_segmenters
 from xlner.formats.inputs import (LANGUAGE_MISSING, NOT_A_TARGET, InvalidRecord, check_target,
                           file_kind, has_translation, open_binary, row_target, text_lines)
@@ -35,9 +36,11 @@ def matched_files(patterns: Sequence[str], what: str) -> list[tuple[str, int]]:
     """(path, size) of every file the patterns match; a pattern that matches nothing, or
     a local match that is not a regular file (FIFO, device, socket, directory, a link to
     nothing), stops the job with one line naming it: reading one would hang or never end,
-    and Beam's own listing would skip a directory or a dangling link without a word."""
+    and Beam's own listing would skip a directory or a dangling link without a word. A
+    ``datasets`` export folder stands for the Arrow files of its splits
+    (``transforms.read.export_patterns``)."""
     out = []
-    for pattern in patterns:
+    for pattern in input_patterns(patterns):
         try:
             found = FileSystems.match([pattern])[0].metadata_list
         except Exception as e:  # noqa: BLE001 - a bad scheme or bucket is the same mistake
@@ -192,6 +195,20 @@ def _scan_parquet(path: str, targets, found: _Findings) -> None:
                 _check_row({"tgt_lang": tgt[i]}, targets, found, f"row {offset + i} of {path}",
                            translated=given[i])
             offset += batch.num_rows
+
+
+def check_held_out(files: Sequence[tuple[str, int]], validation_fraction: float) -> None:
+    """``--validation_fraction`` holds out train rows; an input with its own validation
+    split (``xlner.formats.splits.file_splits``) already has one: stop before any work."""
+    if not validation_fraction:
+        return
+    own = sorted(p for p, s in file_splits(p for p, _ in files).items() if s == VALIDATION)
+    if own:
+        more = f" and {len(own) - 1} more" if len(own) > 1 else ""
+        raise ConfigError(f"--validation_fraction={validation_fraction} holds out train rows "
+                          f"as validation, but the input has its own validation split "
+                          f"({own[0]}{more}): drop --validation_fraction, or leave the "
+                          "validation files out")
 
 
 def check_segmenters(langs: Sequence[str]) -> None:
