@@ -106,6 +106,19 @@ def open_input(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
+def open_arrow(f, path: str):
+    """(schema, record batches) of an opened Arrow IPC stream (what ``datasets``'
+    ``save_to_disk`` writes) or IPC file, decompressed by its suffix like the text formats."""
+    import pyarrow as pa
+
+    stream = open_binary(f, path)
+    if stream.peek(6)[:6] == b"ARROW1":  # the IPC file format (random access)
+        reader = pa.ipc.open_file(pa.BufferReader(stream.read()))
+        return reader.schema, (reader.get_batch(i) for i in range(reader.num_record_batches))
+    reader = pa.ipc.open_stream(stream)
+    return reader.schema, iter(reader)
+
+
 def _dead(reason: str, path: str, detail: str, split: Optional[str] = None, **record):
     return dead_letter("read", reason, None, clean_text(f"{path}: {detail}"),
                        record={"path": clean_text(path), **record}, split=split)
@@ -207,7 +220,6 @@ class _ParseFile(beam.DoFn):
     def _tables(self, readable, source, fmt):
         """Rows of a Parquet file, or of an Arrow IPC file or stream (what ``datasets``
         writes with ``save_to_disk``), with the label names of their schema."""
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         path = readable.metadata.path
@@ -216,14 +228,7 @@ class _ParseFile(beam.DoFn):
                 pf = pq.ParquetFile(f)
                 schema, batches = pf.schema_arrow, pf.iter_batches(batch_size=1024)
             else:
-                stream = open_binary(f, path)
-                if stream.peek(6)[:6] == b"ARROW1":  # the IPC file format (random access)
-                    reader = pa.ipc.open_file(pa.BufferReader(stream.read()))
-                    batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-                else:
-                    reader = pa.ipc.open_stream(stream)
-                    batches = reader
-                schema = reader.schema
+                schema, batches = open_arrow(f, path)
             labels = self._label_names or hf_label_names(schema.metadata)
             n = 0
             for batch in batches:

@@ -250,18 +250,13 @@ class Tally:
         target_langs = list(target_langs)
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
         rejected = sum(n for (stage, _, _), n in self.dead.items() if stage in REJECTED_STAGES)
-        dead_by_reason: dict = {}
-        for (stage, reason, _), n in sorted(self.dead.items()):
-            dead_by_reason.setdefault(stage, {}).setdefault(reason, 0)
-            dead_by_reason[stage][reason] += n
         langs = {}
         balanced = True
         for lang in target_langs:
             lt = self.langs.get(lang, LangTally())
             dead_lang = sum(n for (stage, _, l), n in self.dead.items() if l == lang)
-            dead_split = self._dead_by_split(lang)
             ok = (self.read == pre + dead_lang + lt.written
-                  and self._split_balanced(lang, dead_split, lt))
+                  and self._split_balanced(lang, lt))
             balanced &= ok
             entry = {
                 "written": lt.written,
@@ -276,9 +271,7 @@ class Tally:
                 "entities_filtered": lt.entities_filtered,
                 "dead_letter_reasons": self.lang_reasons(lang),
             }
-            if self.split_read:
-                entry["written_by_split"] = _ordered(lt.written_by_split)
-                entry["dead_lettered_by_split"] = _ordered(dead_split)
+            entry.update(self._split_counts(lang, lt))
             if lt.gold is not None:
                 entry["gold_evaluation"] = lt.gold.scores()
             langs[lang] = entry
@@ -293,7 +286,7 @@ class Tally:
             "records_rejected": rejected,
             **({"splits": _ordered(self.split_read)} if self.split_read else {}),
             "dead_lettered": sum(self.dead.values()),
-            "dead_letters_by_stage": dead_by_reason,
+            "dead_letters_by_stage": self._dead_by_stage(),
             "dead_letter_reasons": self.reasons(),
             "accounting_balanced": balanced,
             "languages": langs,
@@ -304,6 +297,14 @@ class Tally:
             "filters": [self._filter_effect(f) for f in filters],
         }
 
+    def _dead_by_stage(self) -> dict:
+        """stage -> reason -> dead letters."""
+        out: dict = {}
+        for (stage, reason, _), n in sorted(self.dead.items()):
+            out.setdefault(stage, {}).setdefault(reason, 0)
+            out[stage][reason] += n
+        return out
+
     def _dead_by_split(self, lang: str) -> Counter:
         """Dead letters per input split that count against ``lang``: its own and those
         before the fan-out to languages."""
@@ -313,11 +314,19 @@ class Tally:
                 out[split] += n
         return out
 
-    def _split_balanced(self, lang: str, dead_split: Counter, lt: LangTally) -> bool:
+    def _split_counts(self, lang: str, lt: LangTally) -> dict:
+        """A language's rows per output split and dead letters per input split."""
+        if not self.split_read:
+            return {}
+        return {"written_by_split": _ordered(lt.written_by_split),
+                "dead_lettered_by_split": _ordered(self._dead_by_split(lang))}
+
+    def _split_balanced(self, lang: str, lt: LangTally) -> bool:
         """Every split's books balance for ``lang``: records read in it are dead-lettered
         or written (held-out rows count in the split they were read in)."""
         if not self.split_read:
             return True  # tallies without splits (not the job's)
+        dead_split = self._dead_by_split(lang)
         splits = set(self.split_read) | set(dead_split) | set(lt.written_from)
         return all(self.split_read[s] == dead_split[s] + lt.written_from[s] for s in splits)
 
