@@ -157,7 +157,10 @@ def _rows_table(summary: dict, langs: Sequence[str]) -> list[str]:
     for lang in langs:
         s = (summary.get("languages") or {}).get(lang, {})
         ratio = s.get("proj_ratio")
-        lines.append(f"| `{lang}` | {NLLB_LANGUAGES.get(lang, lang)} | {s.get('written', 0)} | "
+        by_split = s.get("written_by_split") or {}
+        rows = str(s.get("written", 0)) + (" (" + ", ".join(
+            f"{split} {n}" for split, n in by_split.items()) + ")" if len(by_split) > 1 else "")
+        lines.append(f"| `{lang}` | {NLLB_LANGUAGES.get(lang, lang)} | {rows} | "
                      f"{s.get('entities_in_total', 0)} → {s.get('entities_out_total', 0)} | "
                      f"{'–' if ratio is None else f'{ratio:.3f}'} |")
     return lines + [""]
