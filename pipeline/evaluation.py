@@ -235,7 +235,7 @@ def _read_gold(p: beam.Pipeline, ecfg: EvalConfig, dead: DeadLetters):
     for lang in ecfg.languages:
         r = p | f"Read[{lang.code}]" >> ReadLabeledSentences(
             lang.patterns, lang.input_format, ecfg.label_names, lang.nllb,
-            o.max_sentence_words, max_token_chars=o.max_token_chars)
+            o.max_sentence_words, max_token_chars=o.max_token_chars, keep_splits=False)
         reads.append(r.ok)
         dead.add(r.dead | f"DeadOf[{lang.code}]" >> beam.Map(
             lambda d, lang=lang.nllb: dataclasses.replace(d, tgt_lang=d.tgt_lang or lang)))

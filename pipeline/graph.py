@@ -19,7 +19,7 @@ from apache_beam.pvalue import PCollection
 import xlner
 from pipeline.config import RunConfig
 from pipeline.options import options_hash
-from transforms.deadletter import DEAD, DeadLetters
+from transforms.deadletter import DEAD, DeadLetters, with_split
 from transforms.easyproject import BackTranslate, TranslateMarked
 from transforms.filter import FilterProjections
 from transforms.ner import LabelSentences, TagTargets
@@ -32,7 +32,8 @@ from transforms.split import translation_to_pair
 from transforms.translate import TranslateSentences
 from transforms.write import (WriteCard, WriteDeadLetters, WriteProjections, WriteSummary,
                               tally_written)
-from xlner.formats.summary import REJECTED_STAGES, Tally
+from xlner.formats.splits import has_splits, split_of_id
+from xlner.formats.summary import Tally
 
 
 @dataclass
@@ -46,16 +47,16 @@ class JobOutputs:
 
 
 def tally_dead(d) -> Tally:
-    t = Tally.of_dead(d.stage, d.reason, d.tgt_lang, d.record_id, d.record, d.detail)
-    if d.stage in REJECTED_STAGES:
-        t.read = 1
-    return t
+    """A dead letter's tally, in its input split (``with_split`` gave it one)."""
+    return Tally.of_dead(d.stage, d.reason, d.tgt_lang, d.record_id, d.record, d.detail,
+                         d.split)
 
 
-def tally_valid(v) -> Tally:
-    t = Tally.of_valid(v.repairs)
-    t.read = 1
-    return t
+def tally_valid(v, splits=None) -> Tally:
+    """A valid record's tally, in the input split its id names (``splits``: the run's
+    path -> split map)."""
+    return Tally.of_valid(v.repairs, None if splits is None
+                          else split_of_id(v.sentence.id, has_splits(splits)))
 
 
 def _sentence(v):
@@ -117,10 +118,13 @@ def _summarise(read, projections, all_dead, folder, written, cfg: RunConfig):
     """summary.json from the tallies of every record, then the card beside it; returns
     (summary step, its writer, the card step)."""
     o = cfg.opts
-    tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid),
+    splits = beam.pvalue.AsSingleton(read.splits)
+    tallies = ((read.ok | "TallyValid" >> beam.Map(tally_valid, splits),
                 all_dead | "TallyDead" >> beam.Map(tally_dead),
                 projections | "TallyWritten" >> beam.Map(tally_written,
-                                                         o.gold_tags_field or None))
+                                                         o.gold_tags_field or None, splits,
+                                                         o.validation_fraction),
+                read.label_names | "TallyLabels" >> beam.Map(Tally.of_labels))
                | "AllTallies" >> beam.Flatten())
     static = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
@@ -142,8 +146,11 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     projections = _project(_pairs(sentences, cfg, dead), cfg, dead)
     folder = output_folder(cfg)
     written = projections | "WriteShards" >> WriteProjections(
-        folder, label_names=cfg.label_names, validation_fraction=o.validation_fraction)
-    all_dead = dead.flatten()
+        folder, label_names=cfg.label_names, validation_fraction=o.validation_fraction,
+        splits=read.splits, input_labels=read.label_names)
+    all_dead = (dead.flatten()
+                | "DeadLetterSplits" >> beam.Map(with_split,
+                                                 beam.pvalue.AsSingleton(read.splits)))
     dead_files = all_dead | "DeadLetters" >> WriteDeadLetters(folder)
     summary, summary_writer, card = _summarise(read, projections, all_dead, folder, written,
                                                cfg)

@@ -25,8 +25,9 @@ from xlner.storage.publication import LatestUnavailable, latest_files, read_late
 
 def load_line(files) -> str:
     """The Python line that loads the listed shards (gs:// paths need gcsfs installed):
-    the train split alone, or, when the run held out a validation split
-    (``--validation_fraction``), a DatasetDict of both, never one mixed into the other."""
+    the train split alone, or, when the run has more splits (the input's own validation
+    and test, ``--validation_fraction``'s hold-out), a DatasetDict of them all, never one
+    mixed into another."""
     splits = files_by_split(f for f in files if f.endswith(".parquet"))
     if set(splits) <= {TRAIN}:
         return (f'datasets.load_dataset("parquet", data_files='

@@ -14,7 +14,8 @@ from apache_beam.options.pipeline_options import (PipelineOptions, PortableOptio
 
 from pipeline.options import ConfigError, Job, parse_args
 from pipeline.outputs import check_output, drop_lease, hold_lease
-from pipeline.preflight import check_input_languages, check_segmenters, matched_files
+from pipeline.preflight import (check_held_out, check_input_languages, check_segmenters,
+                                matched_files)
 from xlner.models.checks import model_problem
 from xlner.models.encoders import EMBEDDED_ENCODER
 from xlner.models.ner import EMBEDDED_NER
@@ -107,6 +108,7 @@ def start(job: Job, argv: Sequence[str], config_of: Callable, build: Callable,
     files = matched_files(patterns, what)
     if cfg.input_targets():
         check_input_languages(files, opts.input_format, cfg.input_targets())
+    check_held_out(files, getattr(opts, "validation_fraction", 0.0))
     check_output(cfg)
     check_models(cfg.models_in_use(), options, opts.allow_pickle_weights)
     cfg = hold_lease(cfg, wait)

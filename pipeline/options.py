@@ -116,11 +116,15 @@ class InputOptions:
         "Default: the English sample shipped with the package.", regex=r"^\S+$")
     input_format: str = option(
         "auto", "Format of the input files; auto picks by extension (.conll/.txt: CoNLL "
-        "columns, .jsonl, .parquet).", choices=("auto", "conll", "panx", "jsonl", "parquet"))
+        "columns, .jsonl, .parquet, .arrow: Arrow IPC as datasets' save_to_disk writes). A "
+        "save_to_disk folder is read as the files of its splits; split-named files "
+        "(train/dev/test) keep their splits.",
+        choices=("auto", "conll", "panx", "jsonl", "parquet", "arrow"))
     label_list: str = option(
-        "", "Comma-separated label names for integer ner_tags (Hugging Face Parquet "
-        "exports carry them in their metadata); when they hold O and B-/I- of every type "
-        "written, the output keeps these names in this order.", regex=r"^[^\s]*$")
+        "", "Comma-separated label names for integer ner_tags (Hugging Face Parquet and "
+        "Arrow exports carry them in their metadata, and their order is kept without this); "
+        "when they hold O and B-/I- of every type written, the output keeps these names in "
+        "this order.", regex=r"^[^\s]*$")
     max_sentence_words: int = option(
         256, "Sentences with more words go to the dead letter (reason sentence_too_long).",
         check=values.count(1))
@@ -306,8 +310,9 @@ class ProjectionOptions:
 class FilterOptions:
     TITLE: ClassVar[str] = "Filters (noisy projections; each is counted in summary.json)"
     validation_fraction: float = option(
-        0.0, "Hold out this fraction of the rows as a validation split (chosen by a hash of "
-        "the record id: the same rows on every run and runner); 0 writes a train split only.",
+        0.0, "Hold out this fraction of the train rows as a validation split (chosen by a "
+        "hash of the record id: the same rows on every run and runner); 0 holds out none. "
+        "Refused when the input has its own validation split.",
         check=values.fraction())
     min_entity_score: float = option(
         0.0, "Remove projected entities whose score is below this; 0 keeps all. For "

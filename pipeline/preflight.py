@@ -5,7 +5,7 @@ The language scan reads only what it needs: JSON-lines files line by line, parsi
 lines that mention ``tgt_lang`` or a translation (up to ``SCAN_BYTES`` in all; beyond
 that the job's own guard, the same rule in ``xlner.formats.inputs.check_target``, sees every row),
 Parquet files only their ``tgt_lang`` column (and the translation columns only when a
-missing ``tgt_lang`` matters). A file it cannot read is left to the job, which reports it
+missing ``tgt_lang`` matters; Arrow IPC files are read batch by batch for the same). A file it cannot read is left to the job, which reports it
 with the file's name. CoNLL-style files carry no ``tgt_lang``.
 """
 
@@ -22,7 +22,8 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import ConfigError
-from transforms.read import detect_format, is_local, open_input
+from transforms.read import detect_format, input_patterns, is_local, open_arrow, open_input
+from xlner.formats.splits import VALIDATION, file_splits
 from xlner.text.segmenters import missing_segmenters
 from xlner.formats.inputs import (LANGUAGE_MISSING, NOT_A_TARGET, InvalidRecord, check_target,
                           file_kind, has_translation, open_binary, row_target, text_lines)
@@ -35,9 +36,11 @@ def matched_files(patterns: Sequence[str], what: str) -> list[tuple[str, int]]:
     """(path, size) of every file the patterns match; a pattern that matches nothing, or
     a local match that is not a regular file (FIFO, device, socket, directory, a link to
     nothing), stops the job with one line naming it: reading one would hang or never end,
-    and Beam's own listing would skip a directory or a dangling link without a word."""
+    and Beam's own listing would skip a directory or a dangling link without a word. A
+    ``datasets`` export folder stands for the Arrow files of its splits
+    (``transforms.read.export_patterns``)."""
     out = []
-    for pattern in patterns:
+    for pattern in input_patterns(patterns):
         try:
             found = FileSystems.match([pattern])[0].metadata_list
         except Exception as e:  # noqa: BLE001 - a bad scheme or bucket is the same mistake
@@ -123,7 +126,7 @@ def check_input_languages(files: Sequence[tuple[str, int]], input_format: str,
     found, budget = _Findings(), SCAN_BYTES
     for path, size in files:
         fmt = detect_format(path) if input_format == "auto" else input_format
-        if fmt not in ("jsonl", "parquet"):
+        if fmt not in ("jsonl", "parquet", "arrow"):
             continue
         if budget <= 0:
             LOG.info("xlner: the pre-flight language scan stopped after %d bytes; the job "
@@ -134,7 +137,7 @@ def check_input_languages(files: Sequence[tuple[str, int]], input_format: str,
             if fmt == "jsonl":
                 _scan_jsonl(path, targets, found)
             else:
-                _scan_parquet(path, targets, found)
+                _scan_table(path, fmt, targets, found)
         except Exception:  # noqa: BLE001 - unreadable here: the job reports it by name
             LOG.debug("pre-flight scan of %s stopped", path, exc_info=True)
     line = found.line(targets)
@@ -165,23 +168,35 @@ def _scan_jsonl(path: str, targets, found: _Findings) -> None:
                 _check_row(row, targets, found, f"line {lineno} of {path}")
 
 
-def _scan_parquet(path: str, targets, found: _Findings) -> None:
+def _table_reader(f, path: str, fmt: str):
+    """(column names, batches(columns)) of a Parquet file (only those columns are read) or
+    an Arrow IPC stream or file (``datasets``' save_to_disk; every batch is read)."""
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        pf = pq.ParquetFile(f)
+        return pf.schema_arrow.names, lambda cols: pf.iter_batches(batch_size=65536,
+                                                                     columns=cols)
+    schema, batches = open_arrow(f, path)
+    return schema.names, lambda cols: (b.select(cols) for b in batches)
+
+
+def _scan_table(path: str, fmt: str, targets, found: _Findings) -> None:
     """Only the ``tgt_lang`` column, and whether the translation columns are null (only
     when a missing ``tgt_lang`` matters: several targets)."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     with open_input(path) as f:
-        pf = pq.ParquetFile(f)
-        names = set(pf.schema_arrow.names)
-        translation = sorted(names & {"translation", "translation_tokens"})
+        names, batches_of = _table_reader(f, path, fmt)
+        translation = sorted(set(names) & {"translation", "translation_tokens"})
         wanted = ["tgt_lang"] if "tgt_lang" in names else []
         if len(targets) > 1:
             wanted += translation
         if not wanted:
             return
+        batches = batches_of(wanted)
         offset = 0
-        for batch in pf.iter_batches(batch_size=65536, columns=wanted):
+        for batch in batches:
             tgt = (batch.column("tgt_lang").to_pylist() if "tgt_lang" in wanted
                    else [None] * batch.num_rows)
             given = [False] * batch.num_rows
@@ -192,6 +207,20 @@ def _scan_parquet(path: str, targets, found: _Findings) -> None:
                 _check_row({"tgt_lang": tgt[i]}, targets, found, f"row {offset + i} of {path}",
                            translated=given[i])
             offset += batch.num_rows
+
+
+def check_held_out(files: Sequence[tuple[str, int]], validation_fraction: float) -> None:
+    """``--validation_fraction`` holds out train rows; an input with its own validation
+    split (``xlner.formats.splits.file_splits``) already has one: stop before any work."""
+    if not validation_fraction:
+        return
+    own = sorted(p for p, s in file_splits(p for p, _ in files).items() if s == VALIDATION)
+    if own:
+        more = f" and {len(own) - 1} more" if len(own) > 1 else ""
+        raise ConfigError(f"--validation_fraction={validation_fraction} holds out train rows "
+                          f"as validation, but the input has its own validation split "
+                          f"({own[0]}{more}): drop --validation_fraction, or leave the "
+                          "validation files out")
 
 
 def check_segmenters(langs: Sequence[str]) -> None:

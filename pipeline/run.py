@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from pipeline.launch import main_of, start
 from pipeline.options import JOBS
 from transforms.files import join_path, read_json
-from xlner.formats.card import load_line
+from xlner.formats.card import load_line, written_splits
 
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
@@ -78,7 +78,8 @@ def report(cfg: "RunConfig", seconds: float, finished: bool = True) -> int:
     print(f"  records: {join_path(output, 'summary.json')} (counts, reasons), "
           f"{join_path(output, 'dead_letter')}/ (every record not written, with why)")
     root = cfg.opts.output if cfg.opts.publish else output
-    print(f"  load:    {load_line(root, cfg.target_langs[0])}")
+    first = cfg.target_langs[0]
+    print(f"  load:    {load_line(root, first, written_splits(summary, first))}")
     if summary["problems"]:
         for problem in summary["problems"]:
             print(f"xlner: the run failed: {problem}", file=sys.stderr)

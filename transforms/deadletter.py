@@ -16,6 +16,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 
 from xlner.formats.records import DeadLetter, LabeledSentence
+from xlner.formats.splits import has_splits, split_of_id
 
 DEAD = "dead_letter"
 NAMESPACE = "xlner"
@@ -46,12 +47,23 @@ class DeadLetters:
 
 
 def dead_letter(stage: str, reason: str, record_id: Optional[str], detail: str = "",
-                tgt_lang: Optional[str] = None, record: Any = None) -> TaggedOutput:
-    """A tagged dead letter for ``ParDo(...).with_outputs(DEAD, main=...)``."""
+                tgt_lang: Optional[str] = None, record: Any = None,
+                split: Optional[str] = None) -> TaggedOutput:
+    """A tagged dead letter for ``ParDo(...).with_outputs(DEAD, main=...)``; ``split``
+    when the stage knows it (the read stage), else it is filled in from the record id
+    (``with_split``)."""
     Metrics.counter(NAMESPACE, f"dead_letter_{stage}").inc()
     return TaggedOutput(DEAD, DeadLetter(stage=stage, reason=reason, record_id=record_id,
                                          detail=detail[:2000], tgt_lang=tgt_lang,
-                                         record=record))
+                                         record=record, split=split))
+
+
+def with_split(d: DeadLetter, splits) -> DeadLetter:
+    """``d`` with its input split: the one the read stage gave it, else the one its id
+    names (``splits``: the run's path -> split map, ``ReadLabeledSentences``)."""
+    if d.split is not None:
+        return d
+    return dataclasses.replace(d, split=split_of_id(d.record_id, has_splits(splits)))
 
 
 def sentence_view(s: LabeledSentence) -> dict:

@@ -17,11 +17,22 @@ default ids use the shortest unique path suffix of each file (``source_names``),
 several valid records with one id the first by (file path, ordinal in file) is kept, the
 others are dead-lettered ``duplicate_id``. Grouping by id also spreads the sentences of
 one large file over all workers (it replaces a reshuffle).
+
+Splits (``xlner.formats.splits``): when the input's file names carry at least two splits
+(``train.conll``/``dev.conll``/``test.conll``, a ``datasets`` export), each record's id
+becomes ``<split>/<id>``, and the run's path -> split map is a singleton beside the
+sentences (``Read.splits``), from which later stages read a record's split off its id. A
+``datasets`` ``save_to_disk`` folder given as an input is read as the Arrow files of its
+splits (``export_patterns``), and the ClassLabel names its files (or a Parquet export's)
+carry in their metadata come out beside the sentences too (``Read.label_names``), so the
+run keeps the input's label order.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
@@ -31,17 +42,22 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.metrics import Metrics
 
-from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
+from transforms.deadletter import DEAD, NAMESPACE, dead_letter
 from xlner.formats.inputs import (DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOKEN_CHARS, DEFAULT_MAX_WORDS,
                           InvalidRecord, Validated, clean_text, conll_rows, hf_label_names,
                           is_blank_id, jsonl_rows, open_binary, open_regular, record_id,
                           source_names, text_lines, validate)
+from xlner.formats.splits import TRAIN, file_splits
 
-FORMATS = ("auto", "conll", "panx", "jsonl", "parquet")
+LABELS = "labels"  # the side output of the ClassLabel names found in the input files
+
+FORMATS = ("auto", "conll", "panx", "jsonl", "parquet", "arrow")
 _EXTENSIONS = {".conll": "conll", ".conll03": "conll", ".iob": "conll", ".iob2": "conll",
                ".bio": "conll", ".txt": "conll", ".tsv": "conll", ".jsonl": "jsonl",
                ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-               ".panx": "panx"}
+               ".panx": "panx", ".arrow": "arrow"}
+DATASET_DICT = "dataset_dict.json"  # what datasets' DatasetDict.save_to_disk writes
+DATASET_STATE = "state.json"  # ... and Dataset.save_to_disk
 
 
 def detect_format(path: str) -> str:
@@ -54,13 +70,27 @@ def detect_format(path: str) -> str:
 
 
 class RawRow(NamedTuple):
-    """A parsed but unvalidated row, with the label names of its file (for integer tags)
-    and where it came from: (path, ordinal of the record in that file)."""
+    """A parsed but unvalidated row, with the label names of its file (for integer tags),
+    where it came from: (path, ordinal of the record in that file), and its file's split
+    (None when the input carries no splits)."""
 
     row: dict
     label_names: Optional[list]
     path: str = ""
     index: int = 0
+    split: Optional[str] = None
+
+
+class Read(NamedTuple):
+    """What ``ReadLabeledSentences`` gives: the valid sentences, the dead letters, the
+    singleton path -> split map of the input files (``xlner.formats.splits.file_splits``)
+    and the singleton ClassLabel names the input files carry (None when none or when
+    they disagree)."""
+
+    ok: beam.PCollection
+    dead: beam.PCollection
+    splits: beam.PCollection
+    label_names: beam.PCollection
 
 
 def is_local(path: str) -> bool:
@@ -76,9 +106,60 @@ def open_input(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-def _dead(reason: str, path: str, detail: str, **record):
+def open_arrow(f, path: str):
+    """(schema, record batches) of an opened Arrow IPC stream (what ``datasets``'
+    ``save_to_disk`` writes) or IPC file, decompressed by its suffix like the text formats."""
+    import pyarrow as pa
+
+    stream = open_binary(f, path)
+    if stream.peek(6)[:6] == b"ARROW1":  # the IPC file format (random access)
+        reader = pa.ipc.open_file(pa.BufferReader(stream.read()))
+        return reader.schema, (reader.get_batch(i) for i in range(reader.num_record_batches))
+    reader = pa.ipc.open_stream(stream)
+    return reader.schema, iter(reader)
+
+
+def _dead(reason: str, path: str, detail: str, split: Optional[str] = None, **record):
     return dead_letter("read", reason, None, clean_text(f"{path}: {detail}"),
-                       record={"path": clean_text(path), **record})
+                       record={"path": clean_text(path), **record}, split=split)
+
+
+def _has_glob(pattern: str) -> bool:
+    return bool(re.search(r"[*?\[]", pattern))
+
+
+def _read_json(path: str):
+    with open_input(path) as f:
+        return json.loads(f.read())
+
+
+def export_patterns(pattern: str) -> Optional[list[str]]:
+    """The file patterns of a ``datasets`` ``save_to_disk`` folder (``pattern`` names the
+    folder): ``<folder>/<split>/*.arrow`` per split its ``dataset_dict.json`` lists, or
+    ``<folder>/*.arrow`` for a single saved Dataset; None when ``pattern`` is not one. The
+    split of each file is its folder's name (``xlner.formats.splits.named_split``)."""
+    if _has_glob(pattern):
+        return None
+    root = pattern.rstrip("/")
+    try:
+        if FileSystems.exists(f"{root}/{DATASET_DICT}"):
+            splits = _read_json(f"{root}/{DATASET_DICT}")["splits"]
+            if isinstance(splits, list) and all(isinstance(x, str) and x for x in splits):
+                return [f"{root}/{split}/*.arrow" for split in splits]
+            return None
+        if FileSystems.exists(f"{root}/{DATASET_STATE}"):
+            return [f"{root}/*.arrow"]
+    except Exception:  # noqa: BLE001 - not an export we can read: matched as given
+        return None
+    return None
+
+
+def input_patterns(patterns: Sequence[str]) -> list[str]:
+    """``patterns`` with every ``datasets`` export folder replaced by its file patterns."""
+    out = []
+    for pattern in patterns:
+        out += export_patterns(pattern) or [pattern]
+    return out
 
 
 class _MatchPattern(beam.DoFn):
@@ -93,7 +174,8 @@ class _MatchPattern(beam.DoFn):
 
 
 class _ParseFile(beam.DoFn):
-    """ReadableFile -> raw rows (dicts) and read-stage dead letters."""
+    """ReadableFile -> raw rows (dicts), read-stage dead letters, and (side output
+    ``labels``) the ClassLabel names a Hugging Face export file carries."""
 
     def __init__(self, input_format: str, label_names: Optional[Sequence[str]],
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
@@ -102,26 +184,30 @@ class _ParseFile(beam.DoFn):
         self._max_line_bytes = max_line_bytes
         self._rows = Metrics.counter(NAMESPACE, "records_read")
 
-    def process(self, readable: fileio.ReadableFile, sources):
+    def process(self, readable: fileio.ReadableFile, sources, splits):
         path = readable.metadata.path
         fmt = detect_format(path) if self._format == "auto" else self._format
         source = sources.get(path) or source_names([path])[path]
-        n = 0
+        split = splits.get(path)
+        n, found = 0, None
         try:
-            if fmt == "parquet":
-                records = self._parquet(readable, source)
+            if fmt in ("parquet", "arrow"):
+                records = self._tables(readable, source, fmt)
             else:
                 records = self._text(readable, source, fmt)
             for row, labels in records:
-                yield from self._emit(row, labels, path, n)
+                if found is None and labels and not self._label_names:
+                    found = tuple(labels)
+                    yield beam.pvalue.TaggedOutput(LABELS, found)
+                yield from self._emit(row, labels, path, n, split)
                 n += 1
         except Exception as e:  # noqa: BLE001 - an unreadable file is reported, not fatal
             yield _dead("unreadable_file", path, f"{type(e).__name__}: {e} (after {n} "
-                        "records)", records_read=n)
+                        "records)", split or TRAIN, records_read=n)
             return
         if n == 0:
             yield _dead("empty_file", path, f"no records in {readable.metadata.size_in_bytes} "
-                        "bytes")
+                        "bytes", split or TRAIN)
 
     def _text(self, readable, source, fmt):
         with open_input(readable.metadata.path) as raw:
@@ -131,26 +217,40 @@ class _ParseFile(beam.DoFn):
             for row in rows:
                 yield row, self._label_names
 
-    def _parquet(self, readable, source):
+    def _tables(self, readable, source, fmt):
+        """Rows of a Parquet file, or of an Arrow IPC file or stream (what ``datasets``
+        writes with ``save_to_disk``), with the label names of their schema."""
         import pyarrow.parquet as pq
 
-        with open_input(readable.metadata.path) as f:
-            pf = pq.ParquetFile(f)
-            labels = self._label_names or hf_label_names(pf.schema_arrow.metadata)
+        path = readable.metadata.path
+        with open_input(path) as f:
+            if fmt == "parquet":
+                pf = pq.ParquetFile(f)
+                schema, batches = pf.schema_arrow, pf.iter_batches(batch_size=1024)
+            else:
+                schema, batches = open_arrow(f, path)
+            labels = self._label_names or hf_label_names(schema.metadata)
             n = 0
-            for batch in pf.iter_batches(batch_size=1024):
+            for batch in batches:
                 for row in batch.to_pylist():
                     if is_blank_id(row.get("id")):
                         row["id"] = f"{source}:{n}"
                     n += 1
                     yield row, labels
 
-    def _emit(self, row, label_names, path, index):
+    def _emit(self, row, label_names, path, index, split):
         self._rows.inc()
         if isinstance(row, InvalidRecord):
-            yield dead_letter("read", row.reason, row.record_id, row.detail, record=row.record)
+            rid = f"{split}/{row.record_id}" if split and row.record_id else row.record_id
+            yield dead_letter("read", row.reason, rid, row.detail, record=row.record,
+                              split=split or TRAIN)
         else:
-            yield RawRow(row, label_names, path, index)
+            if split:  # ids stay unique across splits: <split>/<id>
+                try:
+                    row["id"] = f"{split}/{record_id(row.get('id'))}"
+                except InvalidRecord:
+                    pass  # validation reports the id
+            yield RawRow(row, label_names, path, index, split)
 
 
 def id_key(raw: RawRow) -> bytes:
@@ -196,7 +296,7 @@ class _ValidateUnique(beam.DoFn):
                 v = self._validate(raw)
             except InvalidRecord as e:
                 yield dead_letter("validate", e.reason, e.record_id, e.detail, e.lang,
-                                  record=e.record)
+                                  record=e.record, split=raw.split or TRAIN)
                 continue
             n_valid += 1
             if best is None or (raw.path, raw.index) < best_at:
@@ -218,7 +318,8 @@ class _ValidateUnique(beam.DoFn):
                                f"was already taken by {best_at[0]} record #{best_at[1]} "
                                "(records counted from 0 in file order; the first is kept)"),
                     record={"path": clean_text(raw.path), "index": raw.index,
-                            "kept": {"path": clean_text(best_at[0]), "index": best_at[1]}})
+                            "kept": {"path": clean_text(best_at[0]), "index": best_at[1]}},
+                    split=raw.split or TRAIN)
         self._valid.inc()
         if best.repairs:
             self._repaired.inc()
@@ -226,25 +327,28 @@ class _ValidateUnique(beam.DoFn):
 
 
 class ReadLabeledSentences(beam.PTransform):
-    """File patterns -> ``Validated`` sentences (a LabeledSentence and its repair count).
+    """File patterns -> ``Read``: ``Validated`` sentences (a LabeledSentence and its repair
+    count), dead letters, the input's splits and its ClassLabel names.
 
-    ``patterns`` are local paths, globs or ``gs://`` URLs; ``input_format`` is one of
-    FORMATS (``auto`` picks by extension). A file matched by two patterns is read once.
-    With ``target_langs`` every row's ``tgt_lang`` must agree with them
-    (``xlner.formats.inputs.check_target``; the launcher checks the same rule before any work).
+    ``patterns`` are local paths, globs, ``gs://`` URLs or ``datasets`` export folders;
+    ``input_format`` is one of FORMATS (``auto`` picks by extension). A file matched by two
+    patterns is read once. With ``target_langs`` every row's ``tgt_lang`` must agree with
+    them (``xlner.formats.inputs.check_target``; the launcher checks the same rule before
+    any work). ``keep_splits=False`` reads a split input as one (ids unchanged).
     """
 
     def __init__(self, patterns: Sequence[str], input_format: str = "auto",
                  label_names: Optional[Sequence[str]] = None, default_lang: str = "eng_Latn",
                  max_words: int = DEFAULT_MAX_WORDS, require_tags: bool = True,
                  max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS,
-                 target_langs: Optional[Sequence[str]] = None):
+                 target_langs: Optional[Sequence[str]] = None, keep_splits: bool = True):
         super().__init__()
+        self._keep_splits = keep_splits
         self._targets = target_langs
         self._require_tags = require_tags
         if input_format not in FORMATS:
             raise ValueError(f"input_format must be one of {FORMATS}")
-        self._patterns = list(patterns)
+        self._patterns = input_patterns(patterns)
         self._format = input_format
         self._labels = label_names
         self._lang = default_lang
@@ -257,16 +361,21 @@ class ReadLabeledSentences(beam.PTransform):
                    | "Match" >> beam.ParDo(_MatchPattern()).with_outputs(DEAD, main="paths"))
         files = matched.paths | "DistinctPaths" >> beam.Distinct()
         # Every file's default-id prefix depends on all matched paths: one side input.
-        sources = (files
-                   | "AllPaths" >> beam.combiners.ToList()
-                   | "SourceNames" >> beam.Map(lambda fs: source_names(p for p, _ in fs)))
+        paths = files | "AllPaths" >> beam.combiners.ToList()
+        sources = paths | "SourceNames" >> beam.Map(lambda fs: source_names(p for p, _ in fs))
+        splits = paths | "Splits" >> beam.Map(_splits_of, self._keep_splits)
         parsed = (
             files
             | "Metadata" >> beam.MapTuple(FileMetadata)
             | "Open" >> fileio.ReadMatches()
             | "Parse" >> beam.ParDo(_ParseFile(self._format, self._labels),
-                                    beam.pvalue.AsSingleton(sources))
-            .with_outputs(DEAD, main="rows"))
+                                    beam.pvalue.AsSingleton(sources),
+                                    beam.pvalue.AsSingleton(splits))
+            .with_outputs(DEAD, LABELS, main="rows"))
+        labels = (parsed[LABELS]
+                  | "DistinctLabels" >> beam.Distinct()
+                  | "AllLabels" >> beam.combiners.ToList()
+                  | "InputLabels" >> beam.Map(_one_label_list))
         validated = (
             parsed.rows
             | "KeyById" >> beam.Map(lambda raw: (id_key(raw), raw))
@@ -277,4 +386,14 @@ class ReadLabeledSentences(beam.PTransform):
             .with_outputs(DEAD, main="ok"))
         dead = ((matched[DEAD], parsed[DEAD], validated[DEAD])
                 | "ReadDeadLetters" >> beam.Flatten())
-        return Staged(validated.ok, dead)
+        return Read(validated.ok, dead, splits, labels)
+
+
+def _splits_of(files, keep: bool) -> dict:
+    paths = [p for p, _ in files]
+    return file_splits(paths) if keep else {p: None for p in paths}
+
+
+def _one_label_list(found: list) -> Optional[tuple]:
+    """The input's label names when its files agree on one list; None otherwise."""
+    return tuple(found[0]) if len(set(found)) == 1 else None

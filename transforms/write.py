@@ -12,7 +12,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.combiners import SumOf
 from transforms.deadletter import NAMESPACE, dead_letter_json
-from xlner.formats.splits import VALIDATION, in_validation
+from xlner.formats.splits import SHARD_NAMES, SPLITS, has_splits, split_of_id, written_split
 from transforms.shards import WriteShards, json_lines, parquet_bytes
 from xlner.formats.card import CARD, dataset_card
 from xlner.storage.guarded_files import Folder
@@ -36,12 +36,8 @@ def row_id(row: dict) -> str:
     return row["id"]
 
 
-class _LabelList(beam.CombineFn):
-    """The run's one label list, from the entity types of every written row (the input's
-    own list, ``given``, when it covers them)."""
-
-    def __init__(self, given=None):
-        self._given = tuple(given) if given else None
+class _EntityTypes(beam.CombineFn):
+    """The entity types of every written row."""
 
     def create_accumulator(self):
         return set()
@@ -53,39 +49,60 @@ class _LabelList(beam.CombineFn):
         return set().union(*accs)
 
     def extract_output(self, acc):
-        return run_label_list(acc, self._given)
+        return acc
+
+
+def _label_list(types, given, input_labels=None):
+    """The run's one label list: the input's own order (``--label_list``, else the
+    ClassLabel names of a ``datasets`` export) when it covers every type written."""
+    return run_label_list(types, given or input_labels)
+
+
+_STEP = {"train": "Shards", "validation": "ValidationShards", "test": "TestShards"}
+
+
+def _split_index(kv, _n, splits, fraction):
+    """The output split of a (lang, row), as an index into SPLITS."""
+    return SPLITS.index(written_split(kv[1]["id"], has_splits(splits), fraction))
 
 
 class WriteProjections(beam.PTransform):
-    """Projection -> ``<folder>/<lang>/part-SSSSS-of-NNNNN-<digest>.parquet`` per target
-    language, deterministic whatever the runner (``transforms/shards.py``), tags as indices
-    into the run's label list with the Hugging Face features in each file's schema."""
+    """Projection -> ``<folder>/<lang>/<name>-SSSSS-of-NNNNN-<digest>.parquet`` per target
+    language and split (name ``part`` for train, ``validation``, ``test``: the input's own
+    splits, ``splits`` the read stage's path -> split map, and the rows
+    ``--validation_fraction`` holds out of train), deterministic whatever the runner
+    (``transforms/shards.py``), tags as indices into the run's label list with the Hugging
+    Face features in each file's schema. ``input_labels``: the input's ClassLabel names
+    (a singleton PCollection), kept as the label order when ``label_names`` is not given."""
 
     def __init__(self, folder: Folder, rows_per_shard: int = 50_000, label_names=None,
-                 validation_fraction: float = 0.0):
+                 validation_fraction: float = 0.0, splits: Optional[beam.PCollection] = None,
+                 input_labels: Optional[beam.PCollection] = None):
         super().__init__()
-        self._label_names = label_names
+        self._label_names = tuple(label_names) if label_names else None
         self._validation = validation_fraction
         self._folder = folder
         self._rows_per_shard = rows_per_shard
+        self._splits = splits
+        self._input_labels = input_labels
 
     def expand(self, projections):
         rows = projections | "ToRows" >> beam.Map(output_row)
-        labels = rows | "LabelList" >> beam.CombineGlobally(_LabelList(self._label_names))
+        types = rows | "EntityTypes" >> beam.CombineGlobally(_EntityTypes())
+        if self._input_labels is None:
+            labels = types | "LabelList" >> beam.Map(_label_list, self._label_names)
+        else:
+            labels = types | "LabelList" >> beam.Map(
+                _label_list, self._label_names, beam.pvalue.AsSingleton(self._input_labels))
         keyed = rows | "ByLanguage" >> beam.Map(lambda r: (r["lang"], r))
-        if not self._validation:
-            files = keyed | "Shards" >> WriteShards(self._folder, shard_parquet, row_id,
-                                                    encode_arg=labels,
-                                                    rows_per_shard=self._rows_per_shard)
-            return Written(rows, files, labels)
-        train, validation = keyed | "Split" >> beam.Partition(
-            lambda kv, _n, f: int(in_validation(kv[1]["id"], f)), 2, self._validation)
-        files = ((train | "Shards" >> WriteShards(
-                    self._folder, shard_parquet, row_id, encode_arg=labels,
-                    rows_per_shard=self._rows_per_shard),
-                  validation | "ValidationShards" >> WriteShards(
-                    self._folder, shard_parquet, row_id, name=VALIDATION, encode_arg=labels,
-                    rows_per_shard=self._rows_per_shard))
+        splits = (beam.pvalue.AsSingleton(self._splits) if self._splits is not None
+                  else None)
+        parts = keyed | "Split" >> beam.Partition(_split_index, len(SPLITS), splits,
+                                                  self._validation)
+        files = (tuple(parts[i] | _STEP[split] >> WriteShards(
+                    self._folder, shard_parquet, row_id, name=SHARD_NAMES[split],
+                    encode_arg=labels, rows_per_shard=self._rows_per_shard)
+                       for i, split in enumerate(SPLITS))
                  | "AllShards" >> beam.Flatten())
         return Written(rows, files, labels)
 
@@ -151,15 +168,19 @@ class WriteSummary(beam.PTransform):
                 | "WriteSummary" >> beam.ParDo(self._fn))
 
 
-def tally_written(p, gold_field: Optional[str]):
-    """The summary contribution of one written projection."""
+def tally_written(p, gold_field: Optional[str], splits=None, fraction: float = 0.0):
+    """The summary contribution of one written projection, in its output split and the
+    input split it was read in (``splits``: the read stage's path -> split map)."""
     t = p.pair.translation
     gold = None
     if gold_field and t.origin == "given":
         g = t.source.extra.get(gold_field)
         if isinstance(g, (list, tuple)) and len(g) == len(p.tags):
             gold = [str(x) for x in g]
-    return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold, p.filtered)
+    split_input = has_splits(splits)
+    return Tally.of_written(t.tgt_lang, t.source.tags, p.tags, t.origin, gold, p.filtered,
+                            written_split(t.source.id, split_input, fraction),
+                            split_of_id(t.source.id, split_input))
 
 
 def shard_bytes(files) -> dict:

@@ -25,8 +25,19 @@ def _fingerprint_lines(provenance: dict) -> list[str]:
             ] if found else []
 
 
-def load_line(root: str, lang: str) -> str:
+def load_line(root: str, lang: str, splits: Sequence[str] = ()) -> str:
+    """The line that loads one language: its train split, or all its ``splits`` (a
+    DatasetDict) when it has more than train."""
+    if set(splits) - {TRAIN}:
+        return f'datasets.load_dataset("{root}", "{lang}")'
     return f'datasets.load_dataset("{root}", "{lang}", split="train")'
+
+
+def written_splits(summary: dict, lang: str) -> list:
+    """The splits a language has rows in (``written_by_split``), train alone when the
+    summary does not say."""
+    entry = (summary.get("languages") or {}).get(lang) or {}
+    return list(entry.get("written_by_split") or {TRAIN: entry.get("written", 0)})
 
 
 def translation_used(summary: dict) -> str:
@@ -113,6 +124,7 @@ def _intro_and_load(summary: dict, langs: Sequence[str]) -> list[str]:
     """What the data is, its licence and source, and how to load it (relative paths)."""
     options = summary.get("options") or {}
     root = "."  # relative: run Python in the card's folder, or give the folder's path
+    splits = written_splits(summary, langs[0]) if langs else [TRAIN]
     return [
         "# Projected NER training data", "",
         "Named-entity annotations projected from labelled sentences onto their "
@@ -129,8 +141,11 @@ def _intro_and_load(summary: dict, langs: Sequence[str]) -> list[str]:
         "## Load", "", "From this folder (or give its path or `gs://` URL instead of `.`; "
         "for a published remote corpus use the `load_dataset(\"parquet\", ...)` line "
         "`xlner-latest` prints):", "", "```python", "import datasets", "",
-        *[f"ds = {load_line(root, lang)}" for lang in langs[:1]],
-        "ds.features[\"ner_tags\"].feature.names  # the label list below",
+        *[f"ds = {load_line(root, lang, splits)}"
+          + (f"  # splits: {', '.join(splits)}" if len(splits) > 1 else "")
+          for lang in langs[:1]],
+        ("ds[\"train\"]" if len(splits) > 1 else "ds")
+        + ".features[\"ner_tags\"].feature.names  # the label list below",
         "```", "",
         "One config per target language: " + ", ".join(f"`{lang}`" for lang in langs) + ".", ""]
 
@@ -142,7 +157,10 @@ def _rows_table(summary: dict, langs: Sequence[str]) -> list[str]:
     for lang in langs:
         s = (summary.get("languages") or {}).get(lang, {})
         ratio = s.get("proj_ratio")
-        lines.append(f"| `{lang}` | {NLLB_LANGUAGES.get(lang, lang)} | {s.get('written', 0)} | "
+        by_split = s.get("written_by_split") or {}
+        rows = str(s.get("written", 0)) + (" (" + ", ".join(
+            f"{split} {n}" for split, n in by_split.items()) + ")" if len(by_split) > 1 else "")
+        lines.append(f"| `{lang}` | {NLLB_LANGUAGES.get(lang, lang)} | {rows} | "
                      f"{s.get('entities_in_total', 0)} → {s.get('entities_out_total', 0)} | "
                      f"{'–' if ratio is None else f'{ratio:.3f}'} |")
     return lines + [""]

@@ -294,6 +294,7 @@ class DeadLetter:
     detail: str = ""
     tgt_lang: Optional[str] = None
     record: Any = None  # JSON-serialisable view of the offending input
+    split: Optional[str] = None  # the input split of the record (xlner.formats.splits)
 
 
 def pair_key(record_id: str, tgt_lang: str) -> str:

@@ -3,7 +3,10 @@
 Each stage contributes small :class:`Tally` values (a record read, a dead letter, a written
 sentence with its entity counts); they add up in any order, so the Beam job combines them
 with a CombineFn. ``Tally.report`` checks the books per target language:
-``read == dead_lettered_before_fan_out + dead_lettered[lang] + written[lang]``.
+``read == dead_lettered_before_fan_out + dead_lettered[lang] + written[lang]``, and, when
+the tallies carry the input split of their record (the job's always do), the same per
+split (a row held out by ``--validation_fraction`` counts against the train split it
+was read in).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Optional, Sequence
 
+from xlner.formats.splits import SPLITS
 from xlner.text.bio import entity_types, label_list
 from xlner.formats.inputs import LANGUAGE_MISSING, NOT_A_TARGET
 from xlner.evaluation.metrics import Counts, proj_ratio_term, sentence_counts
@@ -34,9 +38,13 @@ class LangTally:
     origins: Counter = field(default_factory=Counter)
     gold: Optional[Counts] = None  # projection vs gold target tags, when the input has them
     entities_filtered: int = 0  # removed by --min_entity_score
+    written_by_split: Counter = field(default_factory=Counter)  # output split -> rows
+    written_from: Counter = field(default_factory=Counter)  # input split -> rows
 
     def add(self, o: "LangTally") -> None:
         self.written += o.written
+        self.written_by_split.update(o.written_by_split)
+        self.written_from.update(o.written_from)
         self.entities_filtered += o.entities_filtered
         self.entities_in.update(o.entities_in)
         self.entities_out.update(o.entities_out)
@@ -115,6 +123,12 @@ def problems(balanced: bool, langs: dict, reasons: list[dict], allow_empty: bool
     return out
 
 
+def _ordered(counts: Counter) -> dict:
+    """A per-split count in the order train, validation, test (others after, sorted)."""
+    return {s: counts[s] for s in sorted(counts, key=lambda s: (
+        SPLITS.index(s) if s in SPLITS else len(SPLITS), s)) if counts[s]}
+
+
 def why_empty(reasons: list[dict]) -> str:
     """The top dead-letter reasons of a language, with counts and the fix where known."""
     parts = []
@@ -135,9 +149,16 @@ class Tally:
     langs: dict = field(default_factory=dict)  # lang -> LangTally
     # input files not read to their end: path -> (records read before the error, error)
     unread: dict = field(default_factory=dict)
+    split_read: Counter = field(default_factory=Counter)  # input split -> records read
+    split_dead: Counter = field(default_factory=Counter)  # (split, stage, lang or "") -> n
+    # the ClassLabel names the input files carry (one list), the run's label order
+    input_labels: Optional[tuple] = None
 
     def add(self, o: "Tally") -> "Tally":
+        self.input_labels = self.input_labels or o.input_labels
         self.unread.update(o.unread)
+        self.split_read.update(o.split_read)
+        self.split_dead.update(o.split_dead)
         self.read += o.read
         self.valid += o.valid
         self.repaired += o.repaired
@@ -151,14 +172,29 @@ class Tally:
 
     # ---------------------------------------------------------------- constructors
     @staticmethod
-    def of_valid(repairs: int) -> "Tally":
-        return Tally(valid=1, repaired=int(repairs > 0))
+    def of_labels(names: Optional[Sequence[str]]) -> "Tally":
+        """The input's own label names (a ``datasets`` export's ClassLabel), or None."""
+        return Tally(input_labels=tuple(names) if names else None)
+
+    @staticmethod
+    def of_valid(repairs: int, split: Optional[str] = None) -> "Tally":
+        """A valid record, read (in ``split``) and counted once."""
+        return Tally(read=1, valid=1, repaired=int(repairs > 0),
+                     split_read=Counter({split: 1} if split else {}))
 
     @staticmethod
     def of_dead(stage: str, reason: str, lang: Optional[str],
-                record_id: Optional[str] = None, record=None, detail: str = "") -> "Tally":
+                record_id: Optional[str] = None, record=None, detail: str = "",
+                split: Optional[str] = None) -> "Tally":
+        """A dead letter; one of a rejected stage is also a record read."""
         examples = {(stage, reason): (record_id,)} if record_id is not None else {}
         t = Tally(dead=Counter({(stage, reason, lang or ""): 1}), examples=examples)
+        if stage in REJECTED_STAGES:
+            t.read = 1
+            if split:
+                t.split_read[split] += 1
+        if split:
+            t.split_dead[(split, stage, lang or "")] += 1
         if reason == UNREADABLE and isinstance(record, dict) and "path" in record:
             error = detail.split(": ", 1)[-1] if detail.startswith(record["path"]) else detail
             t.unread = {record["path"]: (int(record.get("records_read") or 0), error)}
@@ -166,10 +202,16 @@ class Tally:
 
     @staticmethod
     def of_written(lang: str, src_tags, tgt_tags, origin: str,
-                   gold_tags=None, entities_filtered: int = 0) -> "Tally":
+                   gold_tags=None, entities_filtered: int = 0,
+                   split: Optional[str] = None, input_split: Optional[str] = None
+                   ) -> "Tally":
+        """A written row, in output ``split``, read in ``input_split`` (the same unless
+        ``--validation_fraction`` held it out)."""
         lt = LangTally(
             entities_filtered=entities_filtered,
             written=1,
+            written_by_split=Counter({split: 1} if split else {}),
+            written_from=Counter({input_split or split: 1} if split else {}),
             entities_in=entity_types(src_tags),
             entities_out=entity_types(tgt_tags),
             proj_ratio_sum=Fraction(proj_ratio_term(src_tags, tgt_tags)),
@@ -208,16 +250,13 @@ class Tally:
         target_langs = list(target_langs)
         pre = sum(n for (stage, _, _), n in self.dead.items() if stage in PRE_FANOUT_STAGES)
         rejected = sum(n for (stage, _, _), n in self.dead.items() if stage in REJECTED_STAGES)
-        dead_by_reason: dict = {}
-        for (stage, reason, _), n in sorted(self.dead.items()):
-            dead_by_reason.setdefault(stage, {}).setdefault(reason, 0)
-            dead_by_reason[stage][reason] += n
         langs = {}
         balanced = True
         for lang in target_langs:
             lt = self.langs.get(lang, LangTally())
             dead_lang = sum(n for (stage, _, l), n in self.dead.items() if l == lang)
-            ok = self.read == pre + dead_lang + lt.written
+            ok = (self.read == pre + dead_lang + lt.written
+                  and self._split_balanced(lang, lt))
             balanced &= ok
             entry = {
                 "written": lt.written,
@@ -232,6 +271,7 @@ class Tally:
                 "entities_filtered": lt.entities_filtered,
                 "dead_letter_reasons": self.lang_reasons(lang),
             }
+            entry.update(self._split_counts(lang, lt))
             if lt.gold is not None:
                 entry["gold_evaluation"] = lt.gold.scores()
             langs[lang] = entry
@@ -239,13 +279,14 @@ class Tally:
         for lt in self.langs.values():
             types |= set(lt.entities_in) | set(lt.entities_out)
         return {
-            "label_list": label_list(types, label_names),
+            "label_list": label_list(types, label_names or self.input_labels),
             "records_read": self.read,
             "records_valid": self.valid,
             "records_repaired": self.repaired,
             "records_rejected": rejected,
+            **({"splits": _ordered(self.split_read)} if self.split_read else {}),
             "dead_lettered": sum(self.dead.values()),
-            "dead_letters_by_stage": dead_by_reason,
+            "dead_letters_by_stage": self._dead_by_stage(),
             "dead_letter_reasons": self.reasons(),
             "accounting_balanced": balanced,
             "languages": langs,
@@ -255,6 +296,39 @@ class Tally:
             + problems(balanced, langs, self.reasons(), allow_empty, rejected),
             "filters": [self._filter_effect(f) for f in filters],
         }
+
+    def _dead_by_stage(self) -> dict:
+        """stage -> reason -> dead letters."""
+        out: dict = {}
+        for (stage, reason, _), n in sorted(self.dead.items()):
+            out.setdefault(stage, {}).setdefault(reason, 0)
+            out[stage][reason] += n
+        return out
+
+    def _dead_by_split(self, lang: str) -> Counter:
+        """Dead letters per input split that count against ``lang``: its own and those
+        before the fan-out to languages."""
+        out: Counter = Counter()
+        for (split, stage, l), n in self.split_dead.items():
+            if l == lang or stage in PRE_FANOUT_STAGES:
+                out[split] += n
+        return out
+
+    def _split_counts(self, lang: str, lt: LangTally) -> dict:
+        """A language's rows per output split and dead letters per input split."""
+        if not self.split_read:
+            return {}
+        return {"written_by_split": _ordered(lt.written_by_split),
+                "dead_lettered_by_split": _ordered(self._dead_by_split(lang))}
+
+    def _split_balanced(self, lang: str, lt: LangTally) -> bool:
+        """Every split's books balance for ``lang``: records read in it are dead-lettered
+        or written (held-out rows count in the split they were read in)."""
+        if not self.split_read:
+            return True  # tallies without splits (not the job's)
+        dead_split = self._dead_by_split(lang)
+        splits = set(self.split_read) | set(dead_split) | set(lt.written_from)
+        return all(self.split_read[s] == dead_split[s] + lt.written_from[s] for s in splits)
 
     def _filter_effect(self, f: dict) -> dict:
         """One active filter and what it removed (entities, or sentences as dead letters)."""
