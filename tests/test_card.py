@@ -4,9 +4,10 @@ licence, its source and the models actually used, and holds no absolute path."""
 import logging
 import warnings
 
+import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import read_outputs, write_jsonl
+from tests.helpers import listed_files, read_outputs, write_jsonl
 from pipeline.run import main
 
 
@@ -49,6 +50,20 @@ def test_a_given_translation_run_loads_clean_and_names_no_translator(tmp_path, c
     assert ds.num_rows == 6
     assert not [s for s in said if "card" in s.lower() or "dataset_info" in s
                 or "malformed" in s], said
+    # the card's dataset_info declares the shards' features, read back by datasets itself
+    import datasets
+
+    (_, shard), = listed_files(str(out), "shard")
+    in_files = datasets.Features.from_arrow_schema(pq.read_schema(shard))
+    assert in_files["ner_tags"] == datasets.Sequence(
+        datasets.ClassLabel(names=summary["label_list"]))
+    from huggingface_hub import DatasetCard
+
+    declared = datasets.info.DatasetInfosDict.from_dataset_card_data(
+        DatasetCard.load(out / "README.md").data)
+    assert declared["por_Latn"].features == in_files
+    assert datasets.load_dataset_builder(str(out), "por_Latn").info.features == in_files
+    assert ds.features == in_files
 
 
 def test_the_default_licence_is_unknown():
@@ -58,6 +73,31 @@ def test_the_default_licence_is_unknown():
                         shard_bytes={"por_Latn": 10}, shard_files={"por_Latn": ["a.parquet"]})
     assert "\nlicense: unknown\n" in card and "num_bytes: 10" in card
     assert "source: not given" in card
+
+
+def test_each_config_declares_the_shards_features_as_datasets_writes_them():
+    import datasets
+    import yaml
+    from huggingface_hub import DatasetCardData
+
+    from xlner.formats.card import front_matter
+    from xlner.formats.schema import features
+
+    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    summary = {"label_list": labels, "languages": {"por_Latn": {"written": 2},
+                                                    "swh_Latn": {"written": 3}}}
+    text = front_matter(summary, ["por_Latn", "swh_Latn"], "", {"por_Latn": 10},
+                        {"por_Latn": ["por_Latn/a.parquet"]})
+    declared = datasets.info.DatasetInfosDict.from_dataset_card_data(
+        DatasetCardData(**yaml.safe_load(text.strip("-\n"))))
+    in_files = datasets.Features.from_dict(features(labels))
+    assert set(declared) == {"por_Latn", "swh_Latn"}
+    assert all(info.features == in_files for info in declared.values())
+    assert declared["swh_Latn"].features["src_ner_tags"] == datasets.Sequence(
+        datasets.ClassLabel(names=labels))
+    # a summary without a label list declares no features rather than wrong ones
+    bare = front_matter({"languages": {}}, ["por_Latn"], "", {}, {})
+    assert "features" not in bare and "num_examples: 0" in bare
 
 
 CONLL = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]

@@ -67,13 +67,44 @@ def _splits(lang: str, files: list, summary: dict, shard_bytes: dict,
             for split, names in sorted(by_split.items(), key=lambda kv: kv[0] != TRAIN)]
 
 
+def _yaml_feature(feature) -> dict:
+    """One feature of ``xlner.formats.schema.features`` in the card's YAML form, as
+    ``datasets.Features._to_yaml_list`` writes it (``datasets`` is not a requirement of
+    the job, so this mirrors it; tests/test_card.py reads it back with ``datasets``)."""
+    if isinstance(feature, list):  # a list of structs
+        return {"list": [{"name": name, **_yaml_feature(f)} for name, f in feature[0].items()]}
+    kind = feature.get("_type")
+    if kind == "Value":
+        return {"dtype": feature["dtype"]}
+    if kind == "ClassLabel":
+        return {"dtype": {"class_label": {"names": {
+            str(i): name for i, name in enumerate(feature["names"])}}}}
+    if kind == "Sequence":
+        inner = _yaml_feature(feature["feature"])
+        return {"sequence": inner["dtype"] if list(inner) == ["dtype"] else inner}
+    raise TypeError(f"no card form for the feature {feature!r}")
+
+
+def _with_features(info: list, label_list) -> list:
+    """``dataset_info`` entries with the shards' features (the typed columns and the
+    ``ClassLabel`` names), so readers of the card alone (the Hub, ``datasets``' card
+    parser) see what the files hold; none without the run's label list."""
+    if not label_list:
+        return info
+    from xlner.formats.schema import features
+
+    typed = [{"name": name, **_yaml_feature(f)} for name, f in features(label_list).items()]
+    return [{"config_name": entry["config_name"], "features": typed,
+             **{k: v for k, v in entry.items() if k != "config_name"}} for entry in info]
+
+
 def front_matter(summary: dict, langs: Sequence[str], prefix: str, shard_bytes: dict,
                  shard_files: dict, file_stats: Optional[dict] = None) -> str:
     """The card's YAML, written by ``huggingface_hub``'s ``DatasetCardData``: one config
     per language, and ``dataset_info`` whose splits carry the ``name``, ``num_examples``
     and ``num_bytes`` that ``datasets`` requires (without them every ``load_dataset``
-    warns that the splits field is malformed). ``num_bytes`` is the split's Parquet
-    bytes, as is ``download_size``."""
+    warns that the splits field is malformed), and the shards' ``features``.
+    ``num_bytes`` is the split's Parquet bytes, as is ``download_size``."""
     from huggingface_hub import DatasetCardData  # not at import: --help loads no hub code
 
     options = summary.get("options") or {}
@@ -93,7 +124,8 @@ def front_matter(summary: dict, langs: Sequence[str], prefix: str, shard_bytes: 
         language=sorted({code.split("_")[0] for code in langs}),
         license=options.get("license") or LICENSE,
         task_categories=["token-classification"], task_ids=["named-entity-recognition"],
-        configs=configs, dataset_info=info, tags=["annotation-projection", "xlner-beam"])
+        configs=configs, dataset_info=_with_features(info, summary.get("label_list")),
+        tags=["annotation-projection", "xlner-beam"])
     return "---\n" + data.to_yaml() + "\n---\n"
 
 
