@@ -33,6 +33,7 @@ from xlner.formats.stages import metric_name
 
 LOG = logging.getLogger("xlner")
 STAGES_NAMESPACE = "xlner.stages"
+_EAGER = (list, tuple)  # outputs made before process returns (Map, RunInference)
 
 
 class _Timed(beam.DoFn):
@@ -71,9 +72,17 @@ class _Timed(beam.DoFn):
 
     def process(self, *args, **kwargs):
         start = perf_counter()
+        outputs = self._inner.process(*args, **kwargs)
+        if outputs is None or type(outputs) in _EAGER:  # the work is done: time the call
+            self._busy += perf_counter() - start
+            return outputs
+        return self._timed(outputs, start)
+
+    def _timed(self, outputs, start):
+        """A lazy process's outputs, timed while it runs, not while it is suspended."""
         busy = 0.0
         try:
-            for out in self._inner.process(*args, **kwargs) or ():
+            for out in outputs:
                 busy += perf_counter() - start
                 yield out
                 start = perf_counter()
