@@ -6,6 +6,8 @@ import json
 import math
 import os
 
+import pytest
+
 from pipeline.run import main, run
 from pipeline.stages import Stages, collect, record_stages, stage_report
 from tests.helpers import listed_files, read_outputs, write_jsonl
@@ -40,7 +42,7 @@ def test_stage_counts_agree_with_the_summary_and_the_table_is_printed(tmp_path, 
     summary, rows, _ = read_outputs(out)
     assert summary["accounting_balanced"] and summary["stages_metrics"] == "committed"
     assert "stages_reason" not in summary
-    stages = {s["stage"]: s for s in summary["stages"]}
+    stages = check_books(summary)
     assert list(stages) == ["read", "translate", "split", "align", "project", "write"]
     read, write = stages["read"], stages["write"]
     # read: a source; what it passes on is every record read less those rejected
@@ -73,6 +75,57 @@ def test_stage_counts_agree_with_the_summary_and_the_table_is_printed(tmp_path, 
     assert table[0].split() == ["stage", "in", "out", "dead", "busy", "s", "rec/s"]
     assert [line.split()[0] for line in table[1:7]] == list(stages)
     assert table[1].split()[1:4] == ["-", "8", "4"]
+
+
+# The dead-letter stage names each measured stage owns (the graph's measure calls).
+OWN_DEAD = {"read": ("read", "validate"), "tag_targets": ("ner",),
+            "translate_marked": ("easyproject",), "back_translate": ("easyproject",)}
+
+
+def check_books(summary):
+    """The stage rows agree with the rest of the summary, for any graph."""
+    stages = {s["stage"]: s for s in summary["stages"]}
+    assert list(stages)[0] == "read" and list(stages)[-1] == "write"
+    langs = len(summary["languages"])
+    read = stages["read"]
+    assert read["records_in"] is None
+    assert read["records_out"] == summary["records_read"] - summary["records_rejected"]
+    for name, s in stages.items():
+        own = sum(_dead_by_stage(summary, d) for d in OWN_DEAD.get(name, (name,)))
+        assert s["dead_lettered"] == own, name
+        assert s["busy_seconds"] > 0 and math.isfinite(s["busy_seconds"]), name
+        if name in ("translate", "translate_marked"):  # one record per target language
+            assert s["records_in"] * langs == s["records_out"] + s["dead_lettered"], name
+        elif name not in ("read", "write"):
+            assert s["records_in"] == s["records_out"] + s["dead_lettered"], name
+    # every dead letter belongs to a measured stage
+    assert sum(s["dead_lettered"] for s in stages.values()) == summary["dead_lettered"]
+    written = sum(lang["written"] for lang in summary["languages"].values())
+    assert stages["write"]["records_in"] == written
+    return stages
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--projection=ner", "--matching=greedy"], "tag_targets"),
+    (["--align_direction=tgt2tgt"], "back_translate"),
+    (["--projection=easyproject"], "translate_marked"),
+    (["--label_source"], "label_source"),
+    (["--min_entity_score=0.99"], "filter"),
+    (["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+     "align")])
+def test_every_graph_shape_accounts_by_stage(tmp_path, tiny_bert, flags, expected):
+    args = [f"--output={tmp_path / 'out'}", f"--alignment_model={tiny_bert}",
+            "--align_layers=2", *flags]
+    if "--label_source" in flags:
+        args.append("--input=" + write_jsonl(tmp_path / "raw.jsonl", [
+            {"id": "u1", "tokens": "Angela Merkel visited Paris on Monday .".split()},
+            {"id": "u2", "tokens": "Barack Obama met Pope Francis in Rome .".split()}]))
+    if not any(f.startswith("--runner") for f in flags):
+        args.append("--runner=FnApiRunner")
+    run(args)
+    summary, _, _ = read_outputs(tmp_path / "out")
+    assert summary["accounting_balanced"]
+    assert expected in check_books(summary)
 
 
 class _NoMetrics:
