@@ -33,7 +33,7 @@ from xlner.formats.stages import metric_name
 
 LOG = logging.getLogger("xlner")
 STAGES_NAMESPACE = "xlner.stages"
-_EAGER = (list, tuple)  # outputs made before process returns (Map, RunInference)
+_EAGER = frozenset((list, tuple))  # outputs made before process returns (Map, RunInference)
 
 
 class _Timed(beam.DoFn):
@@ -64,6 +64,7 @@ class _Timed(beam.DoFn):
     def setup(self):
         self._counter = Metrics.counter(STAGES_NAMESPACE, metric_name(self._stage, "busy_us"))
         self._busy = 0.0
+        self._call = self._inner.process  # bound once: the per-call path stays short
         self._inner.setup()
 
     def start_bundle(self):
@@ -72,8 +73,8 @@ class _Timed(beam.DoFn):
 
     def process(self, *args, **kwargs):
         start = perf_counter()
-        outputs = self._inner.process(*args, **kwargs)
-        if outputs is None or type(outputs) in _EAGER:  # the work is done: time the call
+        outputs = self._call(*args, **kwargs)
+        if outputs.__class__ in _EAGER or outputs is None:  # the work is done: time the call
             self._busy += perf_counter() - start
             return outputs
         return self._timed(outputs, start)
