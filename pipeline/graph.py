@@ -29,11 +29,13 @@ from pipeline.outputs import output_folder
 from transforms.publish import Publish, RecordRun, translate_train_facts
 from transforms.read import ReadLabeledSentences
 from transforms.split import translation_to_pair
+from transforms.stages import measure
 from transforms.translate import TranslateSentences
 from transforms.write import (WriteCard, WriteDeadLetters, WriteProjections, WriteSummary,
                               tally_written)
 from xlner.formats.splits import has_splits, split_of_id
-from xlner.formats.summary import Tally
+from xlner.formats.stages import placeholder as stages_placeholder
+from xlner.formats.summary import REJECTED_STAGES, Tally
 
 
 @dataclass
@@ -67,16 +69,29 @@ def _sentences(p: beam.Pipeline, cfg: RunConfig, dead: DeadLetters):
     """(read result, labelled source sentences): read, validated, tagged where the input
     has no labels (``--label_source``)."""
     o, models = cfg.opts, cfg.models
-    read = p | "Read" >> ReadLabeledSentences(
-        cfg.inputs, o.input_format, cfg.label_names, o.source_lang, o.max_sentence_words,
-        require_tags=not o.label_source, max_token_chars=o.max_token_chars,
-        target_langs=cfg.target_langs)
+    with measure("read", p, ("read", "validate")) as m:
+        read = p | "Read" >> ReadLabeledSentences(
+            cfg.inputs, o.input_format, cfg.label_names, o.source_lang, o.max_sentence_words,
+            require_tags=not o.label_source, max_token_chars=o.max_token_chars,
+            target_langs=cfg.target_langs)
+        m.output(read.ok, read.dead)
     sentences = (dead.keep(read) | "Sentences" >> beam.Map(_sentence)
                  | "ProgressRead" >> LogProgress("read", "records"))
     if o.label_source:
-        sentences = dead.keep(sentences | "LabelSource" >> LabelSentences(
-            models.tagger(), o.ner_batch_size))
+        with measure("label_source", sentences) as m:
+            labelled = sentences | "LabelSource" >> LabelSentences(models.tagger(),
+                                                                   o.ner_batch_size)
+            m.output(*labelled)
+        sentences = dead.keep(labelled)
     return read, sentences
+
+
+def _measured(stage: str, pcoll, label: str, transform, dead_stages=()):
+    """``pcoll | label >> transform`` (a stage returning Staged), measured as ``stage``."""
+    with measure(stage, pcoll, dead_stages) as m:
+        staged = pcoll | label >> transform
+        m.output(*staged)
+    return staged
 
 
 def _pairs(sentences, cfg: RunConfig, dead: DeadLetters):
@@ -84,33 +99,40 @@ def _pairs(sentences, cfg: RunConfig, dead: DeadLetters):
     target words tagged and back-translated where the method needs them."""
     o, method, models, needs = cfg.opts, cfg.method, cfg.models, cfg.needs
     if method.needs_marked_translation:  # EasyProject: the marked translation is the target
-        pairs = dead.keep(sentences | "TranslateMarked" >> TranslateMarked(
-            models.translate_texts(models.easyproject_model), cfg.target_langs,
-            o.paper_quirks))
+        pairs = dead.keep(_measured("translate_marked", sentences, "TranslateMarked",
+                                    TranslateMarked(
+                                        models.translate_texts(models.easyproject_model),
+                                        cfg.target_langs, o.paper_quirks),
+                                    ("easyproject",)))
     else:
-        translations = dead.keep(sentences | "Translate" >> TranslateSentences(
-            models.translate_texts(), cfg.target_langs))
+        translations = dead.keep(_measured("translate", sentences, "Translate",
+                                           TranslateSentences(models.translate_texts(),
+                                                              cfg.target_langs)))
         pairs = translations | "Pairs" >> beam.Map(translation_to_pair)
     if needs.target_ner:
-        pairs = dead.keep(pairs | "TagTargets" >> TagTargets(
-            models.tagger(needs.word_probs), o.ner_batch_size))
+        pairs = dead.keep(_measured("tag_targets", pairs, "TagTargets", TagTargets(
+            models.tagger(needs.word_probs), o.ner_batch_size), ("ner",)))
     if method.needs_back_translation:
-        pairs = dead.keep(pairs | "BackTranslate" >> BackTranslate(
-            models.translate_texts(models.easyproject_model), o.paper_quirks))
+        pairs = dead.keep(_measured("back_translate", pairs, "BackTranslate", BackTranslate(
+            models.translate_texts(models.easyproject_model), o.paper_quirks),
+            ("easyproject",)))
     return pairs
 
 
 def _project(pairs, cfg: RunConfig, dead: DeadLetters):
     """The method's projections, through the filters when any is set."""
     method, needs = cfg.method, cfg.needs
-    projected = pairs | "Project" >> ProjectPairs(
-        [(method, cfg.projector)],
-        cfg.models.align(needs.alignment, link_scores=needs.link_scores) if needs.alignment
-        else None)
+    with measure("project", pairs) as m:
+        projected = pairs | "Project" >> ProjectPairs(
+            [(method, cfg.projector)],
+            cfg.models.align(needs.alignment, link_scores=needs.link_scores)
+            if needs.alignment else None)
+        m.output(projected[method.key], projected[DEAD])
     dead.add(projected[DEAD])
     projections = projected[method.key]
     if cfg.filters.active:
-        projections = dead.keep(projections | "Filter" >> FilterProjections(cfg.filters))
+        projections = dead.keep(_measured("filter", projections, "Filter",
+                                          FilterProjections(cfg.filters)))
     return projections
 
 
@@ -129,7 +151,8 @@ def _summarise(read, projections, all_dead, folder, written, cfg: RunConfig):
     static = {"job": "translate-train", "run_id": cfg.run_id, "attempt": cfg.attempt,
               "package_version": xlner.__version__, "options_hash": options_hash(o),
               "options": dataclasses.asdict(o), "inputs": list(cfg.inputs),
-              "method": cfg.method.key, "provenance": cfg.provenance()}
+              "method": cfg.method.key, "provenance": cfg.provenance(),
+              **stages_placeholder(o.publish)}
     summary_writer = WriteSummary(folder, cfg.target_langs, static, o.allow_empty,
                                   cfg.filters.describe(), allow_partial=o.allow_partial_input,
                                   label_names=cfg.label_names)
@@ -145,9 +168,11 @@ def build_translate_train(p: beam.Pipeline, cfg: RunConfig) -> JobOutputs:
     read, sentences = _sentences(p, cfg, dead)
     projections = _project(_pairs(sentences, cfg, dead), cfg, dead)
     folder = output_folder(cfg)
-    written = projections | "WriteShards" >> WriteProjections(
-        folder, label_names=cfg.label_names, validation_fraction=o.validation_fraction,
-        splits=read.splits, input_labels=read.label_names)
+    with measure("write", projections) as m:
+        written = projections | "WriteShards" >> WriteProjections(
+            folder, label_names=cfg.label_names, validation_fraction=o.validation_fraction,
+            splits=read.splits, input_labels=read.label_names)
+        m.output(written.files)
     all_dead = (dead.flatten()
                 | "DeadLetterSplits" >> beam.Map(with_split,
                                                  beam.pvalue.AsSingleton(read.splits)))

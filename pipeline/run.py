@@ -38,7 +38,12 @@ def run(argv: Sequence[str] = (), wait: bool = True):
 
         return build_translate_train(p, cfg)
 
-    return start(JOBS["run"], argv, RunConfig.from_options, build, wait)
+    result, cfg = start(JOBS["run"], argv, RunConfig.from_options, build, wait)
+    if wait and finished(result):  # the summary gets the committed stage metrics
+        from pipeline.stages import record_stages
+
+        record_stages(cfg, result)
+    return result, cfg
 
 
 def report(cfg: "RunConfig", seconds: float, finished: bool = True) -> int:
@@ -102,7 +107,12 @@ def finished(result) -> bool:
 def _main(argv: Sequence[str]) -> int:
     started = time.time()
     result, cfg = run(argv)
-    return report(cfg, time.time() - started, finished(result))
+    code = report(cfg, time.time() - started, finished(result))
+    if finished(result):
+        from pipeline.stages import collect, stage_report
+
+        print("\n".join(stage_report(collect(result))))
+    return code
 
 
 main = main_of(_main)

@@ -15,6 +15,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.align import Align
 from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter
+from transforms.stages import measure
 from xlner.projection.methods import Method
 from xlner.projection.projectors import Projector
 from xlner.formats.records import AlignedPair, ProjectedEntity, Projection, SentencePair
@@ -89,7 +90,10 @@ class ProjectPairs(beam.PTransform):
         if aligning:
             tagged = tuple(lanes[lane] | f"Lane[{lane}]" >> beam.Map(_in_lane, lane)
                            for lane in aligning)
-            res = tagged | "AllLanes" >> beam.Flatten() | "Align" >> self._align
+            lane_pairs = tagged | "AllLanes" >> beam.Flatten()
+            with measure("align", lane_pairs) as m:
+                res = lane_pairs | "Align" >> self._align
+                m.output(*res)
             dead.append(res.dead)
             parts = res.ok | "ByLane" >> beam.Partition(
                 lambda x, n: aligning.index(x[0]), len(aligning))

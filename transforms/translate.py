@@ -36,6 +36,7 @@ from transforms.deadletter import DEAD, NAMESPACE, Staged, dead_letter, sentence
 from transforms.handlers import TranslationModelHandler
 from transforms.shards import WriteShards, parquet_bytes
 from transforms.split import SplitWords
+from transforms.stages import measure
 from xlner.formats.cache import CACHE_SCHEMA, InvalidEntry, cache_key, cache_row, read_entries
 from xlner.storage.guarded_files import Folder, open_root
 from xlner.formats.records import (Failure, LabeledSentence, TextRequest, TranslatedText,
@@ -305,8 +306,10 @@ class TranslateSentences(beam.PTransform):
                 | "TranslateTexts" >> self._texts
                 | "ToTranslations" >> beam.FlatMap(to_translation).with_outputs(
                     DEAD, main="ok"))
-        split = ((planned.given, done.ok) | "AllTranslations" >> beam.Flatten()
-                 | "SplitWords" >> SplitWords())
+        translations = (planned.given, done.ok) | "AllTranslations" >> beam.Flatten()
+        with measure("split", translations) as m:
+            split = translations | "SplitWords" >> SplitWords()
+            m.output(*split)
         dead = ((planned[DEAD], done[DEAD], split.dead)
                 | "TranslationDeadLetters" >> beam.Flatten())
         return Staged(split.ok, dead)
