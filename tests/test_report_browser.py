@@ -1,8 +1,8 @@
 """report.html in a real browser: headless Chromium lays the page out, and the test reads
 back what it drew — one chart per language whose bars are as long as the F1 says, a
 reliability diagram per method with a confidence whose bars are as high as each bin's
-accuracy, the type warning visible, no horizontal overflow, no console message, a screenshot with the
-bars and the paper marks in their colours.
+accuracy, the type warning visible, no horizontal overflow, no console message, a
+screenshot with the bars and the paper marks in their colours.
 
 Debian's ``chromium`` (``apt-get install chromium``) is enough. Without a Chromium on PATH
 the tests skip and say so, unless ``XLNER_REQUIRE_CHROMIUM=1`` (set by ``make test`` where it

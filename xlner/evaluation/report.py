@@ -423,7 +423,8 @@ CALIBRATION_NOTE = ("Is an entity scored 0.9 right 90 % of the time? Each method
                     "bar is the share of the bin's entities that were right, the dashed "
                     "diagonal is perfect calibration, a dot marks the bin's mean score; the "
                     "count is above the bar (hover a bar for its numbers); a bin with entities "
-                    "has a pale band, an empty bin nothing. ECE: the bins' |right − mean score| weighted by their entities.")
+                    "has a pale band, an empty bin nothing. ECE: the bins' |right − mean "
+                    "score| weighted by their entities.")
 
 
 def _meaning(method: str) -> str:
@@ -715,7 +716,8 @@ svg .na{fill:#c62828;font-weight:700}
 figure.reliability{margin:0;max-width:264px}figure.reliability figcaption{font-size:.85em;
  color:#444}svg.reliability{max-width:100%;height:auto}svg .rbar{fill:#4e79a7;opacity:.85}
 svg .rbar:hover{fill:#2d5a8a}svg .diag{stroke:#d62728;stroke-width:1.5;stroke-dasharray:5 4}
-svg .mc{fill:#1b1b1b}svg .rbin{fill:#eef2f7}svg .cnt{font-size:9px;fill:#444}svg .ece{font-weight:600}
+svg .mc{fill:#1b1b1b}svg .rbin{fill:#eef2f7}svg .cnt{font-size:9px;fill:#444}
+svg .ece{font-weight:600}
 p.na{color:#c62828;font-weight:700}
 details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
 .ex{margin:.3rem 0 .7rem;padding:.3rem .6rem;border-left:3px solid #ddd}
