@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from benchmarks.data import DEV, HELDOUT, REPORT, SELECT, book
+from xlner.evaluation.calibration import reliability  # the report's ECE, one definition
 from xlner.projection.confidence import FEATURES, Calibration, features
 from xlner.text.bio import tags_to_spans
 
@@ -72,34 +72,13 @@ def fit(table) -> Calibration:
                        f"entities, {int(y.sum())} right); python -m benchmarks.fit_confidence")
 
 
-def reliability(probs: Sequence[float], right: Sequence[bool], bins: int = 10) -> dict:
-    """ECE over ``bins`` equal-width bins, precision and coverage at >= 0.9, the bins."""
-    probs, right = np.asarray(probs, dtype=float), np.asarray(right, dtype=float)
-    if not len(probs):
-        return {"n": 0}
-    edges = np.minimum((probs * bins).astype(int), bins - 1)
-    table, ece = [], 0.0
-    for b in range(bins):
-        m = edges == b
-        if m.any():
-            gap = abs(probs[m].mean() - right[m].mean())
-            ece += m.sum() / len(probs) * gap
-            table.append({"bin": [b / bins, (b + 1) / bins], "n": int(m.sum()),
-                          "confidence": float(probs[m].mean()), "accuracy": float(right[m].mean())})
-    high = probs >= 0.9
-    return {"n": int(len(probs)), "ece": float(ece),
-            "precision_at_0.9": float(right[high].mean()) if high.any() else math.nan,
-            "coverage_at_0.9": float(high.mean()), "accuracy": float(right.mean()),
-            "bins": table}
-
-
 def measure(table, calibration: Calibration, books=None) -> dict:
     """The calibrated confidence's reliability, and the raw score's (capped at 1) beside
     it: what a trainer filtering by the score got before."""
     part = [t for t in table if books is None or book(t[0]) in books]
     out = reliability([calibration.confidence(t[1]) for t in part], [t[3] for t in part])
     raw = reliability([min(t[4], 1.0) for t in part], [t[3] for t in part])
-    out["raw_score"] = {k: raw.get(k) for k in ("ece", "precision_at_0.9", "coverage_at_0.9")}
+    out["raw_score"] = {k: raw.get(k) for k in ("ece", "precision_at_0_9", "coverage_at_0_9")}
     return out
 
 

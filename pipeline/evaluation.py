@@ -46,7 +46,8 @@ from xlner.evaluation.scoring import (Bootstrap, EvalCounts, assemble, errors_of
 from xlner.evaluation.metrics import map_labels
 from xlner.formats.records import SentencePair, Translation, pair_key
 from xlner.evaluation.report import paper_results, render_html, render_markdown
-from xlner.text.retokenize import gold_words, join_tokens, locate, tags_onto_tokens
+from xlner.text.retokenize import (gold_words, join_tokens, locate, spans_onto_tokens,
+                                   tags_onto_tokens)
 
 # The options a reader of the report needs (the models and what was evaluated).
 REPORTED_OPTIONS = ("input", "data_dir", "split", "langs", "methods", "translation_model",
@@ -92,8 +93,23 @@ def gold_tags(projection) -> tuple:
     return tags_onto_tokens(projection.tags, locate(text, pair.tgt_words), token_offsets)
 
 
+def token_entities(projection) -> tuple:
+    """The projected entities ``(start, end, label, score)`` on the gold tokens, each
+    carried over as :func:`gold_tags` carries the tags (its own span by the majority rule),
+    so the report can set an entity's confidence against whether it was right."""
+    pair = projection.pair
+    tokens = tuple(pair.record.tokens)
+    entities = projection.entities
+    if tuple(pair.tgt_words) == tokens or len(projection.tags) != len(pair.tgt_words):
+        return tuple((e.start, e.end, e.label, e.score) for e in entities)
+    text, token_offsets = join_tokens(tokens)
+    offsets = locate(text, pair.tgt_words)
+    return tuple((sp.start, sp.end, e.label, e.score) for e in entities
+                 for sp in spans_onto_tokens([e.span], offsets, token_offsets))
+
+
 def keyed_prediction(projection, method_key):
-    return projection.pair.key, (method_key, gold_tags(projection))
+    return projection.pair.key, (method_key, gold_tags(projection), token_entities(projection))
 
 
 def keyed_english(translation: Translation, spans):
@@ -135,13 +151,16 @@ class _Score(beam.DoFn):
             return
         s = golds[0]
         code = self._codes.get(s.lang, s.lang)
-        preds = dict(sides["pred"])
+        preds = {m: (tags, entities) for m, tags, entities in sides["pred"]}
         english = next(iter(sides["english"]), None)
         rank = sample_rank(self._seed, s.id)
         typed, span = [], []
         for m in self._methods:
-            pred = preds.get(m)
-            counts = score_sentence(s.tags, pred, self._keep, self._ignore)
+            pred, entities = preds.get(m, (None, ()))
+            if pred is None or len(pred) != len(s.tags):  # scored as predicting nothing
+                entities = ()
+            confidences = {(a, b, label): score for a, b, label, score in entities}
+            counts = score_sentence(s.tags, pred, self._keep, self._ignore, confidences)
             yield (code, m), counts
             typed.append(triple(counts.typed))
             span.append(triple(counts.span))
@@ -166,7 +185,11 @@ class _Score(beam.DoFn):
                                                     ((wrong, rank), example)))
             yield TaggedOutput("predictions", {"lang": code, "method": m, "id": s.id,
                                                "tokens": list(s.tokens), "gold": list(s.tags),
-                                               "pred": pred_tags})
+                                               "pred": pred_tags,
+                                               "entities": [
+                                                   {"start": a, "end": b, "label": label,
+                                                    "score": score}
+                                                   for a, b, label, score in entities]})
         # the sentence's triples under every method together, for the paired comparison
         yield TaggedOutput("joint", (code, joint_sentence(typed, span)))
 
@@ -364,7 +387,11 @@ def _predictions_schema():
 
     return pa.schema([("lang", pa.string()), ("method", pa.string()), ("id", pa.string()),
                       ("tokens", pa.list_(pa.string())), ("gold", pa.list_(pa.string())),
-                      ("pred", pa.list_(pa.string()))])
+                      ("pred", pa.list_(pa.string())),
+                      # the projected entities on the tokens, with their confidence
+                      ("entities", pa.list_(pa.struct([
+                          ("start", pa.int32()), ("end", pa.int32()),
+                          ("label", pa.string()), ("score", pa.float64())])))])
 
 
 PREDICTIONS_SCHEMA = _predictions_schema()

@@ -74,7 +74,7 @@ def check_the_confidence(rows):
     assert all(0.0 <= t[2] <= 1.0 for t in table)
     assert fit([t for t in table if book(t[0]) in SELECT]) == shipped()
     mark = measure(table, shipped(), REPORT)
-    assert mark["ece"] <= 0.05 and mark["precision_at_0.9"] >= 0.97, mark
-    assert mark["coverage_at_0.9"] >= 0.9, mark  # and it does not get there by abstaining
+    assert mark["ece"] <= 0.05 and mark["precision_at_0_9"] >= 0.97, mark
+    assert mark["coverage_at_0_9"] >= 0.9, mark  # and it does not get there by abstaining
     # the stored score is the shipped calibration's, to the stored precision
     assert all(abs(shipped().confidence(t[1]) - t[2]) < 1e-6 for t in table)

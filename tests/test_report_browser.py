@@ -1,7 +1,8 @@
 """report.html in a real browser: headless Chromium lays the page out, and the test reads
-back what it drew — one chart per language whose bars are as long as the F1 says, the
-type warning visible, no horizontal overflow, no console message, a screenshot with the
-bars and the paper marks in their colours.
+back what it drew — one chart per language whose bars are as long as the F1 says, a
+reliability diagram per method with a confidence whose bars are as high as each bin's
+accuracy, the type warning visible, no horizontal overflow, no console message, a
+screenshot with the bars and the paper marks in their colours.
 
 Debian's ``chromium`` (``apt-get install chromium``) is enough. Without a Chromium on PATH
 the tests skip and say so, unless ``XLNER_REQUIRE_CHROMIUM=1`` (set by ``make test`` where it
@@ -46,6 +47,21 @@ document.getElementById("r").onload = function () {
     out.charts.push({lang: svg.getAttribute("data-lang"), width: box.width,
                      height: box.height, bars: bars});
   });
+  out.reliability = [];
+  d.querySelectorAll("svg.reliability").forEach(function (svg) {
+    var box = svg.getBoundingClientRect(), bars = [];
+    svg.querySelectorAll("rect.rbar").forEach(function (b) {
+      var r = b.getBoundingClientRect();
+      bars.push({bin: +b.getAttribute("data-bin"), accuracy: +b.getAttribute("data-accuracy"),
+                 height: r.height, bottom: r.bottom, inside: r.left >= box.left &&
+                 r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom});
+    });
+    var cap = svg.parentNode.querySelector("figcaption");
+    out.reliability.push({method: svg.getAttribute("data-method"), width: box.width,
+                          height: box.height, bars: bars,
+                          caption: cap ? cap.textContent : "",
+                          captionHeight: cap ? cap.offsetHeight : 0});
+  });
   d.querySelectorAll(".warning").forEach(function (w) {
     out.warnings.push({height: w.offsetHeight, background: getComputedStyle(w).backgroundColor,
                        text: w.textContent});
@@ -55,6 +71,21 @@ document.getElementById("r").onload = function () {
   document.getElementById("result").textContent = JSON.stringify(out);
 };
 </script></body></html>""" % (WIDTH, HEIGHT)
+
+
+def _calibration():
+    from xlner.evaluation.calibration import Reliability
+
+    heur = Reliability.of([0.95] * 8 + [0.55, 0.45, 0.05],
+                          [True] * 6 + [False] * 2 + [True, False, False])
+    return {"kind": "typed", "bins": 10, "threshold": 0.9, "methods": {
+        "MT": Reliability.of([None] * 3, [False] * 3).summary(),
+        "heur-src2tgt-sim": heur.summary(),
+        "cand-ngram-src2tgt-sim+ilp": Reliability.of([0.97] * 10 + [0.35],
+                                                     [True] * 9 + [False, True]).summary()}}
+
+
+CALIBRATION = _calibration()
 
 
 def _chromium(folder, *args) -> tuple[str, str]:
@@ -72,6 +103,7 @@ def report(tmp_path):
     metrics = make_metrics()
     metrics["languages"]["yor"]["types"] = {"gold": ["ENT"], "predicted": ["PER"],
                                             "shared": [], "typed_meaningful": False}
+    metrics["calibration"] = CALIBRATION
     (tmp_path / "report.html").write_text(render_html(metrics, EXAMPLES), encoding="utf-8")
     return tmp_path, metrics
 
@@ -103,6 +135,21 @@ def test_chromium_lays_out_one_chart_per_language_with_bars_as_long_as_f1(report
     assert warning["height"] > 0 and warning["background"] == "rgb(253, 232, 232)"
     assert warning["text"].startswith("Warning: yor: gold types (ENT)")
     assert page["scrollWidth"] <= page["viewport"]  # nothing wider than the window
+    # a reliability diagram per method with a confidence, bars as high as their accuracy
+    drawn = {d["method"]: d for d in page["reliability"]}
+    assert sorted(drawn) == ["cand-ngram-src2tgt-sim+ilp", "heur-src2tgt-sim"]  # MT: none
+    for method, diagram in drawn.items():
+        cal = CALIBRATION["methods"][method]
+        assert diagram["width"] > 200 and diagram["height"] > 200, diagram
+        assert sorted(b["bin"] for b in diagram["bars"]) == [
+            i for i, b in enumerate(cal["bins"]) if b["n"]]  # an empty bin draws no bar
+        assert all(b["inside"] for b in diagram["bars"]), diagram
+        full = [b["height"] / b["accuracy"] for b in diagram["bars"] if b["accuracy"]]
+        assert max(full) - min(full) < 0.02 * max(full), diagram  # one scale
+        assert len({round(b["bottom"]) for b in diagram["bars"]}) == 1  # one baseline
+        assert all(b["height"] == 0 for b in diagram["bars"] if not b["accuracy"])
+        assert diagram["caption"].startswith(f"ECE {cal['ece']:.3f} · ")
+        assert diagram["captionHeight"] > 0
 
 
 def test_chromium_screenshot_shows_the_bars_the_paper_marks_and_the_warning(report):

@@ -413,6 +413,165 @@ def _md_comparison(metrics: dict) -> list[str]:
     return out
 
 
+# ------------------------------------------------------------------ calibration
+_SCORE_MEANING = {"ngram": "calibrated probability that the span is right",
+                  "ner": "calibrated probability that the span is right",
+                  "heuristic": "aligned fraction of the entity's words (not calibrated)",
+                  "easyproject": "fuzzy-match ratio (not calibrated)"}
+CALIBRATION_NOTE = ("Is an entity scored 0.9 right 90 % of the time? Each method's predicted "
+                    "entities over all languages, in ten equal-width bins of their score: a "
+                    "bar is the share of the bin's entities that were right, the dashed "
+                    "diagonal is perfect calibration, a dot marks the bin's mean score; the "
+                    "count is above the bar (hover a bar for its numbers); a bin with entities "
+                    "has a pale band, an empty bin nothing. ECE: the bins' |right − mean "
+                    "score| weighted by their entities.")
+
+
+def _meaning(method: str) -> str:
+    try:
+        return _SCORE_MEANING.get(parse(method).projection, "the method's score")
+    except UnknownMethod:
+        return "the method's score"
+
+
+def calibration_rows(metrics: dict) -> list[dict]:
+    """One row per method of the primary metric's confidence reliability (over all
+    languages): text cells, and ``summary`` (metrics.json's entry) or None when the
+    metrics have none for the method."""
+    block = metrics.get("calibration") or {}
+    out = []
+    for m, c in (block.get("methods") or {}).items():
+        n, unscored = int(c.get("n") or 0), int(c.get("unscored") or 0)
+        if n:
+            state = ""
+        elif unscored:
+            state = (f"no confidence: the method gives its {unscored} predicted entities "
+                     "no score")
+        else:
+            state = "no predicted entities"
+        p9 = c.get("precision_at_0_9")
+        out.append({"method": m, "summary": c, "state": state, "n": n, "unscored": unscored,
+                    "meaning": _meaning(m), "ece": DASH if c.get("ece") is None
+                    else f"{c['ece']:.3f}", "accuracy": _pct(c.get("accuracy")),
+                    "confidence": _pct(c.get("confidence")),
+                    "p9": DASH if p9 is None else f"{_pct(p9)} % of {c.get('n_at_0_9')}",
+                    "coverage": _pct(c.get("coverage_at_0_9"))})
+    return out
+
+
+def _caption(r: dict) -> str:
+    if r["state"]:
+        return r["state"]
+    out = (f"ECE {r['ece']} · {r['n']} entities, {r['accuracy']} % right, mean score "
+           f"{r['confidence']} % · scored ≥ 0.9: {r['coverage']} % of entities, right "
+           f"{r['p9']} · score: {r['meaning']}")
+    if r["unscored"]:
+        out += f" · {r['unscored']} entities without a score left out"
+    return out
+
+
+@dataclass(frozen=True)
+class _Reliability:
+    """Where a reliability diagram draws: the plot's left edge, top and side."""
+
+    left: int = 44
+    top: int = 30
+    side: int = 200
+    width: int = 264
+    height: int = 284
+
+    def x(self, v: float) -> float:
+        return round(self.left + self.side * min(max(v, 0.0), 1.0), 1)
+
+    def y(self, v: float) -> float:
+        return round(self.top + self.side * (1.0 - min(max(v, 0.0), 1.0)), 1)
+
+
+def reliability_svg(method: str, summary: dict) -> str:
+    """One method's reliability diagram: per non-empty bin a pale band (so a bin whose
+    entities were all wrong still shows) and a bar as high as the share of its entities
+    that were right, the diagonal, the bin's mean score as a dot and its count above the
+    bar (a title with every number); an empty bin draws nothing."""
+    f = _Reliability()
+    left, top, side = f.left, f.top, f.side
+    ece = summary.get("ece")
+    label = f"reliability of {method}" + ("" if ece is None else f", ECE {ece:.3f}")
+    p = [f'<svg class="reliability" data-method="{_attr(method)}" viewBox="0 0 {f.width} '
+         f'{f.height}" width="{f.width}" height="{f.height}" role="img" '
+         f'aria-label="{_attr(label)}">',
+         f'<text class="ct" x="4" y="15">{escape(_short(method))}<title>{escape(method)}'
+         f'</title></text>']
+    for t in range(0, 11, 2):
+        v = t / 10
+        p.append(f'<line class="grid" x1="{f.x(v)}" x2="{f.x(v)}" y1="{top}" '
+                 f'y2="{top + side}"/><line class="grid" x1="{left}" x2="{left + side}" '
+                 f'y1="{f.y(v)}" y2="{f.y(v)}"/>'
+                 f'<text x="{f.x(v)}" y="{top + side + 13}" text-anchor="middle">{v:.1f}</text>'
+                 f'<text x="{left - 4}" y="{f.y(v) + 4}" text-anchor="end">{v:.1f}</text>')
+    for b, e in enumerate(summary.get("bins") or []):
+        if not e.get("n"):
+            continue
+        acc, conf = float(e["accuracy"]), float(e["confidence"])
+        x0, x1 = f.x(float(e["lo"])), f.x(float(e["hi"]))
+        tip = escape(f"{method}: score {e['lo']:.1f}–{e['hi']:.1f}: {e['n']} entities, mean "
+                     f"score {conf:.3f}, right {100 * acc:.1f} %")
+        p.append(f'<rect class="rbin" x="{x0 + 1}" y="{top}" width="{round(x1 - x0 - 2, 1)}" '
+                 f'height="{side}"><title>{tip}</title></rect>'
+                 f'<rect class="rbar" data-bin="{b}" data-n="{e["n"]}" '
+                 f'data-accuracy="{acc:.6f}" x="{x0 + 1}" y="{f.y(acc)}" '
+                 f'width="{round(x1 - x0 - 2, 1)}" height="{round(side * acc, 1)}">'
+                 f'<title>{tip}</title></rect>'
+                 f'<circle class="mc" cx="{f.x(conf)}" cy="{f.y(acc)}" r="2.5">'
+                 f'<title>{tip}</title></circle>'
+                 f'<text class="cnt" x="{round((x0 + x1) / 2, 1)}" y="{f.y(acc) - 3}" '
+                 f'text-anchor="middle">{e["n"]}</text>')
+    p.append(f'<line class="diag" x1="{f.x(0)}" y1="{f.y(0)}" x2="{f.x(1)}" y2="{f.y(1)}"/>'
+             f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + side}"/>'
+             f'<line class="axis" x1="{left}" x2="{left + side}" y1="{top + side}" '
+             f'y2="{top + side}"/>'
+             f'<text x="{left + side / 2}" y="{f.height - 22}" text-anchor="middle">score '
+             f'(bin)</text><text x="{left + side / 2}" y="{f.height - 6}" '
+             f'text-anchor="middle" class="ece">ECE {DASH if ece is None else f"{ece:.3f}"}'
+             f'</text><text x="10" y="{top + side / 2}" text-anchor="middle" '
+             f'transform="rotate(-90 10 {top + side / 2})">right</text></svg>')
+    return "".join(p)
+
+
+def _calibration_html(metrics: dict) -> str:
+    rows = calibration_rows(metrics)
+    if not rows:
+        return '<p class="note">No confidence calibration in these metrics.</p>'
+    kind = (metrics.get("calibration") or {}).get("kind") or metrics.get("primary") or "typed"
+    right = ("the same span and type as a gold entity" if kind == "typed" else
+             "the same span as a gold entity, whatever the type (--span_only)")
+    figures = []
+    for r in rows:
+        body = (reliability_svg(r["method"], r["summary"]) if r["n"] else
+                f'<p class="na" title="{_attr(r["method"])}">{escape(_short(r["method"]))}'
+                f'</p>')
+        figures.append(f'<figure class="reliability" data-method="{_attr(r["method"])}">'
+                       f'{body}<figcaption>{escape(_caption(r))}</figcaption></figure>')
+    return (f'<p class="note">{escape(CALIBRATION_NOTE)} Right: {escape(right)}.</p>'
+            f'<div class="charts">{"".join(figures)}</div>')
+
+
+def _md_calibration(metrics: dict) -> list[str]:
+    rows = calibration_rows(metrics)
+    if not rows:
+        return []
+    out = ["## Confidence calibration", "", CALIBRATION_NOTE, "",
+           _md_row(["method", "entities", "ECE", "right %", "mean score %",
+                    "scored ≥ 0.9 %", "right at ≥ 0.9", "score"]), _md_row(["---"] * 8)]
+    for r in rows:
+        if r["state"]:
+            out.append(_md_row([_md(r["method"]), str(r["n"]), DASH, DASH, DASH, DASH, DASH,
+                                _md(r["state"])]))
+        else:
+            out.append(_md_row([_md(r["method"]), str(r["n"]), r["ece"], r["accuracy"],
+                                r["confidence"], r["coverage"], r["p9"], _md(r["meaning"])]))
+    return out + [""]
+
+
 # ------------------------------------------------------------------ Markdown
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -523,6 +682,7 @@ def render_markdown(metrics: dict, examples: dict) -> str:
     out += _md_summary(metrics, methods, grid, paper)
     out += _md_details(metrics.get("languages") or {}, methods, grid, paper)
     out += _md_comparison(metrics)
+    out += _md_calibration(metrics)
     out += _md_examples(metrics, examples or {}, methods, list(grid),
                         metrics.get("primary") == "span")
     return "\n".join(out)
@@ -553,6 +713,12 @@ svg .fam{fill:#777;font-style:italic}svg .val{fill:#222}
 svg .grid{stroke:#e5e5e5}svg .axis{stroke:#888}svg .bar{fill:#4e79a7}svg .bar:hover{fill:#2d5a8a}
 svg .ci{stroke:#1b1b1b;stroke-width:1.3}svg .pm{stroke:#d62728;stroke-width:3}
 svg .na{fill:#c62828;font-weight:700}
+figure.reliability{margin:0;max-width:264px}figure.reliability figcaption{font-size:.85em;
+ color:#444}svg.reliability{max-width:100%;height:auto}svg .rbar{fill:#4e79a7;opacity:.85}
+svg .rbar:hover{fill:#2d5a8a}svg .diag{stroke:#d62728;stroke-width:1.5;stroke-dasharray:5 4}
+svg .mc{fill:#1b1b1b}svg .rbin{fill:#eef2f7}svg .cnt{font-size:9px;fill:#444}
+svg .ece{font-weight:600}
+p.na{color:#c62828;font-weight:700}
 details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
 .ex{margin:.3rem 0 .7rem;padding:.3rem .6rem;border-left:3px solid #ddd}
 .exid{color:#888;font-size:.8em;font-family:ui-monospace,monospace}
@@ -851,4 +1017,5 @@ def render_html(metrics: dict, examples: dict) -> str:
         paired=paired_rows(metrics), paired_note=PAIRED_NOTE, classes=class_rows(metrics),
         summary=Markup(_summary_html(metrics, methods, grid, paper)), charts=charts,
         details=Markup(_details_html(metrics, methods, grid, paper)),
+        calibration=Markup(_calibration_html(metrics)),
         examples=Markup(_examples_html(metrics, examples, langs, methods, primary == "span")))

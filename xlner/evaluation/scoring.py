@@ -24,7 +24,8 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from xlner.evaluation.metrics import Counts, map_labels, sentence_counts
+from xlner.evaluation.calibration import BINS, THRESHOLD, Reliability, sentence_reliability
+from xlner.evaluation.metrics import Counts, chunks, map_labels, sentence_counts
 
 Triple = tuple[int, int, int]  # one sentence's (correct, predicted, gold) entities
 BOOTSTRAP_RESAMPLES = 1000
@@ -44,6 +45,9 @@ class EvalCounts:
     # Sentences per (correct, predicted, gold) triple, for the bootstrap (module docstring).
     typed_sentences: Counter = field(default_factory=Counter)
     span_sentences: Counter = field(default_factory=Counter)
+    # The predicted entities' confidence against being right, per kind (calibration.py).
+    typed_calibration: Reliability = field(default_factory=Reliability)
+    span_calibration: Reliability = field(default_factory=Reliability)
 
     def add(self, other: "EvalCounts") -> "EvalCounts":
         self.typed.add(other.typed)
@@ -51,16 +55,25 @@ class EvalCounts:
         self.failed += other.failed
         self.typed_sentences.update(other.typed_sentences)
         self.span_sentences.update(other.span_sentences)
+        self.typed_calibration.add(other.typed_calibration)
+        self.span_calibration.add(other.span_calibration)
         return self
 
     def sentences_of(self, kind: str) -> Counter:
         return self.typed_sentences if kind == "typed" else self.span_sentences
 
+    def calibration_of(self, kind: str) -> Reliability:
+        return self.typed_calibration if kind == "typed" else self.span_calibration
+
 
 def score_sentence(gold: Sequence[str], pred: Optional[Sequence[str]],
                    keep_types: Optional[Iterable[str]] = None,
-                   ignore_types: Iterable[str] = ()) -> EvalCounts:
-    """Counts of one sentence; ``pred=None`` means the method produced nothing for it."""
+                   ignore_types: Iterable[str] = (),
+                   confidences: Optional[Mapping[tuple[int, int, str], Optional[float]]] = None
+                   ) -> EvalCounts:
+    """Counts of one sentence; ``pred=None`` means the method produced nothing for it.
+    ``confidences``: the projected entities' scores by ``(start, end, label)`` on the gold
+    tokens, for the calibration tallies."""
     failed = pred is None
     if pred is None or len(pred) != len(gold):
         pred = ["O"] * len(gold)
@@ -68,8 +81,10 @@ def score_sentence(gold: Sequence[str], pred: Optional[Sequence[str]],
     g = map_labels(gold, keep_types, ignore_types)
     p = map_labels(pred, keep_types, ignore_types)
     typed, span = sentence_counts(g, p), sentence_counts(g, p, span_only=True)
+    gc, pc = chunks(g), chunks(p)
     return EvalCounts(typed, span, int(failed), Counter([triple(typed)]),
-                      Counter([triple(span)]))
+                      Counter([triple(span)]), sentence_reliability(gc, pc, confidences),
+                      sentence_reliability(gc, pc, confidences, span_only=True))
 
 
 def f1_of(correct, predicted, gold):
@@ -141,6 +156,7 @@ def method_block(counts: EvalCounts, paper: Optional[Mapping], name: str = "",
                                bootstrap.seed, f"{name}/{kind}")
         ci = percentile_interval(d, bootstrap.level)
         out[kind]["overall"]["f1_ci"] = list(ci) if ci else None
+        out[kind]["calibration"] = counts.calibration_of(kind).summary()
         if draws is not None:
             draws[kind] = d
     return out
@@ -246,4 +262,20 @@ def assemble(per_key: Mapping[tuple[str, str], EvalCounts], languages: Sequence,
                        "languages": len(ours)}
     return {**(header or {}), "primary": primary, "methods": list(methods),
             "bootstrap": bootstrap.describe(), "languages": out_langs, "averages": averages,
+            "calibration": calibration_block(per_key, [lang.code for lang in languages],
+                                             methods, primary),
             "problems": typed_problems(out_langs, primary)}
+
+
+def calibration_block(per_key: Mapping[tuple[str, str], EvalCounts], codes: Sequence[str],
+                      methods: Sequence[str], primary: str) -> dict:
+    """Each method's confidence reliability over all languages, under the primary metric
+    (per language it is in each method block's ``typed``/``span`` entry)."""
+    out = {}
+    for m in methods:
+        total = Reliability()
+        for code in codes:
+            if (code, m) in per_key:
+                total.add(per_key[(code, m)].calibration_of(primary))
+        out[m] = total.summary()
+    return {"kind": primary, "bins": BINS, "threshold": THRESHOLD, "methods": out}
