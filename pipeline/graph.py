@@ -35,7 +35,7 @@ from transforms.write import (WriteCard, WriteDeadLetters, WriteProjections, Wri
                               tally_written)
 from xlner.formats.splits import has_splits, split_of_id
 from xlner.formats.stages import placeholder as stages_placeholder
-from xlner.formats.summary import REJECTED_STAGES, Tally
+from xlner.formats.summary import Tally
 
 
 @dataclass
