@@ -101,8 +101,14 @@ def fill_summary(cfg, stages: Stages) -> bool:
     new = json.dumps(_with_stages(summary, stages), indent=2, ensure_ascii=False).encode()
     entries[0].update(bytes=len(new), sha256=sha256_of(new))
     root.write_if(rel, new, token)
-    root.write_if(manifest_rel, json.dumps(manifest, indent=2, ensure_ascii=False).encode(),
-                  manifest_token)
+    try:
+        root.write_if(manifest_rel,
+                      json.dumps(manifest, indent=2, ensure_ascii=False).encode(),
+                      manifest_token)
+    except BaseException:
+        # the manifest could not follow: put the summary back, so the two never disagree
+        root.write_if(rel, data, root.read_versioned(rel)[1])
+        raise
     return True
 
 

@@ -309,3 +309,12 @@ def test_input_format_arrow_reads_an_ipc_file_and_checks_its_languages(tmp_path,
     assert dead == [] and [r["id"] for r in rows["por_Latn"]] == [
         f"{tmp_path.name}/good.ipc:0", f"{tmp_path.name}/good.ipc:1"]
     assert "splits" in summary and summary["splits"] == {"train": 2}
+
+
+def test_files_that_disagree_on_their_labels_give_no_input_order_and_say_so(caplog):
+    from transforms.read import _one_label_list
+
+    assert _one_label_list([("O", "B-PER", "I-PER")] * 2) == ("O", "B-PER", "I-PER")
+    with caplog.at_level(logging.WARNING):
+        assert _one_label_list([("O", "B-PER", "I-PER"), ("O", "I-PER", "B-PER")]) is None
+    assert "2 different ClassLabel lists" in caplog.text and "--label_list" in caplog.text

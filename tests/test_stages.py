@@ -219,3 +219,24 @@ def test_rows_keep_graph_order_and_the_table_aligns():
     assert rows[1]["records_per_second"] is None  # no busy time: no rate, not infinity
     lines = table_lines(rows)
     assert len({len(line) for line in lines}) == 1 and lines[0].startswith("stage")
+
+
+def test_a_manifest_that_cannot_follow_leaves_the_summary_as_the_manifest_names_it(
+        tmp_path, tiny_bert, monkeypatch):
+    from xlner.storage.guarded_files import Conflict, LocalRoot
+
+    write_if = LocalRoot.write_if
+
+    def refuse_manifest(self, rel, data, token):
+        if rel.endswith("manifest.json"):
+            raise Conflict(self.join(rel))
+        return write_if(self, rel, data, token)
+
+    monkeypatch.setattr(LocalRoot, "write_if", refuse_manifest)
+    out = tmp_path / "out"
+    run([f"--output={out}", *_args(tmp_path, tiny_bert)])
+    summary = (out / "summary.json").read_bytes()
+    assert json.loads(summary)["stages"] is None  # not filled: the manifest refused
+    (entry,) = [f for f in json.loads((out / "manifest.json").read_bytes())["files"]
+                if f["path"].endswith("summary.json")]
+    assert entry["sha256"] == hashlib.sha256(summary).hexdigest()

@@ -30,6 +30,8 @@ run keeps the input's label order.
 
 from __future__ import annotations
 
+import logging
+
 import json
 import os
 import re
@@ -395,5 +397,11 @@ def _splits_of(files, keep: bool) -> dict:
 
 
 def _one_label_list(found: list) -> Optional[tuple]:
-    """The input's label names when its files agree on one list; None otherwise."""
-    return tuple(found[0]) if len(set(found)) == 1 else None
+    """The input's label names when its files agree on one list; None otherwise (each
+    file's tags are still decoded with its own names; only the output order is ours)."""
+    lists = set(map(tuple, found))
+    if len(lists) > 1:
+        logging.getLogger(__name__).warning(
+            "xlner: the input files carry %d different ClassLabel lists; the output uses O "
+            "then B-/I- per type, sorted (give --label_list to choose the order)", len(lists))
+    return tuple(found[0]) if len(lists) == 1 else None
