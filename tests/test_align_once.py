@@ -67,9 +67,9 @@ def test_each_distinct_sentence_is_encoded_once_at_any_batch_size(batch_size):
     result = run_align(pairs, batch_size)
     assert counter(result, "fake_encoder_inputs") == 15
     assert counter(result, "sentences_encoded") == 15
-    # every sentence here is in records of several groups (10 records per source, their
-    # translations with them): each is encoded on its own and lent to its groups
-    assert counter(result, "sentences_encoded_alone") == 15
+    # 10 records repeat each (source, translation) pair: they share the group of the first,
+    # so only the one translation two different sources share is encoded alone and lent
+    assert counter(result, "sentences_encoded_alone") == 1
 
 
 def test_distinct_sources_lend_nothing_between_groups():
@@ -116,3 +116,34 @@ def test_a_sentence_the_encoder_fails_on_dead_letters_only_its_pairs():
                 equal_to([("align", "encoder_failed", rid, "deu_Latn")
                           for rid in ("r0", "x1", "x2")]), label="dead")
     p.run()
+
+
+def test_duplicate_pairs_lend_no_vectors_and_groups_stay_bounded():
+    """Records repeating a whole pair share a group (no vectors cross the shuffle for
+    them: an in-memory runner holds lent vectors for the whole run); past
+    DUPLICATES_PER_GROUP they open another group, which borrows the two sentences."""
+    from transforms import align
+
+    def dup(n, k=0):
+        return [("lane", make_pair(f"d{k}-{i:05d}", "eng_Latn", "por_Latn", ENGLISH[k],
+                                   [Span(0, 1, "PER")], translation(k, "por_Latn") + [str(k)]))
+                for i in range(n)]
+
+    small = dup(align.DUPLICATES_PER_GROUP) + dup(40, 2)
+    result = run_align(small, 8)
+    assert counter(result, "sentences_encoded_alone") == 0
+    assert counter(result, "fake_encoder_inputs") == 4
+    big = dup(align.DUPLICATES_PER_GROUP + 1)
+    result = run_align(big, 8)
+    assert counter(result, "fake_encoder_inputs") == 2
+    assert counter(result, "sentences_encoded_alone") == 2  # two groups: both sides lent
+
+
+def test_duplicates_group_with_their_first_record_whatever_the_order():
+    from transforms.align import _place_duplicates
+
+    pairs = [("lane", make_pair(rid, "eng_Latn", "por_Latn", ENGLISH[1], [Span(0, 1, "PER")],
+                                ["x"])) for rid in ("b", "a", "c")]
+    one = list(_place_duplicates(("id", pairs), True))
+    other = list(_place_duplicates(("id", pairs[::-1]), True))
+    assert one == other and len({key for key, _ in one}) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.__main__ import Run, stage_solver_fraction, stage_startup
 
 
@@ -34,3 +36,23 @@ def test_a_language_row_shares_the_english_sentences_and_writes_every_pair(tmp_p
     assert row["rows_written"] == 18  # every language's rows written, none dead-lettered
     assert row["ms_per_pair"] > 0 and row["peak_rss_mb"] > 0
     assert len(set(SCALING_LANGS)) == 10
+
+
+def test_scaling_rows_use_distinct_pairs_and_a_repeated_row_cycles_dev(tmp_path):
+    import json
+
+    from benchmarks.__main__ import _distinct_input, _job_input, _scaling_run
+
+    path = tmp_path / "d.jsonl"
+    _distinct_input(str(path), 1941)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    pairs = {(tuple(r["tokens"]), tuple(r["translation_tokens"])) for r in rows}
+    assert len(rows) == len({r["id"] for r in rows}) == 1941 and len(pairs) > 1900
+    assert all("alignment" not in r for r in rows)
+    with pytest.raises(ValueError, match="1942 distinct pairs asked"):
+        _distinct_input(str(path), 1942)
+    cycled = _job_input(str(tmp_path / "c.jsonl"), 600)
+    assert len({r["id"] for r in cycled}) == 600
+    assert len({(tuple(r["tokens"]), tuple(r["translation_tokens"])) for r in cycled}) <= 566
+    row = _scaling_run(Run(True, str(tmp_path)), "repeated", 12, distinct=False)
+    assert row["rows_written"] == 12 and row["distinct"] is False

@@ -11,6 +11,13 @@ is found by a words-only count first, encoded once on its own, and its vectors a
 the groups that need it: the only vectors that cross the shuffle. Every distinct sentence
 is thus one encoder input per run, whatever the batches, bundles or workers.
 
+Records that repeat a whole pair (the same words on both sides: duplicate sentences of a
+corpus, translated alike) are placed in the group of the first of them (by id), in
+chunks of ``DUPLICATES_PER_GROUP``: lent vectors are the one thing an in-memory runner
+holds for the whole run at its shuffle, and a corpus of duplicated pairs lent every copy
+(5.5 GB peak for 1,000 Bible pairs of which 434 were repeats, against 1.8 GB for 1,000
+distinct ones).
+
 The encoder (GPU where present) runs through RunInference (``InferInBatches``); inside a
 batch, the sentences are sorted by their own length into sub-batches. Extraction (argmax /
 itermax / mwmf / awesome) runs in a plain ParDo, so it scales over every worker core
@@ -24,6 +31,7 @@ alignment direction) lets pairs of several kinds share one encoder pass.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -43,6 +51,8 @@ from xlner.formats.records import AlignedPair, Failure, SentencePair
 # A sentence's pairs are spread over this many groups at most (by record id), so a
 # sentence repeated across thousands of records never becomes one giant element.
 GROUP_BUCKETS = 64
+# Records repeating one pair share a group, at most this many per group.
+DUPLICATES_PER_GROUP = 256
 
 
 def sentence_key(lang: str, words: Sequence[str]) -> str:
@@ -113,10 +123,32 @@ def _group_key(pair: SentencePair, shared_is_source: bool):
     return sentence_key(lang, words), int(digest[:8], 16) % GROUP_BUCKETS
 
 
-def _incidences(element, shared_is_source: bool):
-    """(sentence key, (lang, words, the pair's group)) for both sides of a pair."""
-    _, pair = element
-    group = _group_key(pair, shared_is_source)
+def _pair_identity(element):
+    """What makes two elements the same alignment problem: lane, languages and words."""
+    lane, pair = element
+    text = json.dumps([repr(lane), pair.src_lang, list(pair.src_words), pair.tgt_lang,
+                       list(pair.tgt_words)])  # JSON: no separator a word can imitate
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _place_duplicates(identity_and_elements, shared_is_source: bool):
+    """(group key, element) for each record of one pair: all in the group of the first
+    record by id, a chunk of ``DUPLICATES_PER_GROUP`` at a time (later chunks in buckets
+    of their own, so no group grows without bound)."""
+    identity, elements = identity_and_elements
+    ordered = sorted(elements, key=lambda e: e[1].id)
+    first = _group_key(ordered[0][1], shared_is_source)
+    for start in range(0, len(ordered), DUPLICATES_PER_GROUP):
+        chunk = start // DUPLICATES_PER_GROUP
+        key = first if chunk == 0 else (first[0], int(hashlib.sha256(
+            f"{identity}/{chunk}".encode()).hexdigest()[:8], 16) % GROUP_BUCKETS)
+        for element in ordered[start:start + DUPLICATES_PER_GROUP]:
+            yield key, element
+
+
+def _incidences(placed):
+    """(sentence key, (lang, words, the pair's group)) for both sides of a placed pair."""
+    group, (_, pair) = placed
     return [(sentence_key(pair.src_lang, pair.src_words), (pair.src_lang, pair.src_words, group)),
             (sentence_key(pair.tgt_lang, pair.tgt_words), (pair.tgt_lang, pair.tgt_words, group))]
 
@@ -237,14 +269,16 @@ class Align(beam.PTransform):
 
     def expand(self, lane_pairs):
         shared = self._shared_is_source
-        lent = (lane_pairs
-                | "WhereSentencesAre" >> beam.FlatMap(_incidences, shared)
+        grouped = (lane_pairs
+                   | "KeyByPair" >> beam.Map(lambda e: (_pair_identity(e), e))
+                   | "SamePairs" >> beam.GroupByKey()
+                   | "PlaceInGroups" >> beam.FlatMap(_place_duplicates, shared))
+        lent = (grouped
+                | "WhereSentencesAre" >> beam.FlatMap(_incidences)
                 | "GroupsOfSentence" >> beam.CombinePerKey(_GroupsOfSentence())
                 | "Repeated" >> beam.FlatMap(_repeated)
                 | "EncodeRepeated" >> self._encode_repeated
                 | "Lend" >> beam.FlatMap(_lend))
-        grouped = lane_pairs | "KeyByGroup" >> beam.Map(
-            lambda e: (_group_key(e[1], shared), e))
         res = ({"pairs": grouped, "borrowed": lent}
                | "Group" >> beam.CoGroupByKey()
                | "Groups" >> beam.FlatMap(_group, shared)
