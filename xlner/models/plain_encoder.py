@@ -25,6 +25,9 @@ import os
 from types import SimpleNamespace
 from typing import NamedTuple, Optional
 
+import torch
+from torch import nn
+
 from xlner.models.loading import EXTRA_OK, ModelFolder, ModelRefused, _listed
 
 # model_type -> the base-model prefix of checkpoints saved with a head
@@ -38,7 +41,6 @@ _COMMON = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12,
 DEFAULTS = {"bert": {**_COMMON, "pad_token_id": 0},
             "xlm-roberta": {**_COMMON, "pad_token_id": 1},
             "roberta": {**_COMMON, "vocab_size": 50265, "pad_token_id": 1}}
-ACTIVATIONS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh")
 # tokenizer_config.json keys that do not change the ids of pre-split words
 _TOKENIZER_KEYS = {"backend", "tokenizer_class", "model_max_length", "added_tokens_decoder",
                    "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
@@ -125,8 +127,6 @@ def plain_spec(folder: ModelFolder) -> Optional[PlainSpec]:
     headers = _headers(folder)
     if headers is None or any(k.endswith((".gamma", ".beta")) for k in headers):
         return None  # pickled weights, or legacy names transformers renames
-    if any(dtype not in ("F32", "F16", "BF16") for _, _, dtype in headers.values()):
-        return None
     expected = expected_shapes(c)
     base = BASE_PREFIX[model_type] + "."
     prefixed = any(k.startswith(base) for k in headers)
@@ -144,6 +144,8 @@ def plain_spec(folder: ModelFolder) -> Optional[PlainSpec]:
             continue  # the task head of a checkpoint whose base model is loaded
         else:
             extra.add(key)
+    if any(headers[key][2] not in ("F32", "F16", "BF16") for _, key, _ in files.values()):
+        return None  # integer or 8-bit weights: transformers says what it makes of them
     missing = set(expected) - set(files)
     problems = []
     if missing:
@@ -161,13 +163,12 @@ def load_encoder(folder: ModelFolder, spec: PlainSpec, dtype):
     """The encoder of ``spec`` with the folder's weights cast to ``dtype``; refused with
     one line (and nothing built) unless the weights cover it, and unless the files are
     the ones fingerprinted before and after (the same as at launch, when known)."""
-    import torch
     from safetensors import safe_open
 
+    before = folder.fingerprint()
     if spec.problems:
         raise ModelRefused(folder.name, "weights do not match its config: "
                                         + "; ".join(spec.problems))
-    before = folder.fingerprint()
     with torch.device("meta"):
         net = PlainEncoder(spec.config)
     by_file: dict = {}
@@ -267,142 +268,133 @@ def plain_tokenizer(folder: ModelFolder) -> Optional[PlainTokenizer]:
     return PlainTokenizer(backend, config, ids)
 
 
-def _activation(name: str):
-    import torch
-    from torch import nn
-
-    if name == "gelu":
-        return nn.functional.gelu
-    if name == "relu":
-        return nn.functional.relu
-    if name == "gelu_pytorch_tanh":
-        return lambda x: nn.functional.gelu(x, approximate="tanh")
-    return lambda x: 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi)
-                                                 * (x + 0.044715 * torch.pow(x, 3.0))))
+def gelu_new(x):
+    """transformers' ``NewGELUActivation``, op for op."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi)
+                                       * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
-def _modules():
-    """The module classes, defined on first use (torch is imported by the caller)."""
-    import torch
-    from torch import nn
-
-    class Embeddings(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size)
-            self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
-            self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
-            self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-            self.roberta_positions = c.model_type != "bert"
-            self.padding_idx = c.pad_token_id
-
-        def forward(self, input_ids):
-            if self.roberta_positions:  # XLMRobertaEmbeddings.create_position_ids_from_input_ids
-                mask = input_ids.ne(self.padding_idx).int()
-                position_ids = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() \
-                    + self.padding_idx
-            else:
-                position_ids = torch.arange(input_ids.shape[1],
-                                            device=input_ids.device).unsqueeze(0)
-            embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(
-                torch.zeros_like(input_ids))
-            embeddings = embeddings + self.position_embeddings(position_ids)
-            return self.LayerNorm(embeddings)
-
-    class SelfAttention(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.head_size = c.hidden_size // c.num_attention_heads
-            self.scaling = self.head_size ** -0.5
-            self.query = nn.Linear(c.hidden_size, c.hidden_size)
-            self.key = nn.Linear(c.hidden_size, c.hidden_size)
-            self.value = nn.Linear(c.hidden_size, c.hidden_size)
-
-        def forward(self, hidden, mask):
-            input_shape = hidden.shape[:-1]
-            shape = (*input_shape, -1, self.head_size)
-            q = self.query(hidden).view(*shape).transpose(1, 2)
-            k = self.key(hidden).view(*shape).transpose(1, 2)
-            v = self.value(hidden).view(*shape).transpose(1, 2)
-            out = nn.functional.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=0.0, scale=self.scaling, is_causal=False)
-            out = out.reshape(out.shape[0], -1, q.shape[2], v.shape[-1])
-            out = out.transpose(1, 2).contiguous()
-            return out.reshape(*input_shape, -1).contiguous()
-
-    class DenseNorm(nn.Module):
-        def __init__(self, c, n_in):
-            super().__init__()
-            self.dense = nn.Linear(n_in, c.hidden_size)
-            self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-
-        def forward(self, hidden, residual):
-            return self.LayerNorm(self.dense(hidden) + residual)
-
-    class Attention(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.self = SelfAttention(c)
-            self.output = DenseNorm(c, c.hidden_size)
-
-    class Intermediate(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
-
-    class Layer(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.attention = Attention(c)
-            self.intermediate = Intermediate(c)
-            self.output = DenseNorm(c, c.intermediate_size)
-            self.act = _activation(c.hidden_act)
-
-        def forward(self, hidden, mask):
-            attended = self.attention.output(self.attention.self(hidden, mask), hidden)
-            return self.output(self.act(self.intermediate.dense(attended)), attended)
-
-    class Encoder(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.layer = nn.ModuleList(Layer(c) for _ in range(c.num_hidden_layers))
-
-    class Plain(nn.Module):
-        """``BertModel``/``XLMRobertaModel`` without the pooler, in eval mode."""
-
-        def __init__(self, c):
-            super().__init__()
-            self.config = c
-            self.embeddings = Embeddings(c)
-            self.encoder = Encoder(c)
-
-        def forward(self, input_ids, attention_mask=None, output_hidden_states=False):
-            hidden = self.embeddings(input_ids)
-            mask = None
-            if attention_mask is not None:
-                # transformers' sdpa mask: none without padding, else [B, 1, T, T] booleans
-                keep = attention_mask.bool()
-                if not keep.all():
-                    b, t = keep.shape
-                    mask = keep[:, None, None, :].expand(b, 1, t, t).contiguous()
-            states = [hidden]
-            for block in self.encoder.layer:
-                hidden = block(hidden, mask)
-                states.append(hidden)
-            return SimpleNamespace(last_hidden_state=hidden,
-                                   hidden_states=tuple(states) if output_hidden_states
-                                   else None)
-
-    return Plain
+def gelu_tanh(x):
+    return nn.functional.gelu(x, approximate="tanh")
 
 
-_PLAIN = None
+ACTIVATIONS = {"gelu": nn.functional.gelu, "relu": nn.functional.relu,
+               "gelu_new": gelu_new, "gelu_pytorch_tanh": gelu_tanh}
 
 
-def PlainEncoder(config: SimpleNamespace):
-    """An encoder of ``config`` (weights on whatever device is current: ``meta`` when
-    :func:`load_encoder` builds it)."""
-    global _PLAIN
-    if _PLAIN is None:
-        _PLAIN = _modules()
-    return _PLAIN(config)
+class Embeddings(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size)
+        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
+        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.roberta_positions = c.model_type != "bert"
+        self.padding_idx = c.pad_token_id
+
+    def forward(self, input_ids):
+        if self.roberta_positions:  # XLMRobertaEmbeddings.create_position_ids_from_input_ids
+            mask = input_ids.ne(self.padding_idx).int()
+            position_ids = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() \
+                + self.padding_idx
+        else:
+            position_ids = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
+        embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(
+            torch.zeros_like(input_ids))  # token type 0 everywhere, as transformers' buffer
+        embeddings = embeddings + self.position_embeddings(position_ids)
+        return self.LayerNorm(embeddings)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.head_size = c.hidden_size // c.num_attention_heads
+        self.scaling = self.head_size ** -0.5
+        self.query = nn.Linear(c.hidden_size, c.hidden_size)
+        self.key = nn.Linear(c.hidden_size, c.hidden_size)
+        self.value = nn.Linear(c.hidden_size, c.hidden_size)
+
+    def forward(self, hidden, mask):
+        input_shape = hidden.shape[:-1]
+        shape = (*input_shape, -1, self.head_size)
+        q = self.query(hidden).view(*shape).transpose(1, 2)
+        k = self.key(hidden).view(*shape).transpose(1, 2)
+        v = self.value(hidden).view(*shape).transpose(1, 2)
+        # transformers' sdpa_attention_forward: the same call, then the same reshapes
+        out = nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=0.0, scale=self.scaling, is_causal=False)
+        out = out.reshape(out.shape[0], -1, q.shape[2], v.shape[-1])
+        out = out.transpose(1, 2).contiguous()
+        return out.reshape(*input_shape, -1).contiguous()
+
+
+class DenseNorm(nn.Module):
+    """``BertSelfOutput`` / ``BertOutput``: dense, then LayerNorm of it plus the residual."""
+
+    def __init__(self, c, n_in):
+        super().__init__()
+        self.dense = nn.Linear(n_in, c.hidden_size)
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+
+    def forward(self, hidden, residual):
+        return self.LayerNorm(self.dense(hidden) + residual)
+
+
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.self = SelfAttention(c)
+        self.output = DenseNorm(c, c.hidden_size)
+
+
+class Intermediate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = Attention(c)
+        self.intermediate = Intermediate(c)
+        self.output = DenseNorm(c, c.intermediate_size)
+        self.act = ACTIVATIONS[c.hidden_act]
+
+    def forward(self, hidden, mask):
+        attended = self.attention.output(self.attention.self(hidden, mask), hidden)
+        return self.output(self.act(self.intermediate.dense(attended)), attended)
+
+
+class Encoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.layer = nn.ModuleList(Layer(c) for _ in range(c.num_hidden_layers))
+
+
+class PlainEncoder(nn.Module):
+    """``BertModel``/``XLMRobertaModel`` without the pooler (never read), in eval mode; the
+    parameter names are transformers' (unprefixed), ``WordPairEncoder`` truncates
+    ``encoder.layer`` as it does transformers' model."""
+
+    def __init__(self, c: SimpleNamespace):
+        super().__init__()
+        self.config = c
+        self.embeddings = Embeddings(c)
+        self.encoder = Encoder(c)
+
+    def forward(self, input_ids, attention_mask=None, output_hidden_states=False):
+        hidden = self.embeddings(input_ids)
+        mask = None
+        if attention_mask is not None:
+            # transformers' sdpa mask: none without padding, else [B, 1, T, T] booleans
+            keep = attention_mask.bool()
+            if not keep.all():
+                b, t = keep.shape
+                mask = keep[:, None, None, :].expand(b, 1, t, t).contiguous()
+        states = [hidden]
+        for block in self.encoder.layer:
+            hidden = block(hidden, mask)
+            states.append(hidden)
+        return SimpleNamespace(last_hidden_state=hidden,
+                               hidden_states=tuple(states) if output_hidden_states else None)
