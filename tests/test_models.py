@@ -108,12 +108,14 @@ def test_encoder_batch_equals_one_by_one(tiny_bert):
 
 def test_encoder_layer_truncation_equals_hidden_states(tiny_bert):
     import torch
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoTokenizer
 
     enc = WordPairEncoder(tiny_bert, layer=1)
     assert len(enc.net.encoder.layer) == 1
     full = AutoModel.from_pretrained(tiny_bert).eval()
-    ids = enc.tokenizer(["Angela", "Merkel"], is_split_into_words=True, return_tensors="pt")
+    # the encoder's own tokenizer is the plain one (subword ids only): the reference's
+    ids = AutoTokenizer.from_pretrained(tiny_bert)(["Angela", "Merkel"], is_split_into_words=True,
+                                                    return_tensors="pt")
     with torch.inference_mode():
         ref = full(**ids, output_hidden_states=True).hidden_states[1][0, 1:-1]
     sim = enc.similarities([(["Angela", "Merkel"], ["Angela", "Merkel"])])[0]

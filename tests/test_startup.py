@@ -4,6 +4,7 @@ without them, and the graph's modules are imported only once the options are goo
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -86,3 +87,22 @@ def test_only_inference_import_imports_beams_runinference_module():
              if "apache_beam.ml.inference" in p.read_text(encoding="utf-8")
              and p.name != "inference_import.py"]
     assert found == []
+
+
+def test_the_default_job_never_imports_transformers(e5_dir, tmp_path):
+    """The default aligner (the embedded e5, converted by the fixture as on first use)
+    runs on the plain-torch encoder: importing transformers costs ~3 s of every job."""
+    from tests.helpers import write_jsonl
+
+    import pathlib
+
+    dev = pathlib.Path(__file__).resolve().parent.parent / "data" / "bible-dev" / "dev.jsonl"
+    with open(dev, encoding="utf-8") as f:
+        data = write_jsonl(tmp_path / "in.jsonl", [next(f).strip() for _ in range(3)])
+    code, loaded, err = probe("pipeline.run", f"--input={data}", f"--output={tmp_path / 'out'}",
+                              "--target_langs=ell_Grek", "--runner=FnApiRunner")
+    assert code == 0, err
+    assert "torch" in loaded.split(",") and "transformers" not in loaded.split(","), loaded
+    with open(tmp_path / "out" / "summary.json", encoding="utf-8") as f:
+        align = [s for s in json.load(f)["stages"] if s["stage"] == "align"]
+    assert align[0]["records_out"] == 3 and align[0]["dead_lettered"] == 0

@@ -259,7 +259,7 @@ def test_files_that_are_not_parquet_are_named_and_ignored(tmp_path, caplog):
 
 def test_a_run_whose_translations_are_all_cached_never_loads_the_model(tmp_path, tiny_nllb,
                                                                        tiny_bert, monkeypatch):
-    from xlner.models import loading
+    from xlner.models import loading, plain_encoder
 
     model = tmp_path / "nllb"
     shutil.copytree(tiny_nllb, model)
@@ -278,6 +278,13 @@ def test_a_run_whose_translations_are_all_cached_never_loads_the_model(tmp_path,
         return real(self, *a, **kw)
 
     monkeypatch.setattr(loading.ModelFolder, "load", spy)
+    real_plain = plain_encoder.load_encoder  # BERT-family aligners load without transformers
+
+    def spy_plain(folder, *a, **kw):
+        loads.append(folder.name)
+        return real_plain(folder, *a, **kw)
+
+    monkeypatch.setattr(plain_encoder, "load_encoder", spy_plain)
     summary, _, _ = run_job(str(tmp_path / "out2"), *args)
     assert summary["languages"]["por_Latn"]["translation_origin"] == {"cache": 4}
     assert str(model) not in loads and loads == [str(tiny_bert)]  # only the aligner loaded

@@ -89,13 +89,21 @@ class WordPairEncoder:
                  device: str = "auto", dtype: str = "auto", cache_dir: Optional[str] = None,
                  max_length: Optional[int] = None, allow_pickle: bool = False,
                  expected_fingerprint: Optional[str] = None):
-        from transformers import AutoModel
-
+        from xlner.models import plain_encoder
         from xlner.models.loading import open_model
 
         device = resolve_device(device)
         folder = open_model(resolve_encoder_path(model, cache_dir), allow_pickle,
                             cache_dir=cache_dir, expected=expected_fingerprint)
+        spec = plain_encoder.plain_spec(folder)
+        if spec is not None:
+            # a BERT-family folder: the same numbers without importing transformers (~3 s)
+            tokenizer = plain_encoder.plain_tokenizer(folder) or folder.tokenizer()
+            net = plain_encoder.load_encoder(folder, spec, resolve_dtype(dtype, device))
+            self._setup(model, tokenizer, net, as_layers(layer), device, max_length)
+            return
+        from transformers import AutoModel
+
         tokenizer = folder.tokenizer()
         config = folder.config()
         # the pooler is never read (alignment uses hidden states): published encoders
