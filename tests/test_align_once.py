@@ -67,8 +67,8 @@ def test_each_distinct_sentence_is_encoded_once_at_any_batch_size(batch_size):
     result = run_align(pairs, batch_size)
     assert counter(result, "fake_encoder_inputs") == 15
     assert counter(result, "sentences_encoded") == 15
-    # 10 records repeat each (source, translation) pair: they share the group of the first,
-    # so only the one translation two different sources share is encoded alone and lent
+    # the pairs of one source share a group (10 records x 3 languages), so only the one
+    # translation two different sources share is encoded alone and lent
     assert counter(result, "sentences_encoded_alone") == 1
 
 
@@ -118,32 +118,41 @@ def test_a_sentence_the_encoder_fails_on_dead_letters_only_its_pairs():
     p.run()
 
 
-def test_duplicate_pairs_lend_no_vectors_and_groups_stay_bounded():
-    """Records repeating a whole pair share a group (no vectors cross the shuffle for
-    them: an in-memory runner holds lent vectors for the whole run); past
-    DUPLICATES_PER_GROUP they open another group, which borrows the two sentences."""
+def test_pairs_of_one_source_share_a_group_whatever_their_record_ids():
+    """One English sentence given as a separate record per language, or records repeating
+    a whole pair: its pairs form one group, so no vectors cross the shuffle for them (an
+    in-memory runner holds lent vectors for the whole run); past PAIRS_PER_GROUP they
+    open another group, which borrows the two sentences."""
     from transforms import align
+
+    per_language = [("lane", make_pair(f"{lang}:r{k}", "eng_Latn", lang, ENGLISH[k],
+                                       [Span(0, 1, "PER")], [w + lang for w in ENGLISH[k]]))
+                    for k in range(3) for lang in TARGETS]
+    result = run_align(per_language, 4)
+    assert counter(result, "sentences_encoded_alone") == 0
+    assert counter(result, "fake_encoder_inputs") == distinct_sentences(per_language) == 12
 
     def dup(n, k=0):
         return [("lane", make_pair(f"d{k}-{i:05d}", "eng_Latn", "por_Latn", ENGLISH[k],
                                    [Span(0, 1, "PER")], translation(k, "por_Latn") + [str(k)]))
                 for i in range(n)]
 
-    small = dup(align.DUPLICATES_PER_GROUP) + dup(40, 2)
-    result = run_align(small, 8)
+    result = run_align(dup(align.PAIRS_PER_GROUP) + dup(40, 2), 8)
     assert counter(result, "sentences_encoded_alone") == 0
     assert counter(result, "fake_encoder_inputs") == 4
-    big = dup(align.DUPLICATES_PER_GROUP + 1)
-    result = run_align(big, 8)
+    result = run_align(dup(align.PAIRS_PER_GROUP + 1), 8)
     assert counter(result, "fake_encoder_inputs") == 2
     assert counter(result, "sentences_encoded_alone") == 2  # two groups: both sides lent
 
 
-def test_duplicates_group_with_their_first_record_whatever_the_order():
-    from transforms.align import _place_duplicates
+def test_groups_are_cut_the_same_whatever_the_order():
+    from transforms.align import PAIRS_PER_GROUP, _cut_groups
 
-    pairs = [("lane", make_pair(rid, "eng_Latn", "por_Latn", ENGLISH[1], [Span(0, 1, "PER")],
-                                ["x"])) for rid in ("b", "a", "c")]
-    one = list(_place_duplicates(("id", pairs), True))
-    other = list(_place_duplicates(("id", pairs[::-1]), True))
-    assert one == other and len({key for key, _ in one}) == 1
+    pairs = [("lane", make_pair(f"r{i:04d}", "eng_Latn", "por_Latn", ENGLISH[1],
+                                [Span(0, 1, "PER")], ["x", str(i)]))
+             for i in range(PAIRS_PER_GROUP + 3)]
+    one = list(_cut_groups(("k", pairs)))
+    other = list(_cut_groups(("k", pairs[::-1])))
+    assert one == other
+    assert [key for key, _ in one].count(("k", 0)) == PAIRS_PER_GROUP
+    assert [key for key, _ in one].count(("k", 1)) == 3

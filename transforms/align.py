@@ -11,12 +11,13 @@ is found by a words-only count first, encoded once on its own, and its vectors a
 the groups that need it: the only vectors that cross the shuffle. Every distinct sentence
 is thus one encoder input per run, whatever the batches, bundles or workers.
 
-Records that repeat a whole pair (the same words on both sides: duplicate sentences of a
-corpus, translated alike) are placed in the group of the first of them (by id), in
-chunks of ``DUPLICATES_PER_GROUP``: lent vectors are the one thing an in-memory runner
-holds for the whole run at its shuffle, and a corpus of duplicated pairs lent every copy
-(5.5 GB peak for 1,000 Bible pairs of which 434 were repeats, against 1.8 GB for 1,000
-distinct ones).
+Groups are cut from the pairs of one shared sentence, sorted by pair key, in chunks of
+``PAIRS_PER_GROUP``: the English sentence of one record or of several (a record per
+target language, duplicated sentences of a corpus) is then one group, and no group grows
+without bound. Lent vectors are the one thing an in-memory runner holds for the whole run
+at its shuffle: with groups cut by record id, 1,000 Bible pairs of which 434 repeated
+peaked at 5.5 GB (1.8 GB for 1,000 distinct ones), and 300 English sentences given in 10
+languages as separate records at 6.0 GB.
 
 The encoder (GPU where present) runs through RunInference (``InferInBatches``); inside a
 batch, the sentences are sorted by their own length into sub-batches. Extraction (argmax /
@@ -31,7 +32,6 @@ alignment direction) lets pairs of several kinds share one encoder pass.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -48,11 +48,9 @@ from xlner import defaults
 from xlner.models.encoders import pair_similarity
 from xlner.formats.records import AlignedPair, Failure, SentencePair
 
-# A sentence's pairs are spread over this many groups at most (by record id), so a
-# sentence repeated across thousands of records never becomes one giant element.
-GROUP_BUCKETS = 64
-# Records repeating one pair share a group, at most this many per group.
-DUPLICATES_PER_GROUP = 256
+# Pairs of one shared sentence per group at most: a sentence repeated across thousands of
+# records never becomes one giant element (its later groups borrow its vectors).
+PAIRS_PER_GROUP = 256
 
 
 def sentence_key(lang: str, words: Sequence[str]) -> str:
@@ -116,34 +114,21 @@ class AlignGroup:
         return sum(2 * len(words) + 2 for _, _, words in self.to_encode())
 
 
-def _group_key(pair: SentencePair, shared_is_source: bool):
+def _shared_key(element, shared_is_source: bool) -> str:
+    _, pair = element
     lang, words = ((pair.src_lang, pair.src_words) if shared_is_source
                    else (pair.tgt_lang, pair.tgt_words))
-    digest = hashlib.sha256(pair.id.encode("utf-8", "surrogatepass")).hexdigest()
-    return sentence_key(lang, words), int(digest[:8], 16) % GROUP_BUCKETS
+    return sentence_key(lang, words)
 
 
-def _pair_identity(element):
-    """What makes two elements the same alignment problem: lane, languages and words."""
-    lane, pair = element
-    text = json.dumps([repr(lane), pair.src_lang, list(pair.src_words), pair.tgt_lang,
-                       list(pair.tgt_words)])  # JSON: no separator a word can imitate
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def _place_duplicates(identity_and_elements, shared_is_source: bool):
-    """(group key, element) for each record of one pair: all in the group of the first
-    record by id, a chunk of ``DUPLICATES_PER_GROUP`` at a time (later chunks in buckets
-    of their own, so no group grows without bound)."""
-    identity, elements = identity_and_elements
-    ordered = sorted(elements, key=lambda e: e[1].id)
-    first = _group_key(ordered[0][1], shared_is_source)
-    for start in range(0, len(ordered), DUPLICATES_PER_GROUP):
-        chunk = start // DUPLICATES_PER_GROUP
-        key = first if chunk == 0 else (first[0], int(hashlib.sha256(
-            f"{identity}/{chunk}".encode()).hexdigest()[:8], 16) % GROUP_BUCKETS)
-        for element in ordered[start:start + DUPLICATES_PER_GROUP]:
-            yield key, element
+def _cut_groups(key_and_elements):
+    """(group key, element) for the pairs of one shared sentence: sorted by pair key and
+    lane (the same cut on any runner), ``PAIRS_PER_GROUP`` to a group."""
+    key, elements = key_and_elements
+    ordered = sorted(elements, key=lambda e: (e[1].key, repr(e[0])))
+    for start in range(0, len(ordered), PAIRS_PER_GROUP):
+        for element in ordered[start:start + PAIRS_PER_GROUP]:
+            yield (key, start // PAIRS_PER_GROUP), element
 
 
 def _incidences(placed):
@@ -270,9 +255,9 @@ class Align(beam.PTransform):
     def expand(self, lane_pairs):
         shared = self._shared_is_source
         grouped = (lane_pairs
-                   | "KeyByPair" >> beam.Map(lambda e: (_pair_identity(e), e))
-                   | "SamePairs" >> beam.GroupByKey()
-                   | "PlaceInGroups" >> beam.FlatMap(_place_duplicates, shared))
+                   | "KeyByShared" >> beam.Map(lambda e: (_shared_key(e, shared), e))
+                   | "PairsOfShared" >> beam.GroupByKey()
+                   | "CutGroups" >> beam.FlatMap(_cut_groups))
         lent = (grouped
                 | "WhereSentencesAre" >> beam.FlatMap(_incidences)
                 | "GroupsOfSentence" >> beam.CombinePerKey(_GroupsOfSentence())
