@@ -179,6 +179,25 @@ def test_weights_that_do_not_cover_the_model_stop_with_one_line(tiny_xlmr, tmp_p
     assert "\n" not in str(e.value) and built == []
 
 
+@pytest.mark.parametrize("change, said", [
+    ({"num_attention_heads": 0}, "num_attention_heads is 0, not a positive integer"),
+    ({"hidden_size": "32"}, "hidden_size is '32', not a positive integer"),
+    ({"num_hidden_layers": True}, "num_hidden_layers is True, not a positive integer"),
+    ({"hidden_act": ["gelu"]}, "hidden_act is ['gelu'], not an activation's name"),
+    ({"layer_norm_eps": float("nan")}, "layer_norm_eps is nan, not a positive finite number"),
+    ({"pad_token_id": -1}, "pad_token_id is -1, not a token id"),
+])
+def test_a_config_that_cannot_describe_a_model_stops_with_one_line(tiny_xlmr, tmp_path, change,
+                                                                   said):
+    path = tmp_path / "hostile"
+    shutil.copytree(tiny_xlmr, path)
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, **change}))
+    with pytest.raises(ModelRefused) as e:
+        WordPairEncoder(str(path), "2", device="cpu")
+    assert str(e.value) == f"model {path}: its config.json is not usable: {said}"
+
+
 def without_head(state):
     """The base model alone, unprefixed (as ``XLMRobertaModel.save_pretrained`` writes it)."""
     for key in list(state):

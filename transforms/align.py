@@ -3,8 +3,8 @@ extraction; only words are shuffled, except the vectors of sentences no group ca
 
 A distinct sentence is its words and language. Pairs are grouped by the side that repeats
 (``shared_side``: the English source shared by every target language; in the evaluation,
-the gold sentence shared by both directions) and, so that no group grows without bound,
-by a bucket of their record id. A group's sentences are encoded together, so words cross
+the gold sentence shared by both directions), at most ``PAIRS_PER_GROUP`` to a group (see
+below). A group's sentences are encoded together, so words cross
 the shuffle and vectors stay on the worker that computed them. A sentence that lands in
 more than one group (a source repeated across records, a translation two sources share)
 is found by a words-only count first, encoded once on its own, and its vectors are sent to

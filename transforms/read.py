@@ -30,9 +30,8 @@ run keeps the input's label order.
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 import os
 import re
 from typing import NamedTuple, Optional, Sequence

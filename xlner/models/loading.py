@@ -305,15 +305,24 @@ class ModelFolder:
         one line unless the weights cover the model (``unused``: prefixes of the model's
         modules the caller never reads, e.g. ``pooler.``, which may be absent) and are the
         files fingerprinted before and after (the same as at launch, when known)."""
+        def build():
+            model, info = model_class.from_pretrained(
+                self.path, dtype=dtype, use_safetensors=None if self.allow_pickle else True,
+                output_loading_info=True, ignore_mismatched_sizes=True, **self._kwargs(),
+                **kwargs)
+            problems = weight_problems(model, info, self.checkpoint_keys(), unused)
+            if problems:
+                raise ModelRefused(self.name, "weights do not match its config: "
+                                              + "; ".join(problems))
+            return model
+
+        return self.built_unchanged(build)
+
+    def built_unchanged(self, build):
+        """``build()``, refused unless the folder's files are the ones fingerprinted before
+        and after it (and at launch, when known): every model load goes through here."""
         before = self.fingerprint()
-        model, info = model_class.from_pretrained(
-            self.path, dtype=dtype, use_safetensors=None if self.allow_pickle else True,
-            output_loading_info=True, ignore_mismatched_sizes=True, **self._kwargs(),
-            **kwargs)
-        problems = weight_problems(model, info, self.checkpoint_keys(), unused)
-        if problems:
-            raise ModelRefused(self.name, "weights do not match its config: "
-                                          + "; ".join(problems))
+        model = build()
         self._fingerprint = None
         if self.fingerprint() != before:
             raise ModelRefused(self.name, "its files changed while it was loading")

@@ -104,16 +104,42 @@ def expected_shapes(c: SimpleNamespace) -> dict:
     return shapes
 
 
+_SIZES = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+          "intermediate_size", "max_position_embeddings", "type_vocab_size")
+
+
+def _config_problem(config: dict) -> str:
+    """Why a BERT-family config.json cannot describe a model ("" when it can): sizes that
+    are not positive integers, an activation that is not a name, a non-finite epsilon."""
+    for key in _SIZES:
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"{key} is {value!r}, not a positive integer"
+    pad = config["pad_token_id"]
+    if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int) or pad < 0):
+        return f"pad_token_id is {pad!r}, not a token id"
+    if not isinstance(config["hidden_act"], str):
+        return f"hidden_act is {config['hidden_act']!r}, not an activation's name"
+    eps = config["layer_norm_eps"]
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
+        return f"layer_norm_eps is {eps!r}, not a positive finite number"
+    return ""
+
+
 def plain_spec(folder: ModelFolder) -> Optional[PlainSpec]:
     """The plain encoder's view of an inspected folder, or None when transformers must
-    load it (not a model this module reproduces bit for bit)."""
+    load it (not a model this module reproduces bit for bit); a BERT-family config.json
+    whose sizes or numbers cannot describe a model is refused with one line."""
     if folder.is_ct2 or "tokenizer.json" not in folder.files:
         return None
     raw = _read_json(os.path.join(folder.path, "config.json"))
-    model_type = raw.get("model_type")
-    if model_type not in BASE_PREFIX:
+    model_type = raw.get("model_type") if isinstance(raw, dict) else None
+    if not isinstance(model_type, str) or model_type not in BASE_PREFIX:
         return None
     config = {**DEFAULTS[model_type], **raw}
+    wrong = _config_problem(config)
+    if wrong:
+        raise ModelRefused(folder.name, f"its config.json is not usable: {wrong}")
     if (config["is_encoder_decoder"] or config["is_decoder"] or config["add_cross_attention"]
             or config["chunk_size_feed_forward"] or config["hidden_act"] not in ACTIVATIONS
             or config.get("position_embedding_type", "absolute") != "absolute"
@@ -165,25 +191,24 @@ def load_encoder(folder: ModelFolder, spec: PlainSpec, dtype):
     the ones fingerprinted before and after (the same as at launch, when known)."""
     from safetensors import safe_open
 
-    before = folder.fingerprint()
-    if spec.problems:
-        raise ModelRefused(folder.name, "weights do not match its config: "
-                                        + "; ".join(spec.problems))
-    with torch.device("meta"):
-        net = PlainEncoder(spec.config)
-    by_file: dict = {}
-    for name, (f, key, _) in spec.files.items():
-        by_file.setdefault(f, []).append((name, key))
-    state = {}
-    for f, names in by_file.items():
-        with safe_open(os.path.join(folder.path, f), framework="pt") as st:
-            for name, key in names:
-                state[name] = st.get_tensor(key).to(dtype)
-    net.load_state_dict(state, strict=True, assign=True)
-    folder._fingerprint = None
-    if folder.fingerprint() != before:
-        raise ModelRefused(folder.name, "its files changed while it was loading")
-    return net.eval()
+    def build():
+        if spec.problems:  # refused before any tensor is read
+            raise ModelRefused(folder.name, "weights do not match its config: "
+                                            + "; ".join(spec.problems))
+        with torch.device("meta"):
+            net = PlainEncoder(spec.config)
+        by_file: dict = {}
+        for name, (f, key, _) in spec.files.items():
+            by_file.setdefault(f, []).append((name, key))
+        state = {}
+        for f, names in by_file.items():
+            with safe_open(os.path.join(folder.path, f), framework="pt") as st:
+                for name, key in names:
+                    state[name] = st.get_tensor(key).to(dtype)
+        net.load_state_dict(state, strict=True, assign=True)
+        return net.eval()
+
+    return folder.built_unchanged(build)
 
 
 class PlainTokenizer:
