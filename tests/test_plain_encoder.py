@@ -196,6 +196,11 @@ def test_a_config_that_cannot_describe_a_model_stops_with_one_line(tiny_xlmr, tm
     with pytest.raises(ModelRefused) as e:
         WordPairEncoder(str(path), "2", device="cpu")
     assert str(e.value) == f"model {path}: its config.json is not usable: {said}"
+    from xlner.models.checks import model_problem
+
+    # the launch says it first, in the same words, before any work
+    assert model_problem(str(path), "alignment_model") == \
+        f"--alignment_model={path}: its config.json is not usable: {said}"
 
 
 def without_head(state):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence
 
+from xlner.models.bert_config import bert_config, config_problem
 from xlner.models.loading import ModelRefused, hub_offline, looks_like_path, open_model
 
 
@@ -43,7 +44,12 @@ def model_problem(value: str, option: str, embedded: Sequence[str] = (),
     if not looks_like_path(value) and not hub_offline():
         return None  # downloaded by the workers; inspected there
     try:
-        open_model(value, allow_pickle, local_only=True)
+        folder = open_model(value, allow_pickle, local_only=True)
     except ModelRefused as e:
         return f"--{option}={value}: {e.reason}"
-    return None
+    try:
+        found = bert_config(folder.path)
+    except (OSError, ValueError):
+        found = None  # the loader's own checks say what is wrong with the file
+    wrong = config_problem(found[2]) if found else ""
+    return f"--{option}={value}: its config.json is not usable: {wrong}" if wrong else None

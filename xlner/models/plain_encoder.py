@@ -28,19 +28,9 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
+from xlner.models.bert_config import BASE_PREFIX, DEFAULTS, bert_config, config_problem
 from xlner.models.loading import EXTRA_OK, ModelFolder, ModelRefused, _listed
 
-# model_type -> the base-model prefix of checkpoints saved with a head
-BASE_PREFIX = {"bert": "bert", "xlm-roberta": "roberta", "roberta": "roberta"}
-# transformers 5 config defaults (a saved config.json may leave out default values)
-_COMMON = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12,
-           "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",
-           "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
-           "is_decoder": False, "add_cross_attention": False, "chunk_size_feed_forward": 0,
-           "is_encoder_decoder": False}
-DEFAULTS = {"bert": {**_COMMON, "pad_token_id": 0},
-            "xlm-roberta": {**_COMMON, "pad_token_id": 1},
-            "roberta": {**_COMMON, "vocab_size": 50265, "pad_token_id": 1}}
 # tokenizer_config.json keys that do not change the ids of pre-split words
 _TOKENIZER_KEYS = {"backend", "tokenizer_class", "model_max_length", "added_tokens_decoder",
                    "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
@@ -104,40 +94,17 @@ def expected_shapes(c: SimpleNamespace) -> dict:
     return shapes
 
 
-_SIZES = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-          "intermediate_size", "max_position_embeddings", "type_vocab_size")
-
-
-def _config_problem(config: dict) -> str:
-    """Why a BERT-family config.json cannot describe a model ("" when it can): sizes that
-    are not positive integers, an activation that is not a name, a non-finite epsilon."""
-    for key in _SIZES:
-        value = config[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return f"{key} is {value!r}, not a positive integer"
-    pad = config["pad_token_id"]
-    if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int) or pad < 0):
-        return f"pad_token_id is {pad!r}, not a token id"
-    if not isinstance(config["hidden_act"], str):
-        return f"hidden_act is {config['hidden_act']!r}, not an activation's name"
-    eps = config["layer_norm_eps"]
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
-        return f"layer_norm_eps is {eps!r}, not a positive finite number"
-    return ""
-
-
 def plain_spec(folder: ModelFolder) -> Optional[PlainSpec]:
     """The plain encoder's view of an inspected folder, or None when transformers must
     load it (not a model this module reproduces bit for bit); a BERT-family config.json
     whose sizes or numbers cannot describe a model is refused with one line."""
     if folder.is_ct2 or "tokenizer.json" not in folder.files:
         return None
-    raw = _read_json(os.path.join(folder.path, "config.json"))
-    model_type = raw.get("model_type") if isinstance(raw, dict) else None
-    if not isinstance(model_type, str) or model_type not in BASE_PREFIX:
+    found = bert_config(folder.path)
+    if found is None:
         return None
-    config = {**DEFAULTS[model_type], **raw}
-    wrong = _config_problem(config)
+    model_type, raw, config = found
+    wrong = config_problem(config)
     if wrong:
         raise ModelRefused(folder.name, f"its config.json is not usable: {wrong}")
     if (config["is_encoder_decoder"] or config["is_decoder"] or config["add_cross_attention"]
