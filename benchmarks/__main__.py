@@ -746,10 +746,13 @@ SCALING_LANGS = ("ell_Grek", "deu_Latn", "fra_Latn", "spa_Latn", "ita_Latn", "nl
 
 
 def _languages_input(path: str, sentences: int, langs: Sequence[str]) -> int:
-    """The first ``sentences`` Bible rows once per language: the same English sentence and
+    """The first ``sentences`` distinct Bible rows (dev, then the held-out books) once per
+    language: the same English sentence and
     tags, the Greek translation given under each language's code (a distinct target
     sentence per language, as real translations would be), ids ``<lang>:<id>``."""
-    rows = _job_input(path, sentences)
+    _distinct_input(path, sentences)
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
     with open(path, "w", encoding="utf-8") as f:
         for lang in langs:
             for r in rows:
@@ -761,9 +764,10 @@ def _languages_input(path: str, sentences: int, langs: Sequence[str]) -> int:
 def _languages_run(run: Run, sentences: int, n_langs: int) -> dict:
     """One fresh default run: ``sentences`` English sentences into ``n_langs`` languages."""
     langs = SCALING_LANGS[:n_langs]
-    data = os.path.join(run.tmp, f"langs-{n_langs}.jsonl")
+    name = f"langs-{n_langs}x{sentences}"
+    data = os.path.join(run.tmp, f"{name}.jsonl")
     pairs = _languages_input(data, sentences, langs)
-    job = Process(run.tmp, f"langs-{n_langs}", "pipeline.run", lambda out: [
+    job = Process(run.tmp, name, "pipeline.run", lambda out: [
         f"--input={data}", f"--output={out}", f"--target_langs={','.join(langs)}"])
     start = time.perf_counter()
     out = job()
@@ -784,6 +788,7 @@ def stage_scaling(run: Run) -> dict:
     sizes = run.size((100, 300, 600), (500, 1000, 1941))
     sentences = run.size(100, 300)
     repeated = run.size(2000, 5000)
+    language_sizes = run.size((50, 200), (100, 600, 1200))
     return {"rows": [_scaling_run(run, f"scale-{n}", n) for n in sizes],
             "repeated_row": _scaling_run(run, f"repeated-{repeated}", repeated, False),
             "repeated_row_means": "dev's 566 pairs cycled to this many records (new ids): "
@@ -794,6 +799,10 @@ def stage_scaling(run: Run) -> dict:
                                    "under each language's code: real translations into "
                                    "these languages are not available offline; the cost "
                                    "per pair is what is measured, not quality",
+            "ten_language_rows": [_languages_run(run, n, 10) for n in language_sizes],
+            "ten_language_rows_means": "the same 10 languages as more distinct English "
+                                       "sentences arrive: memory must stay flat as the "
+                                       "pairs grow",
             "means": "ms_per_pair: wall seconds of the whole run (start-up included) per "
                      "pair; peak_rss_mb: the largest process's peak resident memory "
                      "(getrusage of the job's children)"}

@@ -56,3 +56,21 @@ def test_scaling_rows_use_distinct_pairs_and_a_repeated_row_cycles_dev(tmp_path)
     assert len({(tuple(r["tokens"]), tuple(r["translation_tokens"])) for r in cycled}) <= 566
     row = _scaling_run(Run(True, str(tmp_path)), "repeated", 12, distinct=False)
     assert row["rows_written"] == 12 and row["distinct"] is False
+
+
+def test_language_input_past_dev_holds_distinct_english_sentences(tmp_path):
+    """The ten-language sweep grows past dev's 566 verses: every English sentence must be a
+    new one (not dev cycled), given once per language under that language's code."""
+    import json
+
+    from benchmarks.__main__ import SCALING_LANGS, _languages_input
+
+    path = tmp_path / "l.jsonl"
+    assert _languages_input(str(path), 700, SCALING_LANGS[:2]) == 1400
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len({r["id"] for r in rows}) == 1400
+    for lang in SCALING_LANGS[:2]:
+        mine = [r for r in rows if r["tgt_lang"] == lang]
+        assert len(mine) == 700 and all(r["id"].startswith(lang + ":") for r in mine)
+        assert len({r["id"].split(":", 1)[1] for r in mine}) == 700
+        assert len({tuple(r["tokens"]) for r in mine}) > 650  # a few verses repeat words
