@@ -24,8 +24,10 @@ import pyarrow.parquet as pq
 
 from benchmarks.data import DEV_TRANSLATE_TEST, HELDOUT_TRANSLATE_TEST, REPORT, SELECT, book
 from xlner.evaluation.scoring import score_sentence
+from xlner.evaluation.calibration import Reliability
 from xlner.evaluation.metrics import Counts
 from xlner.projection.methods import parse
+from xlner.text.bio import tags_to_spans
 
 METHODS = "H-s-S,Cg-s-S,Cg-s-S+ilp,H-s-A,Cg-s-A,Cn-s-S,MT"
 CONFIGS = (("layer 8, Dice count (the paper's alignment settings)",
@@ -54,6 +56,31 @@ def span_f1(preds: list[dict], method: str, books=None) -> dict:
     return counts.scores()["overall"]
 
 
+def _num(x, scale: float, digits: int) -> str:
+    """A table cell: ``x * scale`` or a dash where the number is undefined (no entity)."""
+    return "—" if x is None else f"{scale * x:.{digits}f}"
+
+
+def confidence_by_overlap(preds: list[dict], method: str) -> dict:
+    """The calibration of one method's entity confidence, whole and split by whether the
+    projected span overlaps a gold span: one that overlaps none is almost always a name the
+    English tagger found and the gold does not count (a tagger error the projection
+    confidence cannot see); one that overlaps is right or wrong by its projection. Right
+    means the exact gold span, as in the report (spans untyped)."""
+    split = {"all": Reliability(), "overlapping a gold span": Reliability(),
+             "overlapping none": Reliability()}
+    for r in preds:
+        if r["method"] != method:
+            continue
+        gold = {(s.start, s.end) for s in tags_to_spans(r["gold"])}
+        for e in r["entities"]:
+            right = (e["start"], e["end"]) in gold
+            touches = any(a < e["end"] and e["start"] < b for a, b in gold)
+            for part in ("all", "overlapping a gold span" if touches else "overlapping none"):
+                split[part].observe(e["score"], right)
+    return {part: rel.summary() for part, rel in split.items()}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--methods", default=METHODS)
@@ -64,6 +91,7 @@ def main(argv=None) -> int:
     head = "| configuration | method | Matthew (select) | Mark (report) | both [95 % CI] (P / R) |"
     print(head + (" held-out (report) |" if args.heldout else ""))
     print("|---" * (6 if args.heldout else 5) + "|")
+    calibration = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, flags) in enumerate(CONFIGS):
             metrics, preds = run(DEV_TRANSLATE_TEST, args.methods, flags, f"{tmp}/dev{i}")
@@ -80,6 +108,20 @@ def main(argv=None) -> int:
                 if held is not None:
                     line += f" {100 * span_f1(held, key)['f1']:.1f} |"
                 print(line, flush=True)
+                split = confidence_by_overlap(preds, key)
+                if not split["all"]["n"]:
+                    continue  # a method without projected entities (model transfer)
+                for part, c in split.items():
+                    calibration.append(
+                        f"| {label} | {parse(key).short} | {part} | {c['n']} | "
+                        f"{_num(c['confidence'], 1, 3)} | {_num(c['accuracy'], 100, 1)} | "
+                        f"{_num(c['ece'], 1, 3)} | {c['n_at_0_9']} | "
+                        f"{_num(c['precision_at_0_9'], 100, 1)} |")
+    print("\nConfidence on both dev books, by whether the entity overlaps a gold span:\n")
+    print("| configuration | method | entities | n | mean confidence | right % | ECE | "
+          "n >= 0.9 | right % at >= 0.9 |")
+    print("|---" * 9 + "|")
+    print("\n".join(calibration))
     return 0
 
 

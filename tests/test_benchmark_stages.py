@@ -74,3 +74,28 @@ def test_language_input_past_dev_holds_distinct_english_sentences(tmp_path):
         assert len(mine) == 700 and all(r["id"].startswith(lang + ":") for r in mine)
         assert len({r["id"].split(":", 1)[1] for r in mine}) == 700
         assert len({tuple(r["tokens"]) for r in mine}) > 650  # a few verses repeat words
+
+
+def test_translate_test_confidence_split_separates_tagger_misses_from_projection():
+    """An entity overlapping no gold span goes to its own part (the English tagger's name the
+    gold does not count); a wrong boundary over a gold span stays with the projection's
+    part; the whole is both together, right meaning the exact gold span."""
+    from benchmarks.translate_test import _num, confidence_by_overlap
+
+    rows = [
+        {"method": "m", "gold": ["B-ENT", "I-ENT", "O", "O", "B-ENT"],
+         "entities": [{"start": 0, "end": 2, "score": 0.9},   # exact: right
+                      {"start": 2, "end": 4, "score": 0.8},   # overlaps no gold span
+                      {"start": 4, "end": 5, "score": 0.7}]},  # exact: right
+        {"method": "m", "gold": ["O", "B-ENT", "I-ENT"],
+         "entities": [{"start": 1, "end": 2, "score": 0.6}]},  # wrong boundary
+        {"method": "other", "gold": ["O"], "entities": [{"start": 0, "end": 1, "score": 0.5}]},
+    ]
+    out = confidence_by_overlap(rows, "m")
+    assert out["all"]["n"] == 4 and out["all"]["accuracy"] == 0.5
+    touching, none = out["overlapping a gold span"], out["overlapping none"]
+    assert touching["n"] == 3 and abs(touching["accuracy"] - 2 / 3) < 1e-12
+    assert none["n"] == 1 and none["accuracy"] == 0.0 and abs(none["ece"] - 0.8) < 1e-9
+    assert touching["n_at_0_9"] == 1 and touching["precision_at_0_9"] == 1.0
+    empty = confidence_by_overlap(rows[2:], "m")["overlapping none"]
+    assert empty["n"] == 0 and _num(empty["accuracy"], 100, 1) == "—"
