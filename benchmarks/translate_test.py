@@ -4,7 +4,9 @@ Runs ``pipeline.evaluate`` once per configuration on the Greek gold with its hum
 given (``dev-translate-test.jsonl``; English NER by ``--ner_model``), span-only since the
 gold has one untyped class, and reports every method's span F1 on each part of the protocol
 (``benchmarks.data``): Matthew (settings are chosen there), Mark (reported), both with the
-job's bootstrap interval, and with ``--heldout`` the held-out books (reporting only).
+job's bootstrap interval, and with ``--heldout`` the held-out books (reporting only). Then
+each method's entity confidence on both dev books, whole and split by whether the entity
+overlaps a gold span (the English tagger's extra names apart from projection errors).
 
     python -m benchmarks.translate_test [--methods H-s-S,Cg-s-S] [--heldout]
 """
@@ -23,9 +25,9 @@ import tempfile
 import pyarrow.parquet as pq
 
 from benchmarks.data import DEV_TRANSLATE_TEST, HELDOUT_TRANSLATE_TEST, REPORT, SELECT, book
-from xlner.evaluation.scoring import score_sentence
 from xlner.evaluation.calibration import Reliability
 from xlner.evaluation.metrics import Counts
+from xlner.evaluation.scoring import score_sentence
 from xlner.projection.methods import parse
 from xlner.text.bio import tags_to_spans
 
