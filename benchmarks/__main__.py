@@ -702,9 +702,9 @@ def stage_job_default(run: Run) -> dict:
 
 
 # ------------------------------------------------------------------------- scaling
-def _distinct_input(path: str, n: int) -> None:
-    """The first n distinct Bible pairs, dev then held-out books (1,941 in all): timing
-    only, no setting is chosen on them."""
+def _distinct_rows(n: int) -> list[dict]:
+    """The first n distinct Bible pairs, dev then held-out books (1,941 in all), without
+    their alignments: timing only, no setting is chosen on them."""
     from benchmarks.data import HELDOUT, bible_rows
 
     rows = bible_rows()
@@ -712,9 +712,13 @@ def _distinct_input(path: str, n: int) -> None:
         rows = rows + [json.loads(line) for line in f if line.strip()]
     if n > len(rows):
         raise ValueError(f"{n} distinct pairs asked, {len(rows)} exist")
+    return [{k: v for k, v in r.items() if k != "alignment"} for r in rows[:n]]
+
+
+def _distinct_input(path: str, n: int) -> None:
+    """:func:`_distinct_rows` as job input."""
     with open(path, "w", encoding="utf-8") as f:
-        for r in rows[:n]:
-            r = {k: v for k, v in r.items() if k != "alignment"}
+        for r in _distinct_rows(n):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
@@ -747,12 +751,10 @@ SCALING_LANGS = ("ell_Grek", "deu_Latn", "fra_Latn", "spa_Latn", "ita_Latn", "nl
 
 def _languages_input(path: str, sentences: int, langs: Sequence[str]) -> int:
     """The first ``sentences`` distinct Bible rows (dev, then the held-out books) once per
-    language: the same English sentence and
-    tags, the Greek translation given under each language's code (a distinct target
-    sentence per language, as real translations would be), ids ``<lang>:<id>``."""
-    _distinct_input(path, sentences)
-    with open(path, encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    language: the same English sentence and tags, the Greek translation given under each
+    language's code (a distinct target sentence per language, as real translations would
+    be), ids ``<lang>:<id>``."""
+    rows = _distinct_rows(sentences)
     with open(path, "w", encoding="utf-8") as f:
         for lang in langs:
             for r in rows:

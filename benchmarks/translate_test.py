@@ -25,11 +25,10 @@ import tempfile
 import pyarrow.parquet as pq
 
 from benchmarks.data import DEV_TRANSLATE_TEST, HELDOUT_TRANSLATE_TEST, REPORT, SELECT, book
-from xlner.evaluation.calibration import Reliability
-from xlner.evaluation.metrics import Counts
+from xlner.evaluation.calibration import Reliability, sentence_reliability
+from xlner.evaluation.metrics import Counts, chunks
 from xlner.evaluation.scoring import score_sentence
 from xlner.projection.methods import parse
-from xlner.text.bio import tags_to_spans
 
 METHODS = "H-s-S,Cg-s-S,Cg-s-S+ilp,H-s-A,Cg-s-A,Cn-s-S,MT"
 CONFIGS = (("layer 8, Dice count (the paper's alignment settings)",
@@ -67,19 +66,20 @@ def confidence_by_overlap(preds: list[dict], method: str) -> dict:
     """The calibration of one method's entity confidence, whole and split by whether the
     projected span overlaps a gold span: one that overlaps none is almost always a name the
     English tagger found and the gold does not count (a tagger error the projection
-    confidence cannot see); one that overlaps is right or wrong by its projection. Right
-    means the exact gold span, as in the report (spans untyped)."""
+    confidence cannot see); one that overlaps is right or wrong by its projection. Each
+    part is tallied by the report's own rule (``sentence_reliability`` over the scorer's
+    chunks, spans untyped), so "all" is the report's calibration."""
     split = {"all": Reliability(), "overlapping a gold span": Reliability(),
              "overlapping none": Reliability()}
     for r in preds:
         if r["method"] != method:
             continue
-        gold = {(s.start, s.end) for s in tags_to_spans(r["gold"])}
-        for e in r["entities"]:
-            right = (e["start"], e["end"]) in gold
-            touches = any(a < e["end"] and e["start"] < b for a, b in gold)
-            for part in ("all", "overlapping a gold span" if touches else "overlapping none"):
-                split[part].observe(e["score"], right)
+        gold, pred = chunks(r["gold"]), chunks(r["pred"])
+        scores = {(e["start"], e["end"], e["label"]): e["score"] for e in r["entities"]}
+        touching = {c for c in pred if any(s < c[2] and c[1] < e for _, s, e in gold)}
+        for part, chosen in (("all", pred), ("overlapping a gold span", touching),
+                             ("overlapping none", pred - touching)):
+            split[part].add(sentence_reliability(gold, chosen, scores, span_only=True))
     return {part: rel.summary() for part, rel in split.items()}
 
 

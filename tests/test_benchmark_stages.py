@@ -82,14 +82,18 @@ def test_translate_test_confidence_split_separates_tagger_misses_from_projection
     part; the whole is both together, right meaning the exact gold span."""
     from benchmarks.translate_test import _num, confidence_by_overlap
 
+    def ent(start, end, score):
+        return {"start": start, "end": end, "label": "PER", "score": score}
+
     rows = [
         {"method": "m", "gold": ["B-ENT", "I-ENT", "O", "O", "B-ENT"],
-         "entities": [{"start": 0, "end": 2, "score": 0.9},   # exact: right
-                      {"start": 2, "end": 4, "score": 0.8},   # overlaps no gold span
-                      {"start": 4, "end": 5, "score": 0.7}]},  # exact: right
-        {"method": "m", "gold": ["O", "B-ENT", "I-ENT"],
-         "entities": [{"start": 1, "end": 2, "score": 0.6}]},  # wrong boundary
-        {"method": "other", "gold": ["O"], "entities": [{"start": 0, "end": 1, "score": 0.5}]},
+         "pred": ["B-PER", "I-PER", "B-PER", "I-PER", "B-PER"],
+         "entities": [ent(0, 2, 0.9),    # exact: right
+                      ent(2, 4, 0.8),    # overlaps no gold span
+                      ent(4, 5, 0.7)]},  # exact: right
+        {"method": "m", "gold": ["O", "B-ENT", "I-ENT"], "pred": ["O", "B-PER", "O"],
+         "entities": [ent(1, 2, 0.6)]},  # wrong boundary
+        {"method": "other", "gold": ["O"], "pred": ["B-PER"], "entities": [ent(0, 1, 0.5)]},
     ]
     out = confidence_by_overlap(rows, "m")
     assert out["all"]["n"] == 4 and out["all"]["accuracy"] == 0.5
