@@ -156,3 +156,82 @@ def test_groups_are_cut_the_same_whatever_the_order():
     assert one == other
     assert [key for key, _ in one].count(("k", 0)) == PAIRS_PER_GROUP
     assert [key for key, _ in one].count(("k", 1)) == 3
+
+
+
+def _largest_group(result) -> int:
+    from apache_beam.metrics.metric import MetricsFilter
+
+    found = result.metrics().query(MetricsFilter().with_name("pairs_per_group"))
+    return max(d.committed.max for d in found["distributions"])
+
+
+def test_a_hot_sentence_is_streamed_into_bounded_groups_and_still_encoded_once():
+    """A line repeated far past HOT_KEY_PAIRS is not sorted in memory: its pairs go to
+    hashed buckets of about PAIRS_PER_GROUP, each a group that borrows the two sentences,
+    still encoded once; a sentence at the limit keeps the sorted cut (full groups)."""
+    from transforms import align
+
+    n = 3 * align.HOT_KEY_PAIRS
+    hot = [("lane", make_pair(f"h{i:05d}", "eng_Latn", "por_Latn", ENGLISH[2],
+                              [Span(0, 1, "PER")], translation(2, "por_Latn")))
+           for i in range(n)]
+    warm = [("lane", make_pair(f"w{i:05d}", "eng_Latn", "swh_Latn", ENGLISH[3],
+                               [Span(0, 1, "LOC")], translation(3, "swh_Latn")))
+            for i in range(align.HOT_KEY_PAIRS)]
+    result = run_align(warm, 64)
+    assert counter(result, "hot_sentences_spread") == 0
+    assert _largest_group(result) == align.PAIRS_PER_GROUP
+    result = run_align(hot + warm, 64)
+    assert counter(result, "hot_sentences_spread") == 1
+    assert counter(result, "fake_encoder_inputs") == 4  # two sentences each, once
+    assert _largest_group(result) <= 2 * align.PAIRS_PER_GROUP < n
+
+
+class _Paged:
+    """A re-iterable GroupByKey value that makes fresh elements on every pass, as a
+    runner paging from disk does; counts how many of its pairs are alive at once."""
+
+    def __init__(self, n: int):
+        self.n, self.alive, self.most = n, 0, 0
+
+    def _died(self):
+        self.alive -= 1
+
+    def __iter__(self):
+        import weakref
+
+        for i in range(self.n):
+            pair = make_pair(f"h{i:05d}", "eng_Latn", "por_Latn", ENGLISH[2],
+                             [Span(0, 1, "PER")], translation(2, "por_Latn"))
+            weakref.finalize(pair, self._died)
+            self.alive += 1
+            self.most = max(self.most, self.alive)
+            yield "lane", pair
+            del pair
+
+
+def test_a_hot_sentence_is_cut_while_streaming_not_held():
+    from transforms.align import HOT_KEY_PAIRS, _cut_groups, buckets_for
+
+    paged = _Paged(4 * HOT_KEY_PAIRS)
+    buckets = set()
+    for (_, bucket), _ in _cut_groups(("k", paged)):
+        buckets.add(bucket)
+    assert paged.most <= HOT_KEY_PAIRS + 2  # the head that showed it was hot, no more
+    assert buckets == set(range(buckets_for(4 * HOT_KEY_PAIRS)))
+    one = [(g, e[1].key) for g, e in _cut_groups(("k", _Paged(2 * HOT_KEY_PAIRS)))]
+    other = [(g, e[1].key) for g, e in _cut_groups(("k", list(_Paged(2 * HOT_KEY_PAIRS))[::-1]))]
+    assert sorted(one) == sorted(other)  # the same groups whatever the order
+
+
+def test_buckets_are_stable_and_only_for_hot_sentences():
+    from transforms.align import PAIRS_PER_GROUP, bucket_of, buckets_for
+
+    assert buckets_for(1) == 1 and buckets_for(10 * PAIRS_PER_GROUP + 1) == 11
+    assert bucket_of("por_Latn/r1", 1) == 0
+    # a stable hash, not Python's salted one: the same bucket in every process
+    assert (bucket_of("por_Latn/r1", 1000), bucket_of("por_Latn/r2", 1000)) == (113, 691)
+    spread = {bucket_of(f"por_Latn/r{i}", 12) for i in range(2000)}
+    assert spread == set(range(12))
+    assert bucket_of("por_Latn/\udc80", 7) in range(7)  # odd ids hash too
