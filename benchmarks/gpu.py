@@ -3,10 +3,14 @@ production size, each comparison at ONE precision, sorting measured apart from p
 
     python -m benchmarks.gpu --out gpu.json [--timeout 540] [--batch_sizes 16,32,64,128]
     python -m benchmarks.gpu --tiny --out tiny.json   # tiny dims on the CPU: a smoke test
+    python -m benchmarks.gpu --cpu --model 600M --skip encoder --out cpu.json  # CPU rates
 
 Translation, on NLLB-200-3.3B's architecture with random weights from its published config
-(d_model 2048, 24+24 layers, 16 heads, ffn 8192, vocabulary 256,206), ``--sentences``
-random sentences with the lengths of Bible verses. Each run is named
+(d_model 2048, 24+24 layers, 16 heads, ffn 8192, vocabulary 256,206; ``--model 600M``:
+NLLB-200-distilled-600M's, d_model 1024, 12+12 layers, ffn 4096), ``--sentences``
+random sentences with the lengths of Bible verses. ``--cpu`` runs the same on the CPU
+(``generate`` float32, CTranslate2 float32 and int8 by default): the CPU rates of the
+capacity plan. Each run is named
 ``<engine>_<precision>_<order>_b<batch>``:
 
 * engines: ``generate`` (transformers) in each of ``--precisions`` (bf16, fp16) and
@@ -140,11 +144,11 @@ class Bench:
     """What every measurement shares: the texts, the device, one timing protocol."""
 
     def __init__(self, args, tmp: str, device: str):
-        from benchmarks.models import NLLB_3B, TINY, random_sentences
+        from benchmarks.models import NLLB_SIZES, TINY, random_sentences
         from benchmarks.translation import bible_lengths
 
         self.args, self.tmp, self.device = args, tmp, device
-        self.dims = TINY if args.tiny else NLLB_3B
+        self.dims = TINY if args.tiny else NLLB_SIZES[args.model]
         self.texts = random_sentences(args.sentences, bible_lengths(args.sentences),
                                       self.dims.vocab)
         self.protocol = Protocol(repeats=args.repeats, warmup=1, warmup_items=2)
@@ -390,13 +394,26 @@ def encoder_bf16(bench: Bench, path: str, pairs, simalign_per_s: float) -> None:
         **encoder_limit(ours16, pairs, timing.median, bench.device)})
 
 
+def _cpu_name() -> str:
+    """The CPU's model name (Linux), or "cpu"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return "cpu: " + line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "cpu"
+
+
 def environment(device: str) -> None:
     import torch
     import transformers
 
-    env = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+    env = {"device": torch.cuda.get_device_name() if device == "cuda" else _cpu_name(),
            "torch": torch.__version__, "cuda": torch.version.cuda,
-           "transformers": transformers.__version__}
+           "transformers": transformers.__version__,
+           "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
     try:
         import ctranslate2
 
@@ -412,13 +429,18 @@ def parse(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="the JSON result file (rewritten as it goes)")
     ap.add_argument("--tiny", action="store_true", help="tiny dims, CPU: a smoke test")
+    ap.add_argument("--cpu", action="store_true",
+                    help="production dims on the CPU (the capacity plan's CPU rates)")
+    ap.add_argument("--model", choices=("3.3B", "600M"), default="3.3B",
+                    help="which NLLB-200 architecture (random weights)")
     ap.add_argument("--timeout", type=int, default=540, help="seconds for the whole script")
     ap.add_argument("--sentences", type=int, default=128)
     ap.add_argument("--output_tokens", type=int, default=64)
     ap.add_argument("--batch_sizes", default="16,32,64,128")
-    ap.add_argument("--precisions", default="bf16,fp16", help="generate's: bf16, fp16, fp32")
+    ap.add_argument("--precisions", default=None,
+                    help="generate's: bf16, fp16, fp32 (default bf16,fp16; fp32 with --cpu)")
     ap.add_argument("--ct2_compute_types", default=None,
-                    help="default float16,int8_float16 (GPU), float32,int8 (--tiny)")
+                    help="default float16,int8_float16 (GPU), float32,int8 (--tiny, --cpu)")
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=1, help="timed repeats of every run")
     ap.add_argument("--skip", default="", help="translation and/or encoder")
@@ -426,8 +448,11 @@ def parse(argv):
     if args.tiny:  # CTranslate2 float32 on the CPU: its like-for-like partner is fp32
         args.sentences, args.output_tokens = min(args.sentences, 8), min(args.output_tokens, 6)
         args.pairs, args.batch_sizes, args.precisions = min(args.pairs, 6), "4,8", "fp32,bf16"
+    on_cpu = args.tiny or args.cpu
+    if args.precisions is None:
+        args.precisions = "fp32" if on_cpu else "bf16,fp16"
     if args.ct2_compute_types is None:
-        args.ct2_compute_types = "float32,int8" if args.tiny else "float16,int8_float16"
+        args.ct2_compute_types = "float32,int8" if on_cpu else "float16,int8_float16"
     return args
 
 
@@ -436,9 +461,9 @@ def main(argv=None) -> int:
     import torch
 
     OUT["path"] = args.out
-    device = "cpu" if args.tiny else ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu" and not args.tiny:
-        print("no GPU visible: use --tiny for a CPU smoke run", file=sys.stderr)
+    device = "cpu" if args.tiny or args.cpu else ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu" and not (args.tiny or args.cpu):
+        print("no GPU visible: --cpu measures on the CPU, --tiny is a smoke run", file=sys.stderr)
         return 2
     RESULTS["arguments"] = vars(args)
 

@@ -28,6 +28,9 @@ class Seq2SeqDims:
 BASE_NLLB_VOCAB = Seq2SeqDims(d_model=512, layers=6, heads=8, ffn=2048, vocab=256206)
 # facebook/nllb-200-3.3B's published config.
 NLLB_3B = Seq2SeqDims(d_model=2048, layers=24, heads=16, ffn=8192, vocab=256206)
+# facebook/nllb-200-distilled-600M's published config: the size a CPU worker would run.
+NLLB_600M = Seq2SeqDims(d_model=1024, layers=12, heads=16, ffn=4096, vocab=256206)
+NLLB_SIZES = {"3.3B": NLLB_3B, "600M": NLLB_600M}
 TINY = Seq2SeqDims(d_model=32, layers=1, heads=2, ffn=64, vocab=2000, max_positions=256)
 
 

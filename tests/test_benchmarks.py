@@ -124,3 +124,24 @@ def test_gpu_script_fails_soft_and_keeps_going():
     gpu.soft("second", lambda: ran.append(True))
     assert gpu.RESULTS["errors"] == {"first": "ZeroDivisionError: division by zero"} and ran
     gpu.RESULTS["errors"].clear()
+
+
+def test_gpu_script_measures_production_sizes_on_the_cpu_when_asked(tmp_path):
+    """``--cpu`` keeps the production architecture (the capacity plan's CPU rates) with
+    CPU precisions; without it and without a GPU the script refuses (exit 2)."""
+    from benchmarks import gpu
+    from benchmarks.models import NLLB_600M, NLLB_SIZES
+
+    args = gpu.parse(["--cpu", "--model", "600M", "--out", "x.json"])
+    assert (args.precisions, args.ct2_compute_types) == ("fp32", "float32,int8")
+    assert NLLB_SIZES[args.model] == NLLB_600M and NLLB_600M.layers == 12
+    assert gpu.translation_plan(args) == [("generate", "fp32", "fixed"), ("ct2", "float32"),
+                                          ("generate", "fp32", "srclen"), ("ct2", "int8")]
+    gpu_args = gpu.parse(["--out", "x.json"])
+    assert (gpu_args.precisions, gpu_args.ct2_compute_types) == ("bf16,fp16",
+                                                                 "float16,int8_float16")
+    import torch
+
+    if not torch.cuda.is_available():
+        assert gpu.main(["--out", str(tmp_path / "g.json")]) == 2
+        assert not (tmp_path / "g.json").exists()
