@@ -17,10 +17,10 @@ target language, duplicated sentences of a corpus) is then one group, and no gro
 without bound. A hot sentence (more than ``HOT_KEY_PAIRS`` pairs, e.g. a line repeated
 100,000 times in a corpus) is not sorted in memory: its pairs are streamed into buckets of
 about ``PAIRS_PER_GROUP`` by a stable hash of the pair key, and its vectors are still
-computed once and lent to every bucket's group. Lent vectors are the one thing an in-memory runner holds for the whole run
-at its shuffle: with groups cut by record id, 1,000 Bible pairs of which 434 repeated
-peaked at 5.5 GB (1.8 GB for 1,000 distinct ones), and 300 English sentences given in 10
-languages as separate records at 6.0 GB.
+computed once and lent to every bucket's group. Lent vectors are the one thing an
+in-memory runner holds for the whole run at its shuffle: with groups cut by record id,
+1,000 Bible pairs of which 434 repeated peaked at 5.5 GB (1.8 GB for 1,000 distinct ones),
+and 300 English sentences given in 10 languages as separate records at 6.0 GB.
 
 The encoder (GPU where present) runs through RunInference (``InferInBatches``); inside a
 batch, the sentences are sorted by their own length into sub-batches. Extraction (argmax /
@@ -52,8 +52,9 @@ from xlner import defaults
 from xlner.models.encoders import pair_similarity
 from xlner.formats.records import AlignedPair, Failure, SentencePair
 
-# Pairs of one shared sentence per group at most: a sentence repeated across thousands of
-# records never becomes one giant element (its later groups borrow its vectors).
+# Pairs of one shared sentence per group at most (about, for a hot one): a sentence repeated
+# across thousands of records never becomes one giant element (its later groups borrow its
+# vectors).
 PAIRS_PER_GROUP = 256
 # A shared sentence with more pairs than this is hot: streamed into hashed buckets instead of
 # sorted in memory (below it, its pairs are sorted and form as few groups as possible).
