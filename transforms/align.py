@@ -146,10 +146,10 @@ def bucket_of(pair_key: str, buckets: int) -> int:
 def _cut_groups(key_and_elements):
     """(group key, element) for the pairs of one shared sentence. Up to ``HOT_KEY_PAIRS``
     pairs: sorted by pair key and lane (the same cut on any runner), ``PAIRS_PER_GROUP``
-    to a group. A hot sentence (more pairs) is never held or sorted: its pairs are
+    to a group. A hot sentence (more pairs) is never held whole or sorted: its pairs are
     counted, then streamed to buckets of about ``PAIRS_PER_GROUP`` by a stable hash of
-    the pair key (the groups form at the next shuffle; GroupByKey values are re-iterable
-    and, on Dataflow or Flink, paged from disk)."""
+    the pair key (the groups form at the next shuffle; GroupByKey values are re-iterable,
+    and a runner that pages large values, as Dataflow's state API can, never holds them)."""
     key, elements = key_and_elements
     if iter(elements) is elements:  # a one-pass iterator (no runner gives one): hold it
         elements = list(elements)
