@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.flops import layers_run, matmul_gflops, record_encoder
+from benchmarks.flops import layers_run, matmul_gflops, record_encoder, stop_recording
 
 # The library path's batching: pairs per encoder call and padded-token budget.
 PAIR_BATCH, PAIR_TOKENS = 64, 16384
@@ -32,28 +32,34 @@ def align_ours(encoder, pairs, method: str = "argmax"):
 
 
 class ReplayForward:
-    """The plain forward pass of the encoder's own network on exactly the padded tensors
-    our pass fed it (captured once): the model's share of our time."""
+    """The plain forward pass of the encoder's own network on exactly the inputs our pass
+    fed it (captured once: padded tensors, or packed layouts): the model's share of our
+    time."""
 
     def __init__(self, encoder, pairs):
+        self.packed = getattr(encoder, "_packed", False)
+        name = "_forward_packed" if self.packed else "_forward"
         captured = []
-        original = encoder._forward
+        original = getattr(encoder, name)
 
-        def capture(input_ids, attention_mask):
-            captured.append((input_ids, attention_mask))
-            return original(input_ids, attention_mask)
+        def capture(*args):
+            captured.append(args)
+            return original(*args)
 
-        encoder._forward = capture
+        setattr(encoder, name, capture)
         try:
             similarities_in_batches(encoder, pairs)
         finally:
-            encoder._forward = original
+            setattr(encoder, name, original)
         self.encoder, self.batches = encoder, captured
 
     def __call__(self, _pairs=None):
         import torch
 
         with torch.inference_mode():
+            if self.packed:
+                return [self.encoder.net.forward_packed(layout, self.encoder.layers)
+                        for (layout,) in self.batches]
             return [self.encoder._forward(ids, mask) for ids, mask in self.batches]
 
 
@@ -64,7 +70,7 @@ def encoder_limit(encoder, pairs, seconds: float, device: str) -> dict:
     try:
         similarities_in_batches(encoder, pairs)
     finally:
-        encoder._forward = recorder._forward
+        stop_recording(encoder, recorder)
     flops = recorder.flops(encoder.net.config, layers_run(encoder))
     hidden_ffn = (getattr(encoder.net.config, "hidden_size", None)
                   or encoder.net.config.d_model,
@@ -74,8 +80,9 @@ def encoder_limit(encoder, pairs, seconds: float, device: str) -> dict:
     achieved = flops / seconds / 1e9
     return {"gflop_per_pass": round(flops / 1e9, 3), "ours_gflops": round(achieved, 2),
             "matmul": mm, "fraction_of_matmul_peak": round(achieved / mm["peak_gflops"], 3),
-            "forward_calls": len(recorder.shapes), "layers_run": layers_run(encoder),
-            "padded_tokens": sum(b * t for b, t in recorder.shapes)}
+            "forward_calls": len(recorder.rows), "layers_run": layers_run(encoder),
+            "packed": recorder.packed, "position_wise_rows": sum(recorder.rows),
+            "attention_slots": sum(b * t for b, t in recorder.shapes)}
 
 
 def same_dot_products(encoder, net, tokenizer, pairs, sims, atol=1e-3) -> bool:

@@ -1,5 +1,6 @@
 """The encoder's limit on this machine: the floating-point work of our encoder pass (from
-the model's config and the padded batch shapes it actually ran) per second, against a
+the model's config and the shapes it actually ran: padded passes, or packed rows and the
+attention passes) per second, against a
 torch matrix-multiply microbenchmark of the same shapes, dtype and device in the same
 process.
 
@@ -23,37 +24,68 @@ def encoder_dims(config) -> tuple[int, int]:
     return int(hidden), int(ffn)
 
 
+def position_wise_flops(rows: int, hidden: int, ffn: int) -> int:
+    """Matrix-product FLOPs of one layer's projections and feed-forward on ``rows`` tokens."""
+    return rows * (8 * hidden * hidden + 4 * hidden * ffn)
+
+
+def attention_flops(batch: int, tokens: int, hidden: int) -> int:
+    """FLOPs of one layer's attention scores and context on a [batch, tokens] pass."""
+    return batch * tokens * 4 * tokens * hidden
+
+
 def layer_flops(batch: int, tokens: int, hidden: int, ffn: int) -> int:
     """Matrix-product FLOPs of one layer on a [batch, tokens] padded input."""
-    per_token = 8 * hidden * hidden + 4 * hidden * ffn + 4 * tokens * hidden
-    return batch * tokens * per_token
+    return position_wise_flops(batch * tokens, hidden, ffn) + attention_flops(batch, tokens,
+                                                                              hidden)
 
 
 class ShapeRecorder:
-    """Wraps a forward(input_ids, attention_mask) and records each padded (batch, tokens)."""
+    """Wraps an encoder's forward and records the shapes it ran: a padded
+    ``forward(input_ids, attention_mask)``'s (batch, tokens), or a packed forward's rows
+    (``Packed``: the position-wise layers' rows, and each attention pass's shape)."""
 
-    def __init__(self, forward: Callable):
+    def __init__(self, forward: Callable, packed: bool = False, block: int = 1,
+                 attribute: str = "_forward"):
         self._forward = forward
-        self.shapes: list[tuple[int, int]] = []
+        self.packed, self.block, self.attribute = packed, block, attribute
+        self.shapes: list[tuple[int, int]] = []  # padded passes, or packed attention passes
+        self.rows: list[int] = []  # rows of each call's position-wise layers
 
-    def __call__(self, input_ids, attention_mask):
-        self.shapes.append(tuple(input_ids.shape))
-        return self._forward(input_ids, attention_mask)
+    def __call__(self, *args):
+        if self.packed:
+            (layout,) = args
+            self.rows.append(len(layout.ids))
+            self.shapes.extend(tuple(keep.shape) for _, keep, _ in layout.passes)
+        else:
+            self.shapes.append(tuple(args[0].shape))
+            self.rows.append(args[0].shape[0] * args[0].shape[1])
+        return self._forward(*args)
 
     def flops(self, config, layers_run: int) -> int:
         hidden, ffn = encoder_dims(config)
-        return layers_run * sum(layer_flops(b, t, hidden, ffn) for b, t in self.shapes)
+        return layers_run * (position_wise_flops(sum(self.rows), hidden, ffn)
+                             + sum(attention_flops(b, t, hidden) for b, t in self.shapes))
 
     def typical_rows(self) -> int:
-        """The median number of token rows (batch x tokens) of a forward call."""
+        """The median number of token rows of one matrix product of the encoder."""
+        if self.packed:
+            return self.block
         return int(statistics.median(b * t for b, t in self.shapes)) if self.shapes else 1
 
 
 def record_encoder(encoder) -> ShapeRecorder:
-    """Record the shapes of a ``WordPairEncoder``'s forward passes from now on."""
-    recorder = ShapeRecorder(encoder._forward)
-    encoder._forward = recorder
+    """Record the shapes of a ``WordPairEncoder``'s forward passes from now on (its packed
+    forward where it runs one)."""
+    packed = getattr(encoder, "_packed", False)
+    name = "_forward_packed" if packed else "_forward"
+    recorder = ShapeRecorder(getattr(encoder, name), packed, encoder.words.max_tokens, name)
+    setattr(encoder, name, recorder)
     return recorder
+
+
+def stop_recording(encoder, recorder: ShapeRecorder) -> None:
+    setattr(encoder, recorder.attribute, recorder._forward)
 
 
 def layers_run(encoder) -> int:

@@ -66,9 +66,9 @@ def test_vectorised_reference_picks_what_the_literal_reference_picks(max_words, 
 
 
 def test_encoder_flops_are_the_matrix_products_torch_counts(tiny_bert):
-    """Our FLOP count of the encoder's forward passes (from the config and the padded
-    shapes our pass ran) equals torch's FlopCounterMode on the same tensors, attention
-    products included (eager attention, whose products torch counts)."""
+    """Our FLOP count of the encoder's padded forward passes (from the config and the
+    padded shapes our pass ran) equals torch's FlopCounterMode on the same tensors,
+    attention products included (eager attention, whose products torch counts)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import AutoModel
@@ -78,8 +78,10 @@ def test_encoder_flops_are_the_matrix_products_torch_counts(tiny_bert):
     from xlner.models.encoders import WordPairEncoder
 
     encoder = WordPairEncoder(tiny_bert, 2, device="cpu", dtype="float32")
+    encoder._packed = False  # the padded passes (transformers' models run them)
     pairs = [(["Ana", "mora", "em", "Lisboa"], ["Paris"]), (["a"] * 30, ["b", "c"])]
     tensors = ReplayForward(encoder, pairs).batches
+    assert len(tensors) == 2  # two canonical widths
     recorder = record_encoder(encoder)
     encoder.similarities(pairs)
     assert recorder.shapes == [tuple(ids.shape) for ids, _ in tensors]
@@ -91,6 +93,44 @@ def test_encoder_flops_are_the_matrix_products_torch_counts(tiny_bert):
     counted = sum(counter.get_flop_counts()["BertModel.encoder"].values())
     assert layers_run(encoder) == net.config.num_hidden_layers == 2
     assert recorder.flops(net.config, layers_run(encoder)) == counted
+
+
+def test_packed_encoder_flops_are_the_products_torch_counts(tiny_bert):
+    """The packed pass (the job's, for the plain encoder): its position-wise products are
+    torch's count of its own forward, its attention products torch's count of the score and
+    context products at the attention passes it ran."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.encoding import ReplayForward
+    from benchmarks.flops import attention_flops, layers_run, position_wise_flops, record_encoder
+    from xlner.models.encoders import WordPairEncoder
+
+    encoder = WordPairEncoder(tiny_bert, 2, device="cpu", dtype="float32")
+    assert encoder._packed
+    pairs = [(["Ana", "mora", "em", "Lisboa"], ["Paris"]), (["a"] * 30, ["b", "c"])]
+    layouts = [layout for (layout,) in ReplayForward(encoder, pairs).batches]
+    assert len(layouts) == 1 and len(layouts[0].passes) == 2
+    recorder = record_encoder(encoder)
+    encoder.similarities(pairs)
+    assert recorder.rows == [len(layouts[0].ids)] == [encoder.words.max_tokens]
+    config, layers = encoder.net.config, layers_run(encoder)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        encoder.net.forward_packed(layouts[0], encoder.layers)
+    assert counter.get_total_flops() == layers * position_wise_flops(
+        sum(recorder.rows), config.hidden_size, config.intermediate_size)
+    heads = config.num_attention_heads
+    size = config.hidden_size // heads
+    attention = FlopCounterMode(display=False)
+    with attention:
+        for rows, slots in recorder.shapes:
+            q = torch.zeros(rows, heads, slots, size)
+            torch.matmul(torch.matmul(q, q.transpose(-1, -2)), q)
+    assert attention.get_total_flops() == sum(
+        attention_flops(b, t, config.hidden_size) for b, t in recorder.shapes)
+    assert recorder.flops(config, layers) == counter.get_total_flops() + layers * \
+        attention.get_total_flops()
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The alignment encoder without transformers (``xlner/models/plain_encoder.py``): the same
-bits as transformers' ``AutoModel`` on real sentences, the same subword ids, one clear
+bits as transformers' ``AutoModel`` on real sentences (its padded passes; its packed layout,
+which the job runs, equal to float rounding), the same subword ids, one clear
 refusal for weights that do not cover the model, and transformers for anything else."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,12 +48,22 @@ def assert_same_encodings(new: WordPairEncoder, old: WordPairEncoder, sentences)
     assert type(new.net).__module__ == "xlner.models.plain_encoder"
     assert type(old.net).__module__.startswith("transformers.")
     assert new.dtype == old.dtype and new.words.limit == old.words.limit
-    a, b = new.encode(sentences), old.encode(sentences)
+    # the model's code: padded passes, op for op as transformers, the same bits
+    a = [(x.numpy(), w) for x, w in new.words.run(sentences, new._forward)]
+    b = old.encode(sentences)
     assert len(a) == len(b) == len(sentences)
-    for x, y in zip(a, b):
-        assert (x.word_of == y.word_of).all()
-        assert x.vectors.dtype == y.vectors.dtype
-        assert torch.equal(torch.from_numpy(x.vectors), torch.from_numpy(y.vectors))
+    for (x, word_of), y in zip(a, b):
+        assert (word_of == y.word_of).all()
+        assert x.dtype == y.vectors.dtype
+        assert torch.equal(torch.from_numpy(x), torch.from_numpy(y.vectors))
+    # what the job runs: the packed layout (other matrix shapes), equal to float rounding
+    assert new._packed and not old._packed
+    packed = new.encode(sentences)
+    tolerance = 1e-5 if new.dtype == torch.float32 else 2e-2
+    for (x, word_of), y in zip(a, packed):
+        assert (word_of == y.word_of).all() and y.vectors.dtype == np.float32
+        torch.testing.assert_close(torch.from_numpy(y.vectors), torch.from_numpy(x),
+                                   rtol=tolerance, atol=tolerance)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
@@ -92,6 +104,45 @@ def test_subword_ids_and_word_of_match_transformers_on_odd_words(odd_tokenizers)
             assert getattr(plain, f"{name}_token_id") == getattr(hf, f"{name}_token_id"), name
     e5 = odd_tokenizers[0][1]
     assert e5.convert_tokens_to_ids("<mask>") == 250001
+
+
+def test_packed_layout_holds_each_real_token_once_in_whole_blocks(e5_dir):
+    """The packed pass's layout: real tokens end to end, then padding rows up to a whole
+    number of blocks (at least one: padding slots point at it); attention passes of the
+    canonical shapes, each chunk in the pass of its own width; and odd sentences (a word
+    longer than the window, one over several windows, one with no subword) encode as the
+    padded passes do."""
+    enc = WordPairEncoder(e5_dir, "6-11", device="cpu")
+    words = enc.words
+    sentences = ODD + [["\u200b"], []] + bible(30)
+    _, chunks, owners = words.chunks_of(sentences)
+    packed = words.pack(chunks, words.max_tokens)
+    real = sum(len(c) for c in chunks)
+    assert len(packed.ids) % words.max_tokens == 0 and 1 <= len(packed.ids) - real <= \
+        words.max_tokens
+    assert (packed.positions[real:] == -1).all() and (packed.ids[real:] == words.pad_id).all()
+    seen = []
+    for index, keep, n_real in packed.passes:
+        rows, width = index.shape
+        assert rows == words.rows_of(width) and keep.shape == index.shape
+        assert (index[~keep] == real).all() and (index[n_real:] == real).all()
+        for row in range(n_real):
+            start, length = index[row, 0], int(keep[row].sum())
+            chunk = packed.starts.index(start)
+            assert length == len(chunks[chunk]) and words.width_of(length) == width
+            assert (index[row, :length] == np.arange(start, start + length)).all()
+            assert (packed.ids[start:start + length] == chunks[chunk]).all()
+            seen.append(chunk)
+    assert sorted(seen) == list(range(len(chunks)))
+    assert owners.count(len(ODD) - 1) > 1  # several windows
+    assert len(ODD) not in owners and len(ODD) + 1 not in owners  # no subword, no word
+    padded = words.run(sentences, enc._forward)
+    for (want, word_of), got in zip(padded, enc.encode(sentences)):
+        assert (word_of == got.word_of).all()
+        if want is None:
+            assert got.vectors is None
+            continue
+        torch.testing.assert_close(torch.from_numpy(got.vectors), want, rtol=1e-5, atol=1e-5)
 
 
 def build_tiny_xlmr(path, hidden_act: str = "gelu"):

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-FRAMEWORKS = ("torch", "transformers", "ctranslate2", "apache_beam.ml.inference.base")
+FRAMEWORKS = ("torch", "transformers", "ctranslate2", "apache_beam.ml.inference.base",
+              "torch._dynamo")
 PROBE = """
 import runpy, sys
 sys.argv = ["job", *sys.argv[2:]]
@@ -91,7 +92,9 @@ def test_only_inference_import_imports_beams_runinference_module():
 
 def test_the_default_job_never_imports_transformers(e5_dir, tmp_path):
     """The default aligner (the embedded e5, converted by the fixture as on first use)
-    runs on the plain-torch encoder: importing transformers costs ~3 s of every job."""
+    runs on the plain-torch encoder: importing transformers costs ~3 s of every job, and
+    torch's compiler (``torch._dynamo``, which initialising a tensor on the meta device
+    would import) ~1.4 s."""
     from tests.helpers import write_jsonl
 
     import pathlib
@@ -103,6 +106,7 @@ def test_the_default_job_never_imports_transformers(e5_dir, tmp_path):
                               "--target_langs=ell_Grek", "--runner=FnApiRunner")
     assert code == 0, err
     assert "torch" in loaded.split(",") and "transformers" not in loaded.split(","), loaded
+    assert "torch._dynamo" not in loaded.split(","), loaded
     with open(tmp_path / "out" / "summary.json", encoding="utf-8") as f:
         align = [s for s in json.load(f)["stages"] if s["stage"] == "align"]
     assert align[0]["records_out"] == 3 and align[0]["dead_lettered"] == 0

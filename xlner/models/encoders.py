@@ -150,6 +150,8 @@ class WordPairEncoder:
         self.dtype = next(self.net.parameters()).dtype
         max_pos = getattr(config, "max_position_embeddings", 512)
         self.words = WindowedWordEncoder(tokenizer, max_length or max_pos, device)
+        # the plain encoder runs its position-wise layers on real tokens only (on the CPU)
+        self._packed = str(device) == "cpu" and hasattr(self.net, "forward_packed")
         self._lock = threading.Lock()
         if truncate:
             LOG.info("xlner: loaded alignment encoder %s (layers %s) on %s", model_id,
@@ -187,8 +189,14 @@ class WordPairEncoder:
         sentences' NLLB codes (used by seq2seq encoders)."""
         prefixes = self._prefixes(langs)
         with self._lock:
+            if self._packed:
+                return [Encoded(x, word_of) for x, word_of in self.words.run_packed(
+                    sentences, self._forward_packed, self.words.max_tokens, prefixes)]
             out = self.words.run(sentences, self._forward, prefixes)
         return [Encoded(None if x is None else x.cpu().numpy(), word_of) for x, word_of in out]
+
+    def _forward_packed(self, packed):
+        return self.net.forward_packed(packed, self.layers).numpy()
 
     def similarities(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]],
                      langs: Optional[tuple[str, str]] = None) -> list[SubwordSimilarity]:

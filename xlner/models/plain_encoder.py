@@ -25,6 +25,7 @@ import os
 from types import SimpleNamespace
 from typing import NamedTuple, Optional
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -274,12 +275,19 @@ ACTIVATIONS = {"gelu": nn.functional.gelu, "relu": nn.functional.relu,
                "gelu_new": gelu_new, "gelu_pytorch_tanh": gelu_tanh}
 
 
+def _embedding(rows: int, size: int) -> nn.Embedding:
+    """An embedding table left uninitialised (the checkpoint's weights replace it). Why:
+    initialising one on the meta device runs ``normal_``'s reference implementation, whose
+    first use imports ``torch._dynamo`` (~1.4 s of every run's start)."""
+    return nn.Embedding(rows, size, _weight=torch.empty(rows, size))
+
+
 class Embeddings(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size)
-        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.word_embeddings = _embedding(c.vocab_size, c.hidden_size)
+        self.position_embeddings = _embedding(c.max_position_embeddings, c.hidden_size)
+        self.token_type_embeddings = _embedding(c.type_vocab_size, c.hidden_size)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.roberta_positions = c.model_type != "bert"
         self.padding_idx = c.pad_token_id
@@ -293,6 +301,18 @@ class Embeddings(nn.Module):
             position_ids = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
         embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(
             torch.zeros_like(input_ids))  # token type 0 everywhere, as transformers' buffer
+        embeddings = embeddings + self.position_embeddings(position_ids)
+        return self.LayerNorm(embeddings)
+
+    def packed(self, ids, positions):
+        """Rows of :class:`~xlner.models.subwords.Packed` (``positions`` -1 on padding)."""
+        real = positions >= 0
+        if self.roberta_positions:  # padding_idx + 1 + the position, padding_idx on padding
+            position_ids = torch.where(real, positions + self.padding_idx + 1, self.padding_idx)
+        else:
+            position_ids = positions.clamp(min=0)
+        embeddings = self.word_embeddings(ids) + self.token_type_embeddings(
+            torch.zeros_like(ids))
         embeddings = embeddings + self.position_embeddings(position_ids)
         return self.LayerNorm(embeddings)
 
@@ -357,6 +377,34 @@ class Layer(nn.Module):
         attended = self.attention.output(self.attention.self(hidden, mask), hidden)
         return self.output(self.act(self.intermediate.dense(attended)), attended)
 
+    def packed(self, hidden, slices, passes, qkv):
+        """This block on packed rows (``hidden``: one tensor per ``slices`` entry): the
+        position-wise parts one block of rows at a time, attention in each pass's padded
+        layout, gathered from and scattered back to the rows."""
+        attn = self.attention.self
+        width = hidden[0].shape[1]
+        rows_total = slices[-1].stop
+        projected = torch.empty(rows_total, 3 * width, dtype=hidden[0].dtype)
+        weight, bias = qkv
+        for rows, part in zip(slices, hidden):
+            torch.addmm(bias, part, weight.t(), out=projected[rows])
+        # zeros: the padding rows no pass writes must stay finite (their keys and values
+        # fill every pass's padding slots, where a weight of 0 times NaN would be NaN)
+        context = torch.zeros(rows_total, width, dtype=hidden[0].dtype)
+        for index, mask, real, slots in passes:
+            n_rows, n_slots = index.shape
+            gathered = projected[index]  # [rows, slots, 3 x width]
+            q, k, v = (part.view(n_rows, n_slots, -1, attn.head_size).transpose(1, 2)
+                       for part in gathered.split(width, dim=2))
+            out = nn.functional.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=0.0, scale=attn.scaling, is_causal=False)
+            context[real] = out.transpose(1, 2).reshape(n_rows * n_slots, width)[slots]
+        new = []
+        for rows, part in zip(slices, hidden):
+            attended = self.attention.output(context[rows], part)
+            new.append(self.output(self.act(self.intermediate.dense(attended)), attended))
+        return new
+
 
 class Encoder(nn.Module):
     def __init__(self, c):
@@ -390,3 +438,59 @@ class PlainEncoder(nn.Module):
             states.append(hidden)
         return SimpleNamespace(last_hidden_state=hidden,
                                hidden_states=tuple(states) if output_hidden_states else None)
+
+    def forward_packed(self, packed, layers) -> torch.Tensor:
+        """The hidden states of ``layers`` (concatenated, float32) for every row of a
+        :class:`~xlner.models.subwords.Packed` layout.
+
+        Why: the position-wise layers (the projections, the feed-forward, the norms: ~90 %
+        of the work) run on the real tokens only, not on padding columns and dummy rows,
+        whose share of a padded pass is ~40 % on Bible verses. Every matrix product has
+        the same shape on every call (``packed.block`` rows; the query, key and value
+        projections as one product) and attention keeps the canonical pass shapes, so a
+        sentence's vectors still do not depend on what it was encoded with. They are not
+        the padded :meth:`forward`'s bits (other matrix shapes): equal to float rounding."""
+        with torch.inference_mode():
+            return self._forward_packed(packed, layers)
+
+    def _forward_packed(self, packed, layers) -> torch.Tensor:
+        rows_total = len(packed.ids)
+        ids = torch.from_numpy(packed.ids)
+        positions = torch.from_numpy(packed.positions)
+        slices = [slice(a, a + packed.block) for a in range(0, rows_total, packed.block)]
+        passes = []
+        for index, keep, n_real in packed.passes:
+            n_rows, n_slots = keep.shape
+            real = keep.copy()
+            real[n_real:] = False  # dummy rows: computed, never kept
+            mask = torch.from_numpy(keep)[:, None, None, :].expand(
+                n_rows, 1, n_slots, n_slots).contiguous()
+            flat = torch.from_numpy(np.flatnonzero(real))
+            passes.append((torch.from_numpy(index), mask,
+                           torch.from_numpy(index.reshape(-1)[flat.numpy()]), flat))
+        hidden = [self.embeddings.packed(ids[rows], positions[rows]) for rows in slices]
+        size = self.config.hidden_size
+        out = torch.empty(rows_total, len(layers) * size, dtype=torch.float32)
+        wanted = {layer: i for i, layer in enumerate(layers)}
+        for depth, block in enumerate(self.encoder.layer, start=1):
+            hidden = block.packed(hidden, slices, passes, self._fused_qkv(depth - 1))
+            if depth in wanted:
+                i = wanted[depth]
+                for rows, part in zip(slices, hidden):
+                    out[rows, i * size:(i + 1) * size] = part
+            if depth >= max(layers):
+                break
+        return out
+
+    @property
+    def dtype(self):
+        return self.embeddings.word_embeddings.weight.dtype
+
+    def _fused_qkv(self, i: int):
+        """Block i's query, key and value weights as one (weight, bias), built once."""
+        cache = self.__dict__.setdefault("_qkv", {})
+        if i not in cache:
+            attn = self.encoder.layer[i].attention.self
+            cache[i] = (torch.cat([attn.query.weight, attn.key.weight, attn.value.weight]),
+                        torch.cat([attn.query.bias, attn.key.bias, attn.value.bias]))
+        return cache[i]

@@ -17,17 +17,43 @@ then decide ties between alignment links and scores. A pass is ``rows_of(width)`
 takes the masked attention path), rounded up to a multiple of ``WIDTH_STEP``; the row count
 depends on the width alone, and dummy rows fill the last pass of each width. The same
 sentence, machine and software then give the same bits (``tests/test_determinism.py``).
+
+An encoder that can run its position-wise layers on tokens (the plain BERT-family encoder,
+``forward_packed``) gets :meth:`WindowedWordEncoder.pack`'s layout instead: the same
+chunks and attention passes, but the projections and feed-forward run on the real tokens
+laid end to end in blocks of a fixed row count, not on the passes' padding (~1/3 of a
+padded pass's slots on Bible verses). Every product then has one shape too.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
 DEFAULT_MAX_TOKENS = 8192  # padded subwords per forward pass on an accelerator
 CPU_MAX_TOKENS = 1024  # on a CPU: smaller passes, fewer dummy rows
 WIDTH_STEP = 32  # pass widths are multiples of this: few distinct shapes
+
+
+class Packed(NamedTuple):
+    """Chunks laid end to end as rows of one token matrix, for encoders whose position-wise
+    layers run on tokens rather than on padded sentences.
+
+    ``ids``/``positions``: a token id and its position in its chunk per row (-1 on the
+    padding rows after the last chunk; there is always one, and the row count is a whole
+    number of ``block``s, so every position-wise pass has the same shape); ``passes``:
+    per attention pass, ``index`` [rows_of(width), width] (the row of each slot; padding
+    slots and dummy rows point at the first padding row) and ``keep`` (the slots a query
+    may attend to) and the number of real rows (dummy rows follow them), the same
+    canonical shapes as :meth:`WindowedWordEncoder.run`'s passes;
+    ``starts``: each chunk's first row."""
+
+    ids: np.ndarray
+    positions: np.ndarray
+    passes: list
+    starts: list
+    block: int
 
 
 class WindowedWordEncoder:
@@ -106,14 +132,10 @@ class WindowedWordEncoder:
             batches[-1][0].append(r)
         return batches
 
-    def run(self, sentences: Sequence[Sequence[str]], forward: Callable,
-            prefixes: Optional[Sequence[int]] = None
-            ) -> list[tuple[Optional["object"], np.ndarray]]:
-        """Per sentence: (output tensor [n_subwords, ...] or None if empty, word_of).
-
-        ``prefixes``: per sentence, the token each window starts with instead of the
-        tokenizer's CLS/BOS (a translation model's language code)."""
-        torch = self._torch
+    def chunks_of(self, sentences: Sequence[Sequence[str]],
+                  prefixes: Optional[Sequence[int]] = None):
+        """(tokenised sentences, chunk id arrays, the sentence of each chunk): every
+        sentence cut into windows, each window framed by its first and its SEP token."""
         tokenised = self.subwords_batch(sentences)
         chunks, owners = [], []
         for si, (ids, word_of) in enumerate(tokenised):
@@ -122,6 +144,57 @@ class WindowedWordEncoder:
                 chunks.append(np.asarray([first] + ids[a:b] + [self.sep_id],
                                          dtype=np.int64))
                 owners.append(si)
+        return tokenised, chunks, owners
+
+    def pack(self, chunks: Sequence[np.ndarray], block: int) -> "Packed":
+        """The token-packed layout of ``chunks`` (see :class:`Packed`)."""
+        starts, at = [], 0
+        for c in chunks:
+            starts.append(at)
+            at += len(c)
+        n = at
+        total = -(-(n + 1) // block) * block  # at least one padding row, whole blocks
+        ids = np.full(total, self.pad_id, dtype=np.int64)
+        positions = np.full(total, -1, dtype=np.int64)
+        for c, a in zip(chunks, starts):
+            ids[a:a + len(c)] = c
+            positions[a:a + len(c)] = np.arange(len(c))
+        passes = []
+        for rows, width in self._sub_batches([len(c) for c in chunks]):
+            index = np.full((self.rows_of(width), width), n, dtype=np.int64)  # padding row
+            keep = np.zeros((self.rows_of(width), width), dtype=bool)
+            keep[:, 0] = True  # a dummy row attends to itself only (no empty softmax)
+            for i, r in enumerate(rows):
+                index[i, :len(chunks[r])] = starts[r] + np.arange(len(chunks[r]))
+                keep[i, 1:len(chunks[r])] = True
+            passes.append((index, keep, len(rows)))
+        return Packed(ids, positions, passes, starts, block)
+
+    def run_packed(self, sentences: Sequence[Sequence[str]], forward_packed: Callable,
+                   block: int, prefixes: Optional[Sequence[int]] = None
+                   ) -> list[tuple[Optional[np.ndarray], np.ndarray]]:
+        """As :meth:`run`, through ``forward_packed(Packed) -> [rows, ...]`` (numpy out)."""
+        tokenised, chunks, owners = self.chunks_of(sentences, prefixes)
+        pieces: list[list] = [[] for _ in sentences]
+        if chunks:
+            packed = self.pack(chunks, block)
+            out = forward_packed(packed)
+            for r, si in enumerate(owners):  # windows of a sentence in order
+                a = packed.starts[r]
+                pieces[si].append(out[a + 1:a + len(chunks[r]) - 1])
+        return [((np.concatenate(pieces[si]) if len(pieces[si]) > 1 else pieces[si][0].copy())
+                 if pieces[si] else None, np.asarray(word_of, dtype=np.int32))
+                for si, (_, word_of) in enumerate(tokenised)]
+
+    def run(self, sentences: Sequence[Sequence[str]], forward: Callable,
+            prefixes: Optional[Sequence[int]] = None
+            ) -> list[tuple[Optional["object"], np.ndarray]]:
+        """Per sentence: (output tensor [n_subwords, ...] or None if empty, word_of).
+
+        ``prefixes``: per sentence, the token each window starts with instead of the
+        tokenizer's CLS/BOS (a translation model's language code)."""
+        torch = self._torch
+        tokenised, chunks, owners = self.chunks_of(sentences, prefixes)
         outputs: list = [None] * len(chunks)
         for rows, width in self._sub_batches([len(c) for c in chunks]):
             # every pass of this width has rows_of(width) rows: dummy [first, sep] rows fill it
