@@ -81,6 +81,7 @@ class Models:
     opts: Options
     job: str
     in_use: tuple = ()  # (option, model) of every model the graph can load
+    in_process: bool = False  # every bundle runs in the launching process (no one to share with)
 
     def fingerprints(self) -> dict:
         """option -> the fingerprint of its model's files at launch (``xlner.models.
@@ -105,7 +106,8 @@ class Models:
         from transforms.handlers import Placement
 
         return Placement(device=o.device, dtype=o.inference_dtype,
-                         share_across_processes=o.share_models, copies=o.model_copies,
+                         share_across_processes=o.share_models and not self.in_process,
+                         copies=o.model_copies,
                          hints=tuple(hints), allow_pickle=o.allow_pickle_weights,
                          fingerprints=tuple((model, known[option])
                                             for option, model in self.in_use
@@ -232,6 +234,7 @@ class RunConfig:
     attempt: str = field(default_factory=new_attempt)  # this launch (runs/<run_id>/<attempt>)
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
     lease: Optional[dict] = None  # the lease this attempt holds (pipeline/outputs.py)
+    in_process: bool = False  # the runner runs every bundle in this process (launch.py)
 
     @classmethod
     def from_options(cls, o: RunOptions) -> "RunConfig":
@@ -260,7 +263,7 @@ class RunConfig:
 
     @property
     def models(self) -> Models:
-        return Models(self.opts, self.job, tuple(self.models_in_use()))
+        return Models(self.opts, self.job, tuple(self.models_in_use()), self.in_process)
 
     @property
     def needs(self) -> Needs:
@@ -340,6 +343,7 @@ class EvalConfig:
     job: str = field(default_factory=lambda: uuid.uuid4().hex)  # this graph, for Models
     attempt: str = field(default_factory=new_attempt)  # this launch, for its lease
     lease: Optional[dict] = None  # the lease this attempt holds (pipeline/outputs.py)
+    in_process: bool = False  # the runner runs every bundle in this process (launch.py)
 
     @classmethod
     def from_options(cls, o: EvaluateOptions) -> "EvalConfig":
@@ -384,7 +388,7 @@ class EvalConfig:
 
     @property
     def models(self) -> Models:
-        return Models(self.opts, self.job, tuple(self.models_in_use()))
+        return Models(self.opts, self.job, tuple(self.models_in_use()), self.in_process)
 
     def input_patterns(self) -> tuple[str, tuple[str, ...]]:
         return "gold data", tuple(p for lang in self.languages for p in lang.patterns)

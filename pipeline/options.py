@@ -389,7 +389,8 @@ class WorkerOptions:
         "~/.cache/xlner).", regex=r"^\S*$")
     share_models: bool = option(
         True, "Load each model once per machine and share it across SDK worker processes "
-        "(Beam large_model); false loads one copy per process.")
+        "(Beam large_model); false loads one copy per process. A run whose bundles all run "
+        "in the launching process (the default FnApiRunner) loads models in-process.")
     model_copies: int = option(
         0, "With --share_models: copies of each model per machine (0 = one); more copies "
         "use more GPU memory for more parallel inference.",

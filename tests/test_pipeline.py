@@ -1,5 +1,6 @@
 """The translate-train job end to end on the FnApiRunner (tiny encoder unless stated)."""
 
+import dataclasses
 import json
 import os
 
@@ -277,3 +278,53 @@ def test_each_distinct_sentence_is_encoded_once_across_target_languages(tmp_path
     translations = {(r["lang"], tuple(r["tokens"])) for r in pairs}
     assert len(pairs) == 120 and len(sources) == 40
     assert encoded == len(sources) + len(translations) < 2 * len(pairs)
+
+
+@pytest.mark.parametrize("beam_args, one_process", [
+    ([], True), (["--direct_running_mode=multi_threading"], True),
+    (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], False),
+    (["--environment_type=EXTERNAL", "--environment_config=localhost:1"], False),
+    (["--runner=PortableRunner", "--job_endpoint=embed"], False)])
+def test_models_are_shared_across_processes_only_where_there_are_several(
+        beam_args, one_process):
+    """``--share_models`` (the default) puts models behind Beam's cross-process proxy; a
+    runner that runs every bundle in the launching process has no other process, so its
+    models load in-process (no socket between the job and its model)."""
+    from pipeline.config import RunConfig
+    from pipeline.launch import beam_options, runs_in_one_process
+    from pipeline.options import JOBS, parse_args
+
+    assert runs_in_one_process(beam_options(beam_args)) is one_process
+    opts, _ = parse_args(JOBS["run"], ["--target_langs=por_Latn"])
+    cfg = RunConfig.from_options(opts)
+    assert cfg.models.placement.share_across_processes  # as the option says, by default
+    placed = dataclasses.replace(cfg, in_process=one_process).models.placement
+    assert placed.share_across_processes is not one_process
+    opts, _ = parse_args(JOBS["run"], ["--target_langs=por_Latn", "--share_models=false"])
+    assert not dataclasses.replace(RunConfig.from_options(opts), in_process=False) \
+        .models.placement.share_across_processes
+
+
+def test_a_default_in_process_run_builds_no_model_sharing_proxy(tmp_path, tiny_bert,
+                                                               monkeypatch):
+    from apache_beam.utils import multi_process_shared
+
+    from pipeline.run import main
+    from tests.helpers import small_job_args
+
+    made = []
+    original = multi_process_shared.MultiProcessShared.__init__
+
+    def counted(self, *a, **k):
+        made.append(a)
+        original(self, *a, **k)
+
+    monkeypatch.setattr(multi_process_shared.MultiProcessShared, "__init__", counted)
+    args = [a for a in small_job_args(tmp_path, tiny_bert) if a != "--share_models=false"]
+    out = tmp_path / "out"
+    assert main([*args, f"--output={out}", "--target_langs=por_Latn",
+                 "--runner=FnApiRunner"]) == 0
+    assert made == []
+    assert main([*args, f"--output={tmp_path / 'out2'}", "--target_langs=por_Latn",
+                 "--runner=FnApiRunner", "--direct_running_mode=multi_threading"]) == 0
+    assert made == []
