@@ -328,3 +328,31 @@ def test_a_default_in_process_run_builds_no_model_sharing_proxy(tmp_path, tiny_b
     assert main([*args, f"--output={tmp_path / 'out2'}", "--target_langs=por_Latn",
                  "--runner=FnApiRunner", "--direct_running_mode=multi_threading"]) == 0
     assert made == []
+
+
+def test_steps_of_one_process_share_one_model_facade_by_identifier():
+    """Without the cross-process proxy, handlers with one identifier hand every step the
+    same lazy facade (one build per process); another identifier, or the proxy's path,
+    gets its own; the facade is freed once no step holds it."""
+    import gc
+
+    from transforms.handlers import NERModelHandler, Placement
+
+    local, shared = Placement(), Placement(share_across_processes=True)
+    a = NERModelHandler("some/tagger", local, model_identifier="xlner-one")
+    b = NERModelHandler("some/tagger", local, model_identifier="xlner-one")
+    other = NERModelHandler("some/tagger", local, model_identifier="xlner-two")
+    first = a.load_model()
+    assert b.load_model() is first and not first.loaded  # nothing built by sharing
+    assert other.load_model() is not first
+    assert NERModelHandler("some/tagger", local).load_model() is not first
+    proxied = NERModelHandler("some/tagger", shared, model_identifier="xlner-one")
+    assert proxied.load_model() is not first  # Beam's proxy calls it once per machine
+    import weakref
+
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None  # the registry does not keep a model alive
+    again = a.load_model()
+    assert again is b.load_model() and not again.loaded

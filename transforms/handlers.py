@@ -5,13 +5,16 @@ stacks tensors (fails on variable-length text), so these handlers wrap our own m
 facades. ``load_model`` returns a lazy facade with plain-data methods: the model is built
 on the worker on first use (device picked there, GPU + bf16 when present) and, with
 ``share_across_processes``, loaded once per machine behind Beam's model-sharing proxy
-instead of once per SDK process. Inputs arrive pre-batched (``with_no_batching``) from
+instead of once per SDK process (without it, once per process: the steps that carry one
+model identifier share one facade). Inputs arrive pre-batched (``with_no_batching``) from
 ``SortAndBatchByKey``. A batch that raises is retried input by input (:func:`isolate`), so
 one bad input fails alone, as a :class:`~xlner.formats.records.Failure`, and becomes a dead letter.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
@@ -70,6 +73,11 @@ class Placement:
         return dict(self.fingerprints).get(model)
 
 
+# model identifier -> the facade the steps of this process share (see load_model)
+_IN_PROCESS: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
+_IN_PROCESS_LOCK = threading.Lock()
+
+
 class _PlacedModelHandler(ModelHandler):
     """``model_identifier``: steps whose handlers carry the same identifier share one loaded
     model (RunInference's ``model_identifier``), e.g. the forward and back translation of
@@ -83,6 +91,23 @@ class _PlacedModelHandler(ModelHandler):
         self._model = model
         self._placement = placement
         self.model_identifier = model_identifier
+
+    def load_model(self):
+        """The model's facade. Behind Beam's cross-process proxy Beam calls this once per
+        machine. Otherwise the steps of one process that carry the same identifier get one
+        facade, so the model is built once per process (Beam alone builds one per step),
+        and it is freed when no step holds it any more."""
+        if self._placement.share_across_processes or self.model_identifier is None:
+            return self._make_model()
+        with _IN_PROCESS_LOCK:
+            facade = _IN_PROCESS.get(self.model_identifier)
+            if facade is None:
+                facade = self._make_model()
+                _IN_PROCESS[self.model_identifier] = facade
+            return facade
+
+    def _make_model(self):
+        raise NotImplementedError
 
     def run_inference_transform(self):
         """RunInference over pre-batched inputs, sharing the model by identifier."""
@@ -143,7 +168,7 @@ class TranslationModelHandler(_PlacedModelHandler):
         self._generation = generation
         self._engine = (engine, compute_type, cache_dir, max_input_tokens or None)
 
-    def load_model(self) -> LazyTranslator:
+    def _make_model(self) -> LazyTranslator:
         engine, compute_type, cache_dir, max_input_tokens = self._engine
         return LazyTranslator(self._model, self._placement.device, self._placement.dtype,
                               self._generation, engine, compute_type, cache_dir,
@@ -205,7 +230,7 @@ class AlignmentEncoderHandler(_PlacedModelHandler):
         self._cache_dir = cache_dir
         self._translator = translator
 
-    def load_model(self):
+    def _make_model(self):
         if self._translator is not None:
             return self._translator.load_model()
         return LazyEncoder(self._model, self._layers, self._placement.device,
@@ -244,7 +269,7 @@ class NERModelHandler(_PlacedModelHandler):
         super().__init__(model, placement, model_identifier)
         self.with_probabilities = with_probabilities
 
-    def load_model(self) -> LazyTagger:
+    def _make_model(self) -> LazyTagger:
         return LazyTagger(self._model, self._placement.device, self._placement.dtype,
                           self._placement.allow_pickle, self._placement.expected(self._model))
 
